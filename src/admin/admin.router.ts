@@ -1,0 +1,78 @@
+/** The console's route table: one line per route. Role rules are enforced again in the services. */
+import { Router, type RequestHandler } from 'express';
+import type { Services } from '../services';
+import { createAuthController } from './auth.controller';
+import { createResourcesController } from './resources.controller';
+import { createUsersController } from './users.controller';
+import { createAdminsController } from './admins.controller';
+import { createApiKeysController } from './api-keys.controller';
+import { createOutboxController } from './outbox.controller';
+import { createAuditController } from './audit.controller';
+import { requireAdmin, requireRole } from './require-admin';
+
+export function createAdminRouter(services: Services): Router {
+  const r = Router();
+  const auth = createAuthController(services);
+  const resources = createResourcesController(services);
+  const users = createUsersController(services);
+  const admins = createAdminsController(services);
+  const keys = createApiKeysController(services);
+  const outbox = createOutboxController(services);
+  const audit = createAuditController(services);
+  const owner = requireRole('owner');
+  const signedIn = requireAdmin(services);
+
+  r.get('/signup', auth.signUpForm);
+  r.post('/signup', auth.signUp);
+  r.get('/admin/sign-in', auth.signInForm);
+  r.post('/admin/sign-in', auth.signIn);
+  r.get('/admin/sign-in/totp', auth.totpForm);
+  r.post('/admin/sign-in/totp', auth.totp);
+  r.get('/admin/sign-in/enroll', auth.enrollForm);
+  r.post('/admin/sign-in/enroll', auth.enroll);
+  r.post('/admin/sign-out', auth.signOut);
+  r.get('/admin/invite/:token', auth.inviteForm);
+  r.post('/admin/invite/:token', auth.acceptInvite);
+
+  r.use('/admin', signedIn as RequestHandler);
+  r.get('/admin', (_req, res) => res.redirect(303, '/admin/resources'));
+
+  r.get('/admin/resources', resources.list);
+  r.get('/admin/resources/new', resources.newForm);
+  r.post('/admin/resources', resources.create);
+  r.get('/admin/resources/:id', resources.settings);
+  r.post('/admin/resources/:id', resources.update);
+  r.get('/admin/resources/:id/users', resources.usersTab);
+  r.post('/admin/resources/:id/users', resources.assignUser);
+  r.post('/admin/resources/:id/users/:userId/unassign', resources.unassignUser);
+  r.get('/admin/resources/:id/delete', resources.deleteConfirm);
+  r.post('/admin/resources/:id/delete', resources.remove);
+
+  r.get('/admin/users', users.list);
+  r.get('/admin/users/new', users.newForm);
+  r.post('/admin/users', users.create);
+  r.get('/admin/users/:id', users.show);
+  r.post('/admin/users/:id', users.update);
+  r.post('/admin/users/:id/block', users.block);
+  r.post('/admin/users/:id/unblock', users.unblock);
+  r.post('/admin/users/:id/resources', users.assignResource);
+  r.post('/admin/users/:id/resources/:resourceId/unassign', users.unassignResource);
+  r.get('/admin/users/:id/delete', users.deleteConfirm);
+  r.post('/admin/users/:id/delete', users.remove);
+
+  r.get('/admin/admins', owner, admins.list);
+  r.post('/admin/admins', owner, admins.invite);
+  r.post('/admin/admins/:id/role', owner, admins.changeRole);
+  r.post('/admin/admins/:id/disable', owner, admins.disable);
+  r.post('/admin/admins/:id/enable', owner, admins.enable);
+
+  r.get('/admin/api-keys', owner, keys.list);
+  r.post('/admin/api-keys', owner, keys.create);
+  r.post('/admin/api-keys/:id/revoke', owner, keys.revoke);
+
+  r.get('/admin/outbox', outbox.list);
+  r.get('/admin/outbox/:id', outbox.show);
+
+  r.get('/admin/audit', audit.list);
+  return r;
+}

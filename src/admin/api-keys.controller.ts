@@ -1,0 +1,12 @@
+/** PLACEHOLDER: to be implemented. */
+import type { Request, Response } from 'express';
+import type { Services } from '../services';
+
+export function createApiKeysController(_services: Services) {
+  const todo = (_req: Request, res: Response) => { res.status(501).send('not implemented'); };
+  return {
+    list: todo,
+    create: todo,
+    revoke: todo,
+  };
+}

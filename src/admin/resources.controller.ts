@@ -1,0 +1,113 @@
+/** Console: resources list, create, tabbed resource page (settings, users), delete. */
+import type { Request, Response } from 'express';
+import type { Services } from '../services';
+import { ValidationError, ConflictError } from '../lib/errors';
+import { pageRequest } from '../lib/pagination';
+import { flash, redirect, render } from '../web/views';
+import { formBoolean, formNumber, formText } from './form';
+
+/** Converts the settings form's strings to the typed input the service validates. */
+function settingsFromForm(body: Record<string, unknown>) {
+  return {
+    name: formText(body.name) ?? '',
+    description: formText(body.description) ?? '',
+    failedAttemptsLimit: formNumber(body.failedAttemptsLimit),
+    lockMinutes: formNumber(body.lockMinutes),
+    pinPosition: formText(body.pinPosition),
+    maxTokensPerUser: formNumber(body.maxTokensPerUser),
+    requireSecondFactor: formBoolean(body.requireSecondFactor),
+    totpWindow: formNumber(body.totpWindow),
+  };
+}
+
+function formErrors(err: unknown): { errors: Record<string, string>; error: string } | undefined {
+  if (err instanceof ValidationError || err instanceof ConflictError) return { errors: err.fields, error: err.message };
+  return undefined;
+}
+
+export function createResourcesController({ resources, users }: Services) {
+  return {
+    async list(req: Request, res: Response) {
+      const q = String(req.query.q ?? '');
+      const page = await resources.list(req.actor!.tenantId, q, pageRequest(req.query));
+      render(req, res, { page: 'admin/resources/index', partial: 'admin/resources/_table' }, { page, q });
+    },
+
+    newForm(req: Request, res: Response) {
+      render(req, res, { page: 'admin/resources/new' }, { values: {}, errors: {} });
+    },
+
+    async create(req: Request, res: Response) {
+      const values = settingsFromForm(req.body);
+      try {
+        const resource = await resources.create(req.actor!, values);
+        flash(req, 'success', `Resource "${resource.name}" created.`);
+        redirect(req, res, `/admin/resources/${resource.id}`);
+      } catch (err) {
+        const form = formErrors(err);
+        if (!form) throw err;
+        render(req, res, { page: 'admin/resources/new', partial: 'admin/resources/_settings-form' }, { values, ...form }, 422);
+      }
+    },
+
+    async settings(req: Request, res: Response) {
+      const resource = await resources.get(req.actor!.tenantId, req.params.id as string);
+      render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_settings-tab' }, { resource, tab: 'settings', values: resource, errors: {} });
+    },
+
+    async update(req: Request, res: Response) {
+      const resource = await resources.get(req.actor!.tenantId, req.params.id as string);
+      const values = settingsFromForm(req.body);
+      try {
+        const updated = await resources.update(req.actor!, resource.id, values);
+        flash(req, 'success', 'Settings saved.');
+        redirect(req, res, `/admin/resources/${updated.id}`);
+      } catch (err) {
+        const form = formErrors(err);
+        if (!form) throw err;
+        render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_settings-tab' }, { resource, tab: 'settings', values: { ...resource, ...values }, ...form }, 422);
+      }
+    },
+
+    async usersTab(req: Request, res: Response) {
+      const tenantId = req.actor!.tenantId;
+      const resource = await resources.get(tenantId, req.params.id as string);
+      const assigned = await users.usersOfResource(tenantId, resource.id, pageRequest(req.query));
+      render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, login: '' });
+    },
+
+    /** Assigns by login (typed in the tab) or by user id (from the user page). */
+    async assignUser(req: Request, res: Response) {
+      const tenantId = req.actor!.tenantId;
+      const resource = await resources.get(tenantId, req.params.id as string);
+      const login = String(req.body.login ?? '').trim();
+      const user = login ? await users.findByLogin(tenantId, login) : undefined;
+      if (!user) {
+        const assigned = await users.usersOfResource(tenantId, resource.id, pageRequest({}));
+        render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, login, errors: { login: login ? `No user has the login "${login}".` : 'Enter a login.' } }, 422);
+        return;
+      }
+      await users.assign(req.actor!, resource.id, user.id);
+      flash(req, 'success', `${user.login} is assigned to ${resource.name}.`);
+      redirect(req, res, `/admin/resources/${resource.id}/users`);
+    },
+
+    async unassignUser(req: Request, res: Response) {
+      await users.unassign(req.actor!, req.params.id as string, req.params.userId as string);
+      flash(req, 'success', 'User unassigned.');
+      redirect(req, res, `/admin/resources/${req.params.id}/users`);
+    },
+
+    async deleteConfirm(req: Request, res: Response) {
+      const resource = await resources.get(req.actor!.tenantId, req.params.id as string);
+      render(req, res, { page: 'admin/resources/delete' }, { resource });
+    },
+
+    async remove(req: Request, res: Response) {
+      const resource = await resources.get(req.actor!.tenantId, req.params.id as string);
+      await resources.remove(req.actor!, resource.id);
+      flash(req, 'success', `Resource "${resource.name}" deleted.`);
+      redirect(req, res, '/admin/resources');
+    },
+  };
+}

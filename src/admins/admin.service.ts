@@ -1,0 +1,211 @@
+/**
+ * Admin accounts: tenant sign-up and bootstrap, sign-in with password then TOTP, invitations,
+ * roles. Each change is audited in its transaction.
+ */
+import type { Db } from '../db/knex';
+import { isUniqueViolation } from '../db/errors';
+import { randomToken, sha256 } from '../lib/crypto';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../lib/errors';
+import { hashPassword, passwordProblem, verifyPassword } from '../lib/passwords';
+import type { SecretBox } from '../lib/secret-box';
+import { parseInput } from '../lib/validation';
+import { recordAudit } from '../audit/audit.repository';
+import type { Actor, Role } from '../audit/actor';
+import { insertApiKey } from '../api-keys/api-key.service';
+import type { MessageService } from '../outbox/message.service';
+import { insertTenant } from '../tenants/tenant.repository';
+import * as repo from './admin.repository';
+import { matchAdminTotp } from './admin-totp';
+import { inviteSchema, signUpSchema, ROLES, type Admin } from './admin.types';
+import { requireOwner } from './permissions';
+
+const INVITE_DAYS = 7;
+
+export type AdminService = ReturnType<typeof createAdminService>;
+
+function emailTaken(): ConflictError {
+  return new ConflictError('An account with this email already exists.', { email: 'An account with this email already exists.' });
+}
+
+function checkPassword(password: string): void {
+  const problem = passwordProblem(password);
+  if (problem) throw new ValidationError({ password: problem });
+}
+
+export function createAdminService(db: Db, secrets: SecretBox, messages: MessageService, baseUrl: string) {
+  const totpContext = (adminId: string) => `admin-totp:${adminId}`;
+
+  return {
+    /** Creates a tenant with its owner. With `withApiKey`, also a first API key (CLI bootstrap). */
+    async createTenant(input: { organisation: string; email: string; password: string }, options: { withApiKey?: boolean; ip?: string } = {}) {
+      const data = parseInput(signUpSchema, input);
+      checkPassword(data.password);
+      const passwordHash = await hashPassword(data.password);
+      try {
+        return await db.transaction(async (trx) => {
+          const tenant = await insertTenant(trx, data.organisation);
+          const admin = await repo.insertAdmin(trx, tenant.id, { email: data.email, role: 'owner', password_hash: passwordHash });
+          const actor: Actor = { tenantId: tenant.id, type: 'system', label: options.withApiKey ? 'cli' : 'sign-up', ip: options.ip };
+          await recordAudit(trx, actor, { action: 'tenant.create', targetType: 'tenant', targetId: tenant.id, details: { name: tenant.name } });
+          await recordAudit(trx, actor, { action: 'admin.create', targetType: 'admin', targetId: admin.id, details: { email: admin.email, role: 'owner' } });
+          let apiKey: string | undefined;
+          if (options.withApiKey) {
+            const created = await insertApiKey(trx, tenant.id, 'Bootstrap key', admin.id);
+            apiKey = created.plain;
+            await recordAudit(trx, actor, { action: 'api_key.create', targetType: 'api_key', targetId: created.key.id, details: { name: created.key.name } });
+          }
+          return { tenant, admin, apiKey };
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw emailTaken();
+        throw err;
+      }
+    },
+
+    /**
+     * First sign-in step. Returns the admin id and whether TOTP is enrolled, or null. Unknown
+     * emails are verified against a dummy hash so timing does not reveal which emails exist.
+     */
+    async checkPassword(email: string, password: string): Promise<{ adminId: string; tenantId: string; totpEnrolled: boolean } | null> {
+      const creds = await repo.findCredentialsByEmail(db, email.trim());
+      const ok = await verifyPassword(creds?.password_hash, password);
+      if (!ok || !creds || creds.disabled_at || creds.tenant_disabled_at) return null;
+      return { adminId: creds.id, tenantId: creds.tenant_id, totpEnrolled: Boolean(creds.totp_secret_sealed) };
+    },
+
+    /** Seals a freshly generated TOTP secret for the pending session (never stored in plain text). */
+    sealPendingTotp(adminId: string, secret: string): string {
+      return secrets.encrypt(Buffer.from(secret), totpContext(adminId));
+    },
+
+    openPendingTotp(adminId: string, sealed: string): string {
+      return secrets.decrypt(sealed, totpContext(adminId)).toString();
+    },
+
+    /** Completes TOTP enrolment once the admin proves the secret with a valid code. */
+    async confirmTotpEnrollment(tenantId: string, adminId: string, sealedSecret: string, code: string, ip?: string): Promise<boolean> {
+      const secret = this.openPendingTotp(adminId, sealedSecret);
+      const step = matchAdminTotp(secret, code.trim());
+      if (step === null) return false;
+      return db.transaction(async (trx) => {
+        const updated = await trx('admins')
+          .where({ tenant_id: tenantId, id: adminId })
+          .whereNull('totp_secret_sealed')
+          .update({ totp_secret_sealed: sealedSecret, totp_last_step: step, last_sign_in_at: trx.fn.now() });
+        if (updated !== 1) return false;
+        await recordAudit(trx, { tenantId, type: 'admin', id: adminId, ip }, { action: 'admin.totp.enroll', targetType: 'admin', targetId: adminId });
+        return true;
+      });
+    },
+
+    /** Second sign-in step: a TOTP code, each step accepted once (atomic compare-and-set). */
+    async verifyTotp(tenantId: string, adminId: string, code: string, ip?: string): Promise<boolean> {
+      const creds = await repo.findCredentialsById(db, tenantId, adminId);
+      if (!creds?.totp_secret_sealed || creds.disabled_at || creds.tenant_disabled_at) return false;
+      const secret = secrets.decrypt(creds.totp_secret_sealed, totpContext(adminId)).toString();
+      const step = matchAdminTotp(secret, code.trim());
+      const ok = step !== null && (await repo.claimTotpStep(db, tenantId, adminId, step));
+      await db.transaction(async (trx) => {
+        if (ok) await trx('admins').where({ id: adminId }).update({ last_sign_in_at: trx.fn.now() });
+        await recordAudit(trx, { tenantId, type: 'admin', id: adminId, ip }, { action: 'admin.sign_in', targetType: 'admin', targetId: adminId, result: ok ? 'success' : 'failure' });
+      });
+      return ok;
+    },
+
+    /** The signed-in admin, or undefined when disabled since: sessions of a disabled admin stop at once. */
+    async activeAdmin(tenantId: string, adminId: string): Promise<Admin | undefined> {
+      const [admin, tenant] = await Promise.all([repo.findAdmin(db, tenantId, adminId), db('tenants').where({ id: tenantId }).first('disabled_at', 'name')]);
+      if (!admin || admin.disabled || !tenant || tenant.disabled_at) return undefined;
+      return admin;
+    },
+
+    async tenantName(tenantId: string): Promise<string> {
+      const row = await db('tenants').where({ id: tenantId }).first('name');
+      return row?.name ?? '';
+    },
+
+    list(tenantId: string): Promise<Admin[]> {
+      return repo.listAdmins(db, tenantId);
+    },
+
+    /** Invites an admin by email; the link lets them choose a password, then enrol TOTP at first sign-in. */
+    async invite(actor: Actor, input: unknown): Promise<Admin> {
+      requireOwner(actor);
+      const data = parseInput(inviteSchema, input);
+      const token = randomToken(32);
+      try {
+        const { admin, dispatch } = await db.transaction(async (trx) => {
+          const admin = await repo.insertAdmin(trx, actor.tenantId, {
+            email: data.email,
+            role: data.role,
+            invite_token_hash: sha256(token),
+            invite_expires_at: new Date(Date.now() + INVITE_DAYS * 86400_000),
+          });
+          await recordAudit(trx, actor, { action: 'admin.invite', targetType: 'admin', targetId: admin.id, details: { email: admin.email, role: admin.role } });
+          const { dispatch } = await messages.prepare(trx, actor.tenantId, {
+            recipient: admin.email,
+            subject: 'You are invited to the MFA console',
+            bodyText: `You have been invited as ${admin.role} to the MFA console.\n\nChoose your password here (the link works for ${INVITE_DAYS} days):\n${baseUrl}/admin/invite/${token}\n\nAfter that you will set up an authenticator app for sign-in.`,
+          });
+          return { admin, dispatch };
+        });
+        await dispatch();
+        return admin;
+      } catch (err) {
+        if (isUniqueViolation(err)) throw emailTaken();
+        throw err;
+      }
+    },
+
+    async findInvite(token: string): Promise<Admin | undefined> {
+      const admin = await repo.findByInviteHash(db, sha256(token));
+      if (!admin || admin.inviteExpiresAt.getTime() < Date.now() || admin.disabled) return undefined;
+      return admin;
+    },
+
+    async acceptInvite(token: string, password: string, name?: string): Promise<Admin> {
+      const admin = await this.findInvite(token);
+      if (!admin) throw new BadRequestError('This invitation link is invalid or has expired. Ask an owner for a new one.');
+      checkPassword(password);
+      const passwordHash = await hashPassword(password);
+      return db.transaction(async (trx) => {
+        const updated = await trx('admins')
+          .where({ id: admin.id, invite_token_hash: sha256(token) })
+          .update({ password_hash: passwordHash, name: name?.trim() || null, invite_token_hash: null, invite_expires_at: null, updated_at: trx.fn.now() });
+        if (updated !== 1) throw new BadRequestError('This invitation link is invalid or has expired.');
+        await recordAudit(trx, { tenantId: admin.tenantId, type: 'admin', id: admin.id }, { action: 'admin.invite.accept', targetType: 'admin', targetId: admin.id });
+        return admin;
+      });
+    },
+
+    async changeRole(actor: Actor, adminId: string, role: string): Promise<Admin> {
+      requireOwner(actor);
+      if (!(ROLES as readonly string[]).includes(role)) throw new ValidationError({ role: 'Choose owner, admin or auditor.' });
+      return db.transaction(async (trx) => {
+        const target = await repo.findAdmin(trx, actor.tenantId, adminId);
+        if (!target) throw new NotFoundError('Admin');
+        if (target.role === 'owner' && role !== 'owner' && (await repo.countActiveOwners(trx, actor.tenantId)) <= 1) {
+          throw new ForbiddenError('The tenant needs at least one owner.');
+        }
+        const updated = (await repo.updateAdmin(trx, actor.tenantId, adminId, { role: role as Role }))!;
+        await recordAudit(trx, actor, { action: 'admin.role.change', targetType: 'admin', targetId: adminId, details: { from: target.role, to: role } });
+        return updated;
+      });
+    },
+
+    async setDisabled(actor: Actor, adminId: string, disabled: boolean): Promise<Admin> {
+      requireOwner(actor);
+      if (adminId === actor.id) throw new ForbiddenError('You cannot disable your own account.');
+      return db.transaction(async (trx) => {
+        const target = await repo.findAdmin(trx, actor.tenantId, adminId);
+        if (!target) throw new NotFoundError('Admin');
+        if (disabled && target.role === 'owner' && (await repo.countActiveOwners(trx, actor.tenantId)) <= 1) {
+          throw new ForbiddenError('The tenant needs at least one owner.');
+        }
+        const updated = (await repo.updateAdmin(trx, actor.tenantId, adminId, { disabled_at: disabled ? new Date() : null }))!;
+        await recordAudit(trx, actor, { action: disabled ? 'admin.disable' : 'admin.enable', targetType: 'admin', targetId: adminId });
+        return updated;
+      });
+    },
+  };
+}

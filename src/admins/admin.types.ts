@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import type { Role } from '../audit/actor';
+
+export interface Admin {
+  id: string;
+  tenantId: string;
+  email: string;
+  name: string | null;
+  role: Role;
+  hasPassword: boolean;
+  totpEnrolled: boolean;
+  invitePending: boolean;
+  disabled: boolean;
+  lastSignInAt: Date | null;
+  createdAt: Date;
+}
+
+export const ROLES = ['owner', 'admin', 'auditor'] as const;
+
+export const emailSchema = z.string({ error: 'Enter an email address.' }).trim().toLowerCase().pipe(z.email('Enter a valid email address, like name@example.com.').max(254));
+
+export const signUpSchema = z.object({
+  organisation: z.string({ error: 'Enter your organisation name.' }).trim().min(1, 'Enter your organisation name.').max(100, 'Use at most 100 characters.'),
+  email: emailSchema,
+  password: z.string({ error: 'Choose a password.' }),
+});
+
+export const inviteSchema = z.object({
+  email: emailSchema,
+  role: z.enum(ROLES, { error: 'Choose a role.' }),
+});

@@ -1,0 +1,92 @@
+/**
+ * Builds the Express app from its services: three surfaces (/admin HTML, /api/v1 JSON, the
+ * portal), static files, health and metrics. Tests build exactly this app.
+ */
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import express from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import cookieParser from 'cookie-parser';
+import { pinoHttp } from 'pino-http';
+import { randomUUID } from 'node:crypto';
+import type { Services } from './services';
+import { createAdminRouter } from './admin/admin.router';
+import { createApiRouter } from './api/api.router';
+import { createPortalRouter } from './portal/portal.router';
+import { createHealthRouter } from './web/health';
+import { PgSessionStore } from './web/session-store';
+import { createCsrf } from './web/csrf';
+import { createViewEngine, VIEWS_DIR } from './web/views';
+import { htmlErrorHandler } from './web/error-handler';
+import './web/types';
+
+const require = createRequire(import.meta.url);
+const HTMX_FILE = require.resolve('htmx.org/dist/htmx.min.js');
+const STATIC_DIR = path.resolve(VIEWS_DIR, '../static');
+
+export function createApp(services: Services): express.Express {
+  const { config, log } = services;
+  const app = express();
+  app.set('eta', createViewEngine(config.isProduction));
+  app.set('trust proxy', config.trustProxy);
+  app.disable('x-powered-by');
+
+  app.use((req, res, next) => {
+    req.requestId = req.get('x-request-id')?.slice(0, 64) || randomUUID();
+    res.set('X-Request-Id', req.requestId);
+    next();
+  });
+  app.use(pinoHttp({ logger: log, genReqId: (req) => (req as express.Request).requestId ?? randomUUID(), autoLogging: { ignore: (req) => req.url === '/healthz' } }));
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+        },
+      },
+      hsts: config.isProduction,
+    }),
+  );
+
+  app.use(createHealthRouter(services));
+  app.get('/static/vendor/htmx.min.js', (_req, res) => res.sendFile(HTMX_FILE, { maxAge: '7d' }));
+  app.use('/static', express.static(STATIC_DIR, { maxAge: config.isProduction ? '1d' : 0 }));
+
+  // JSON API: no cookies, no sessions, no CSRF (keys travel only in a header).
+  app.use('/api/v1', createApiRouter(services));
+
+  const store = new PgSessionStore(services.db, config.adminSession.idleMinutes * 60_000);
+  const csrf = createCsrf(config.csrfSecret, config.isProduction);
+  const adminSession = session({
+    name: config.isProduction ? '__Host-mfa.sid' : 'mfa.sid',
+    secret: config.sessionSecret,
+    store,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    cookie: { httpOnly: true, sameSite: 'lax', secure: config.isProduction, maxAge: config.adminSession.idleMinutes * 60_000, path: '/' },
+  });
+  app.use(cookieParser());
+  app.use(express.urlencoded({ extended: false, limit: '100kb' }));
+  app.use(['/admin', '/signup'], adminSession, csrf.provideToken, csrf.protect);
+  app.use(createAdminRouter(services));
+  app.use(createPortalRouter(services));
+
+  app.get('/', (_req, res) => res.redirect('/admin'));
+  app.use((req, res) => {
+    res.status(404).type('html').send((req.app.get('eta')).render('not-found', { ...res.locals }));
+  });
+  app.use(htmlErrorHandler(log));
+
+  const purge = setInterval(() => store.purgeExpired().catch(() => undefined), 10 * 60_000);
+  purge.unref();
+  return app;
+}

@@ -1,0 +1,57 @@
+/** Audit events: written inside the caller's transaction, read per tenant. */
+import type { Queryable } from '../db/knex';
+import type { PageRequest } from '../lib/pagination';
+import type { Actor } from './actor';
+
+export interface AuditEntry {
+  action: string;
+  targetType?: string;
+  targetId?: string;
+  resourceId?: string;
+  result?: 'success' | 'failure';
+  details?: Record<string, unknown>;
+}
+
+export interface AuditEventRow {
+  id: number;
+  tenant_id: string;
+  actor_type: string;
+  actor_id: string | null;
+  actor_label: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  resource_id: string | null;
+  result: string;
+  ip: string | null;
+  user_agent: string | null;
+  details: Record<string, unknown>;
+  created_at: Date;
+}
+
+/** Records one event. Call it with the transaction that makes the change, so both commit or neither. */
+export async function recordAudit(q: Queryable, actor: Actor, entry: AuditEntry): Promise<void> {
+  await q('audit_events').insert({
+    tenant_id: actor.tenantId,
+    actor_type: actor.type,
+    actor_id: actor.id ?? null,
+    actor_label: actor.label ?? null,
+    action: entry.action,
+    target_type: entry.targetType ?? null,
+    target_id: entry.targetId ?? null,
+    resource_id: entry.resourceId ?? null,
+    result: entry.result ?? 'success',
+    ip: actor.ip ?? null,
+    user_agent: actor.userAgent?.slice(0, 300) ?? null,
+    details: JSON.stringify(entry.details ?? {}),
+  });
+}
+
+export async function listAudit(q: Queryable, tenantId: string, page: PageRequest): Promise<{ items: AuditEventRow[]; total: number }> {
+  const base = q('audit_events').where({ tenant_id: tenantId });
+  const [items, [{ count }]] = await Promise.all([
+    base.clone().orderBy('id', 'desc').limit(page.perPage).offset((page.page - 1) * page.perPage),
+    base.clone().count<{ count: string }[]>('* as count'),
+  ]);
+  return { items, total: Number(count) };
+}

@@ -1,0 +1,60 @@
+/**
+ * Operator CLI (`npm run cli -- <command>`). The last line of stdout is a JSON object, so scripts
+ * can read it with `tail -n 1`.
+ *   tenant:create --name NAME --admin-email EMAIL --admin-password PASSWORD
+ *   migrate
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config';
+import { createServices } from './services';
+import { createLogger } from './lib/logger';
+import { DomainError, ValidationError } from './lib/errors';
+
+const USAGE = `Usage:
+  npm run cli -- tenant:create --name NAME --admin-email EMAIL --admin-password PASSWORD
+  npm run cli -- migrate`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const config = loadConfig();
+  // Logs go to stderr so stdout stays machine-readable.
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  if (command === 'tenant:create') {
+    const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, 'admin-email': { type: 'string' }, 'admin-password': { type: 'string' } } });
+    if (!values.name || !values['admin-email'] || !values['admin-password']) {
+      console.error(USAGE);
+      return 2;
+    }
+    const services = await createServices(config, { log, migrate: true });
+    try {
+      const { tenant, admin, apiKey } = await services.admins.createTenant(
+        { organisation: values.name, email: values['admin-email'], password: values['admin-password'] },
+        { withApiKey: true },
+      );
+      console.log(`Created tenant "${tenant.name}" with owner ${admin.email}. Sign in at ${config.baseUrl}/admin/sign-in to set up TOTP.`);
+      console.log('The API key below is shown once; store it now.');
+      console.log(JSON.stringify({ tenantId: tenant.id, adminId: admin.id, apiKey }));
+      return 0;
+    } finally {
+      await services.close();
+    }
+  }
+  if (command === 'migrate') {
+    const services = await createServices(config, { log, migrate: true });
+    await services.close();
+    console.log(JSON.stringify({ migrated: true }));
+    return 0;
+  }
+  console.error(USAGE);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof ValidationError) console.error(`Invalid input: ${Object.entries(err.fields).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+    else if (err instanceof DomainError || err instanceof ConfigError) console.error(err.message);
+    else console.error(err);
+    process.exit(1);
+  },
+);

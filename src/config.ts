@@ -1,0 +1,125 @@
+/**
+ * The one place that reads process.env. Everything else receives a validated Config.
+ * Development defaults need no variables at all; production refuses to start without real secrets.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  BASE_URL: z.url().optional(),
+  PORTAL_DOMAIN: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/i, 'a host name such as mfa.example.com').optional(),
+  DATABASE_URL: z.string().optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  EMBEDDED_PG_DIR: z.string().default('./.data/postgres'),
+  EMBEDDED_PG_PORT: z.coerce.number().int().default(54329),
+  REDIS_URL: z.string().optional(),
+  SMTP_URL: z.string().optional(),
+  MAIL_FROM: z.string().default('MFA Service <no-reply@localhost>'),
+  SESSION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  CSRF_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  ENCRYPTION_KEYS: z
+    .string()
+    .regex(/^([A-Za-z0-9_-]+:[A-Za-z0-9+/=]{43,44})(,[A-Za-z0-9_-]+:[A-Za-z0-9+/=]{43,44})*$/, 'id:base64key[,id:base64key...] with 32-byte keys')
+    .optional(),
+  ENCRYPTION_KEY_ID: z.string().optional(),
+  SIGNUP_ENABLED: booleanFlag.optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: booleanFlag.default(false),
+  RUN_MIGRATIONS: booleanFlag.default(true),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  isProduction: boolean;
+  port: number;
+  host: string;
+  baseUrl: string;
+  portalDomain?: string;
+  databaseUrl?: string;
+  databasePoolMax: number;
+  embeddedPg: { dir: string; port: number };
+  redisUrl?: string;
+  smtpUrl?: string;
+  mailFrom: string;
+  sessionSecret: string;
+  csrfSecret: string;
+  encryption: { keys: Map<string, Buffer>; activeKeyId: string };
+  signupEnabled: boolean;
+  logLevel: string;
+  trustProxy: boolean;
+  runMigrations: boolean;
+  /** Session idle timeout and absolute lifetime for the admin console. */
+  adminSession: { idleMinutes: number; absoluteHours: number };
+}
+
+export class ConfigError extends Error {}
+
+/** Secrets that production must be given explicitly. */
+const PRODUCTION_SECRETS = ['DATABASE_URL', 'BASE_URL', 'SESSION_SECRET', 'CSRF_SECRET', 'ENCRYPTION_KEYS'] as const;
+
+/** A development-only value derived from a label, so restarts keep sessions and seeds readable. */
+function devSecret(label: string): string {
+  return createHash('sha256').update(`mfa-dev-only:${label}`).digest('base64');
+}
+
+function parseKeys(spec: string): Map<string, Buffer> {
+  const keys = new Map<string, Buffer>();
+  for (const pair of spec.split(',')) {
+    const [id, b64] = pair.split(':');
+    const key = Buffer.from(b64, 'base64');
+    if (key.length !== 32) throw new ConfigError(`ENCRYPTION_KEYS: key "${id}" must be 32 bytes (base64)`);
+    keys.set(id, key);
+  }
+  return keys;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const isProduction = e.NODE_ENV === 'production';
+  if (isProduction) {
+    const missing = PRODUCTION_SECRETS.filter((name) => !e[name]);
+    if (missing.length > 0) {
+      throw new ConfigError(`NODE_ENV=production needs these variables: ${missing.join(', ')}`);
+    }
+  }
+  const keys = e.ENCRYPTION_KEYS ? parseKeys(e.ENCRYPTION_KEYS) : new Map([['dev', Buffer.from(devSecret('encryption'), 'base64')]]);
+  const activeKeyId = e.ENCRYPTION_KEY_ID ?? [...keys.keys()].at(-1)!;
+  if (!keys.has(activeKeyId)) throw new ConfigError(`ENCRYPTION_KEY_ID "${activeKeyId}" is not in ENCRYPTION_KEYS`);
+
+  return {
+    env: e.NODE_ENV,
+    isProduction,
+    port: e.PORT,
+    host: e.HOST,
+    baseUrl: (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
+    portalDomain: e.PORTAL_DOMAIN?.toLowerCase(),
+    databaseUrl: e.DATABASE_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
+    embeddedPg: { dir: e.EMBEDDED_PG_DIR, port: e.EMBEDDED_PG_PORT },
+    redisUrl: e.REDIS_URL,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    sessionSecret: e.SESSION_SECRET ?? devSecret('session'),
+    csrfSecret: e.CSRF_SECRET ?? devSecret('csrf'),
+    encryption: { keys, activeKeyId },
+    signupEnabled: e.SIGNUP_ENABLED ?? !isProduction,
+    logLevel: e.LOG_LEVEL,
+    trustProxy: e.TRUST_PROXY,
+    runMigrations: e.RUN_MIGRATIONS,
+    adminSession: { idleMinutes: 30, absoluteHours: 12 },
+  };
+}

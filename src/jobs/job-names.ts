@@ -1,0 +1,17 @@
+/**
+ * The job contract. Queue and job names are stored in Redis by running systems: never rename one,
+ * add a new name instead. Payloads carry ids only, never secrets or codes.
+ */
+export const QUEUES = ['email', 'provisioning', 'audit'] as const;
+export type QueueName = (typeof QUEUES)[number];
+
+export const JOBS = {
+  /** Deliver one row of `messages`. */
+  sendMessage: { queue: 'email', name: 'message.send' },
+} as const satisfies Record<string, { queue: QueueName; name: string }>;
+
+export type JobKey = keyof typeof JOBS;
+
+export interface JobPayloads {
+  sendMessage: { messageId: string };
+}

@@ -1,0 +1,31 @@
+/**
+ * Delivers a message. With SMTP_URL: nodemailer over SMTP. Without: the message stays in the
+ * database as "captured" and shows on the console's Outbox page (development default).
+ */
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Logger } from '../lib/logger';
+import type { Message } from '../outbox/message.repository';
+
+export interface Mailer {
+  /** 'sent' when handed to SMTP, 'captured' when kept for the Outbox. Throws on delivery failure. */
+  deliver(message: Message): Promise<'sent' | 'captured'>;
+  close(): void;
+}
+
+export function createMailer(options: { smtpUrl?: string; from: string; log: Logger }): Mailer {
+  const transport: Transporter | undefined = options.smtpUrl ? nodemailer.createTransport(options.smtpUrl) : undefined;
+  return {
+    async deliver(message) {
+      if (message.channel === 'email' && transport) {
+        await transport.sendMail({ from: options.from, to: message.recipient, subject: message.subject, text: message.bodyText ?? '' });
+        options.log.info({ messageId: message.id, channel: message.channel }, 'message sent over SMTP');
+        return 'sent';
+      }
+      options.log.info({ messageId: message.id, channel: message.channel, subject: message.subject }, 'message captured in the Outbox');
+      return 'captured';
+    },
+    close() {
+      transport?.close();
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/** SQL for resources. Every query is scoped by tenant id. */
+import type { Queryable } from '../db/knex';
+import { isUuid } from '../db/errors';
+import type { PageRequest } from '../lib/pagination';
+import type { Resource, ResourceCreateInput, ResourcePatchInput } from './resource.types';
+
+const COLUMNS: Record<keyof ResourcePatchInput, string> = {
+  name: 'name',
+  description: 'description',
+  failedAttemptsLimit: 'failed_attempts_limit',
+  lockMinutes: 'lock_minutes',
+  pinPosition: 'pin_position',
+  maxTokensPerUser: 'max_tokens_per_user',
+  requireSecondFactor: 'require_second_factor',
+  totpWindow: 'totp_window',
+};
+
+function toRow(input: ResourcePatchInput): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(COLUMNS)) {
+    const value = input[key as keyof ResourcePatchInput];
+    if (value !== undefined) row[column] = value;
+  }
+  return row;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function toResource(r: any): Resource {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    name: r.name,
+    description: r.description,
+    failedAttemptsLimit: r.failed_attempts_limit,
+    lockMinutes: r.lock_minutes,
+    pinPosition: r.pin_position,
+    maxTokensPerUser: r.max_tokens_per_user,
+    requireSecondFactor: r.require_second_factor,
+    totpWindow: r.totp_window,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export async function insertResource(q: Queryable, tenantId: string, input: ResourceCreateInput): Promise<Resource> {
+  const [row] = await q('resources').insert({ tenant_id: tenantId, ...toRow(input) }).returning('*');
+  return toResource(row);
+}
+
+export async function updateResource(q: Queryable, tenantId: string, id: string, patch: ResourcePatchInput): Promise<Resource | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await q('resources')
+    .where({ tenant_id: tenantId, id })
+    .update({ ...toRow(patch), updated_at: q.fn.now() })
+    .returning('*');
+  return row ? toResource(row) : undefined;
+}
+
+export async function findResource(q: Queryable, tenantId: string, id: string): Promise<Resource | undefined> {
+  if (!isUuid(id)) return undefined;
+  const row = await q('resources').where({ tenant_id: tenantId, id }).first();
+  return row ? toResource(row) : undefined;
+}
+
+export async function deleteResource(q: Queryable, tenantId: string, id: string): Promise<boolean> {
+  if (!isUuid(id)) return false;
+  return (await q('resources').where({ tenant_id: tenantId, id }).delete()) > 0;
+}
+
+export interface ResourceListItem extends Resource {
+  userCount: number;
+}
+
+export async function listResources(q: Queryable, tenantId: string, search: string, page: PageRequest): Promise<{ items: ResourceListItem[]; total: number }> {
+  const base = q('resources').where('resources.tenant_id', tenantId);
+  if (search) base.whereILike('resources.name', `%${escapeLike(search)}%`);
+  const [rows, [{ count }]] = await Promise.all([
+    base
+      .clone()
+      .select('resources.*', q.raw('(SELECT count(*) FROM resource_users ru WHERE ru.resource_id = resources.id)::int AS user_count'))
+      .orderByRaw('lower(resources.name)')
+      .limit(page.perPage)
+      .offset((page.page - 1) * page.perPage),
+    base.clone().count<{ count: string }[]>('* as count'),
+  ]);
+  return { items: rows.map((r) => ({ ...toResource(r), userCount: r.user_count })), total: Number(count) };
+}
+
+/** Escapes LIKE wildcards so a search for "50%" means the text "50%". */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

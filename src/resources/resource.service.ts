@@ -1,0 +1,73 @@
+/** Rules for resources: validation, uniqueness, audit in the same transaction. */
+import type { Db } from '../db/knex';
+import { isUniqueViolation } from '../db/errors';
+import { ConflictError, NotFoundError } from '../lib/errors';
+import { toPage, type Page, type PageRequest } from '../lib/pagination';
+import { parseInput } from '../lib/validation';
+import { recordAudit } from '../audit/audit.repository';
+import type { Actor } from '../audit/actor';
+import { requireWriter } from '../admins/permissions';
+import * as repo from './resource.repository';
+import { RESOURCE_DEFAULTS, resourceCreateSchema, resourcePatchSchema, type Resource } from './resource.types';
+
+export type ResourceService = ReturnType<typeof createResourceService>;
+
+function nameTaken(): ConflictError {
+  return new ConflictError('A resource with this name already exists.', { name: 'A resource with this name already exists.' });
+}
+
+export function createResourceService(db: Db) {
+  return {
+    /** Creates a resource in the actor's tenant. Audited in the same transaction. */
+    async create(actor: Actor, input: unknown): Promise<Resource> {
+      requireWriter(actor);
+      const data = { ...RESOURCE_DEFAULTS, ...parseInput(resourceCreateSchema, input) };
+      try {
+        return await db.transaction(async (trx) => {
+          const resource = await repo.insertResource(trx, actor.tenantId, data);
+          await recordAudit(trx, actor, { action: 'resource.create', targetType: 'resource', targetId: resource.id, resourceId: resource.id, details: { name: resource.name } });
+          return resource;
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw nameTaken();
+        throw err;
+      }
+    },
+
+    async update(actor: Actor, id: string, input: unknown): Promise<Resource> {
+      requireWriter(actor);
+      const patch = parseInput(resourcePatchSchema, input);
+      try {
+        return await db.transaction(async (trx) => {
+          const resource = await repo.updateResource(trx, actor.tenantId, id, patch);
+          if (!resource) throw new NotFoundError('Resource');
+          await recordAudit(trx, actor, { action: 'resource.update', targetType: 'resource', targetId: id, resourceId: id, details: { fields: Object.keys(patch) } });
+          return resource;
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw nameTaken();
+        throw err;
+      }
+    },
+
+    async get(tenantId: string, id: string): Promise<Resource> {
+      const resource = await repo.findResource(db, tenantId, id);
+      if (!resource) throw new NotFoundError('Resource');
+      return resource;
+    },
+
+    async list(tenantId: string, search: string, page: PageRequest): Promise<Page<repo.ResourceListItem>> {
+      const { items, total } = await repo.listResources(db, tenantId, search.trim(), page);
+      return toPage(items, total, page);
+    },
+
+    async remove(actor: Actor, id: string): Promise<void> {
+      requireWriter(actor);
+      await db.transaction(async (trx) => {
+        const resource = await repo.findResource(trx, actor.tenantId, id);
+        if (!resource || !(await repo.deleteResource(trx, actor.tenantId, id))) throw new NotFoundError('Resource');
+        await recordAudit(trx, actor, { action: 'resource.delete', targetType: 'resource', targetId: id, details: { name: resource.name } });
+      });
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Composition root: builds the database, queue, mailer and domain services from a Config.
+ * The web process, the worker process, the CLI and the tests all start here.
+ */
+import type { Config } from './config';
+import { createDb, migrate, type Db } from './db/knex';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
+import { createBullQueue, createInProcessQueue, createRedis, type JobQueue, type Processors } from './jobs/queue';
+import { createSendMessageProcessor } from './jobs/processors/send-message.processor';
+import { createLogger, type Logger } from './lib/logger';
+import { createSecretBox, type SecretBox } from './lib/secret-box';
+import { createMailer, type Mailer } from './mail/mailer';
+import { createMessageService, type MessageService } from './outbox/message.service';
+import { createAdminService, type AdminService } from './admins/admin.service';
+import { createApiKeyService, type ApiKeyService } from './api-keys/api-key.service';
+import { createResourceService, type ResourceService } from './resources/resource.service';
+import { createUserService, type UserService } from './users/user.service';
+import { createAuditService, type AuditService } from './audit/audit.service';
+import type { Redis } from 'ioredis';
+
+export interface Services {
+  config: Config;
+  log: Logger;
+  db: Db;
+  redis?: Redis;
+  queue: JobQueue;
+  mailer: Mailer;
+  secrets: SecretBox;
+  processors: Processors;
+  messages: MessageService;
+  admins: AdminService;
+  apiKeys: ApiKeyService;
+  resources: ResourceService;
+  users: UserService;
+  audit: AuditService;
+  /** Closes everything this root opened, in dependency order. */
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  log?: Logger;
+  /** Apply pending migrations before returning (web start and tests do; the worker does not need to). */
+  migrate?: boolean;
+}
+
+export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
+  const log = options.log ?? createLogger(config.logLevel);
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(config.embeddedPg.dir, config.embeddedPg.port, log);
+    databaseUrl = embedded.url;
+    log.info('using the embedded PostgreSQL (set DATABASE_URL to use your own server)');
+  }
+  const db = createDb(databaseUrl, config.databasePoolMax);
+  if (options.migrate ?? config.runMigrations) {
+    const applied = await migrate(db);
+    if (applied.length) log.info({ applied }, 'migrations applied');
+  }
+
+  const redis = config.redisUrl ? createRedis(config.redisUrl) : undefined;
+  const queue = redis ? createBullQueue(redis) : createInProcessQueue(log);
+  if (!redis) log.info('no REDIS_URL: background jobs run inside this process');
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });
+  if (!config.smtpUrl) log.info('no SMTP_URL: emails are captured in the console Outbox');
+  const secrets = createSecretBox(config.encryption.keys, config.encryption.activeKeyId);
+
+  const messages = createMessageService(db, queue, log);
+  const processors: Processors = {
+    sendMessage: createSendMessageProcessor(db, mailer, log),
+  };
+  queue.attachProcessors(processors);
+
+  return {
+    config,
+    log,
+    db,
+    redis,
+    queue,
+    mailer,
+    secrets,
+    processors,
+    messages,
+    admins: createAdminService(db, secrets, messages, config.baseUrl),
+    apiKeys: createApiKeyService(db),
+    resources: createResourceService(db),
+    users: createUserService(db),
+    audit: createAuditService(db),
+    async close() {
+      await queue.close();
+      mailer.close();
+      redis?.disconnect();
+      await db.destroy();
+      await embedded?.stop();
+    },
+  };
+}

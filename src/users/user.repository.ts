@@ -1,0 +1,107 @@
+/** SQL for users and their resource assignments. Every query is scoped by tenant id. */
+import type { Queryable } from '../db/knex';
+import { isUuid } from '../db/errors';
+import type { PageRequest } from '../lib/pagination';
+import { escapeLike } from '../resources/resource.repository';
+import type { User, UserResourceAssignment } from './user.types';
+
+export interface UserRow {
+  login?: string;
+  email?: string | null;
+  phone?: string | null;
+  first_name?: string | null;
+  last_name?: string | null;
+  password_hash?: string | null;
+  blocked_at?: Date | null;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function toUser(r: any): User {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    login: r.login,
+    email: r.email,
+    phone: r.phone,
+    firstName: r.first_name,
+    lastName: r.last_name,
+    hasPassword: Boolean(r.password_hash),
+    blocked: Boolean(r.blocked_at),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export async function insertUser(q: Queryable, tenantId: string, row: UserRow): Promise<User> {
+  const [created] = await q('users').insert({ tenant_id: tenantId, ...row }).returning('*');
+  return toUser(created);
+}
+
+export async function updateUser(q: Queryable, tenantId: string, id: string, row: UserRow): Promise<User | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [updated] = await q('users').where({ tenant_id: tenantId, id }).update({ ...row, updated_at: q.fn.now() }).returning('*');
+  return updated ? toUser(updated) : undefined;
+}
+
+export async function findUser(q: Queryable, tenantId: string, id: string): Promise<User | undefined> {
+  if (!isUuid(id)) return undefined;
+  const row = await q('users').where({ tenant_id: tenantId, id }).first();
+  return row ? toUser(row) : undefined;
+}
+
+/** Case-insensitive lookup by login, as users type it. */
+export async function findUserByLogin(q: Queryable, tenantId: string, login: string): Promise<User | undefined> {
+  const row = await q('users').where({ tenant_id: tenantId }).whereRaw('lower(login) = lower(?)', [login]).first();
+  return row ? toUser(row) : undefined;
+}
+
+export async function deleteUser(q: Queryable, tenantId: string, id: string): Promise<boolean> {
+  if (!isUuid(id)) return false;
+  return (await q('users').where({ tenant_id: tenantId, id }).delete()) > 0;
+}
+
+/** Case-insensitive search over login, email and names; paged, ordered by login. */
+export async function listUsers(q: Queryable, tenantId: string, search: string, page: PageRequest): Promise<{ items: User[]; total: number }> {
+  const base = q('users').where('tenant_id', tenantId);
+  if (search) {
+    const pattern = `%${escapeLike(search.toLowerCase())}%`;
+    base.whereRaw(`lower(login || ' ' || coalesce(email, '') || ' ' || coalesce(first_name, '') || ' ' || coalesce(last_name, '')) LIKE ?`, [pattern]);
+  }
+  const [rows, [{ count }]] = await Promise.all([
+    base.clone().select('*').orderByRaw('lower(login)').limit(page.perPage).offset((page.page - 1) * page.perPage),
+    base.clone().count<{ count: string }[]>('* as count'),
+  ]);
+  return { items: rows.map(toUser), total: Number(count) };
+}
+
+/** Assigns idempotently; returns false when it already existed. Both ids must belong to the tenant (checked by the caller). */
+export async function insertAssignment(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<boolean> {
+  const rows = await q('resource_users')
+    .insert({ tenant_id: tenantId, resource_id: resourceId, user_id: userId })
+    .onConflict(['resource_id', 'user_id'])
+    .ignore()
+    .returning('user_id');
+  return rows.length > 0;
+}
+
+export async function deleteAssignment(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<boolean> {
+  return (await q('resource_users').where({ tenant_id: tenantId, resource_id: resourceId, user_id: userId }).delete()) > 0;
+}
+
+export async function listAssignmentsOfUser(q: Queryable, tenantId: string, userId: string): Promise<UserResourceAssignment[]> {
+  const rows = await q('resource_users as ru')
+    .join('resources as r', 'r.id', 'ru.resource_id')
+    .where({ 'ru.tenant_id': tenantId, 'ru.user_id': userId })
+    .orderByRaw('lower(r.name)')
+    .select('ru.resource_id', 'r.name', 'ru.fail_count', 'ru.locked_until', 'ru.created_at');
+  return rows.map((r) => ({ resourceId: r.resource_id, resourceName: r.name, failCount: r.fail_count, lockedUntil: r.locked_until, assignedAt: r.created_at }));
+}
+
+export async function listUsersOfResource(q: Queryable, tenantId: string, resourceId: string, page: PageRequest): Promise<{ items: User[]; total: number }> {
+  const base = q('users as u').join('resource_users as ru', 'ru.user_id', 'u.id').where({ 'ru.tenant_id': tenantId, 'ru.resource_id': resourceId });
+  const [rows, [{ count }]] = await Promise.all([
+    base.clone().select('u.*').orderByRaw('lower(u.login)').limit(page.perPage).offset((page.page - 1) * page.perPage),
+    base.clone().count<{ count: string }[]>('* as count'),
+  ]);
+  return { items: rows.map(toUser), total: Number(count) };
+}

@@ -1,0 +1,150 @@
+/** Rules for users: validation, password policy, uniqueness, blocking, resource assignment; audited. */
+import type { Db } from '../db/knex';
+import { isUniqueViolation } from '../db/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
+import { toPage, type Page, type PageRequest } from '../lib/pagination';
+import { hashPassword, passwordProblem } from '../lib/passwords';
+import { parseInput } from '../lib/validation';
+import { recordAudit } from '../audit/audit.repository';
+import type { Actor } from '../audit/actor';
+import { requireWriter } from '../admins/permissions';
+import { findResource } from '../resources/resource.repository';
+import * as repo from './user.repository';
+import { userCreateSchema, userPatchSchema, type User, type UserResourceAssignment } from './user.types';
+
+export type UserService = ReturnType<typeof createUserService>;
+
+function loginTaken(): ConflictError {
+  return new ConflictError('Another user already has this login.', { login: 'Another user already has this login.' });
+}
+
+async function passwordHashFor(password: string | null | undefined): Promise<string | null | undefined> {
+  if (password === undefined || password === null || password === '') return password === null ? null : undefined;
+  const problem = passwordProblem(password);
+  if (problem) throw new ValidationError({ password: problem });
+  return hashPassword(password);
+}
+
+export function createUserService(db: Db) {
+  async function mustFindUser(tenantId: string, id: string): Promise<User> {
+    const user = await repo.findUser(db, tenantId, id);
+    if (!user) throw new NotFoundError('User');
+    return user;
+  }
+
+  async function setBlocked(actor: Actor, id: string, blocked: boolean): Promise<User> {
+    requireWriter(actor);
+    return db.transaction(async (trx) => {
+      const user = await repo.updateUser(trx, actor.tenantId, id, { blocked_at: blocked ? new Date() : null });
+      if (!user) throw new NotFoundError('User');
+      await recordAudit(trx, actor, { action: blocked ? 'user.block' : 'user.unblock', targetType: 'user', targetId: id });
+      return user;
+    });
+  }
+
+  return {
+    async create(actor: Actor, input: unknown): Promise<User> {
+      requireWriter(actor);
+      const data = parseInput(userCreateSchema, input);
+      const password_hash = await passwordHashFor(data.password);
+      try {
+        return await db.transaction(async (trx) => {
+          const user = await repo.insertUser(trx, actor.tenantId, {
+            login: data.login,
+            email: data.email ?? null,
+            phone: data.phone ?? null,
+            first_name: data.firstName ?? null,
+            last_name: data.lastName ?? null,
+            password_hash: password_hash ?? null,
+          });
+          await recordAudit(trx, actor, { action: 'user.create', targetType: 'user', targetId: user.id, details: { login: user.login } });
+          return user;
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw loginTaken();
+        throw err;
+      }
+    },
+
+    /** Partial update; `password: null` removes the password, an absent password keeps it. */
+    async update(actor: Actor, id: string, input: unknown): Promise<User> {
+      requireWriter(actor);
+      const data = parseInput(userPatchSchema, input);
+      const row: repo.UserRow = {};
+      if (data.login !== undefined) row.login = data.login;
+      if (data.email !== undefined) row.email = data.email;
+      if (data.phone !== undefined) row.phone = data.phone;
+      if (data.firstName !== undefined) row.first_name = data.firstName;
+      if (data.lastName !== undefined) row.last_name = data.lastName;
+      const password_hash = await passwordHashFor(data.password);
+      if (password_hash !== undefined) row.password_hash = password_hash;
+      try {
+        return await db.transaction(async (trx) => {
+          const user = Object.keys(row).length ? await repo.updateUser(trx, actor.tenantId, id, row) : await repo.findUser(trx, actor.tenantId, id);
+          if (!user) throw new NotFoundError('User');
+          const fields = Object.keys(data).filter((k) => k !== 'password' || password_hash !== undefined);
+          await recordAudit(trx, actor, { action: 'user.update', targetType: 'user', targetId: id, details: { fields } });
+          return user;
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw loginTaken();
+        throw err;
+      }
+    },
+
+    get: mustFindUser,
+
+    findByLogin: (tenantId: string, login: string) => repo.findUserByLogin(db, tenantId, login),
+
+    async list(tenantId: string, search: string, page: PageRequest): Promise<Page<User>> {
+      const { items, total } = await repo.listUsers(db, tenantId, search.trim(), page);
+      return toPage(items, total, page);
+    },
+
+    async remove(actor: Actor, id: string): Promise<void> {
+      requireWriter(actor);
+      await db.transaction(async (trx) => {
+        const user = await repo.findUser(trx, actor.tenantId, id);
+        if (!user || !(await repo.deleteUser(trx, actor.tenantId, id))) throw new NotFoundError('User');
+        await recordAudit(trx, actor, { action: 'user.delete', targetType: 'user', targetId: id, details: { login: user.login } });
+      });
+    },
+
+    block: (actor: Actor, id: string) => setBlocked(actor, id, true),
+    unblock: (actor: Actor, id: string) => setBlocked(actor, id, false),
+
+    /** Assigns a user to a resource of the same tenant. Idempotent; audited only when it changes something. */
+    async assign(actor: Actor, resourceId: string, userId: string): Promise<void> {
+      requireWriter(actor);
+      await db.transaction(async (trx) => {
+        const [resource, user] = await Promise.all([findResource(trx, actor.tenantId, resourceId), repo.findUser(trx, actor.tenantId, userId)]);
+        if (!resource) throw new NotFoundError('Resource');
+        if (!user) throw new NotFoundError('User');
+        if (await repo.insertAssignment(trx, actor.tenantId, resourceId, userId)) {
+          await recordAudit(trx, actor, { action: 'resource.user.assign', targetType: 'user', targetId: userId, resourceId, details: { login: user.login, resource: resource.name } });
+        }
+      });
+    },
+
+    async unassign(actor: Actor, resourceId: string, userId: string): Promise<void> {
+      requireWriter(actor);
+      await db.transaction(async (trx) => {
+        const [resource, user] = await Promise.all([findResource(trx, actor.tenantId, resourceId), repo.findUser(trx, actor.tenantId, userId)]);
+        if (!resource) throw new NotFoundError('Resource');
+        if (!user) throw new NotFoundError('User');
+        if (!(await repo.deleteAssignment(trx, actor.tenantId, resourceId, userId))) throw new NotFoundError('Assignment');
+        await recordAudit(trx, actor, { action: 'resource.user.unassign', targetType: 'user', targetId: userId, resourceId, details: { login: user.login, resource: resource.name } });
+      });
+    },
+
+    async assignmentsOf(tenantId: string, userId: string): Promise<UserResourceAssignment[]> {
+      await mustFindUser(tenantId, userId);
+      return repo.listAssignmentsOfUser(db, tenantId, userId);
+    },
+
+    async usersOfResource(tenantId: string, resourceId: string, page: PageRequest): Promise<Page<User>> {
+      const { items, total } = await repo.listUsersOfResource(db, tenantId, resourceId, page);
+      return toPage(items, total, page);
+    },
+  };
+}

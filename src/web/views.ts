@@ -1,0 +1,40 @@
+/** Eta templates: one engine, page-or-partial rendering, HX-* handling in one place. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Eta } from 'eta';
+import type { Request, Response } from 'express';
+
+export const VIEWS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../views');
+
+export function createViewEngine(cache: boolean): Eta {
+  return new Eta({ views: VIEWS_DIR, cache, autoEscape: true, autoTrim: [false, 'nl'] });
+}
+
+/** An htmx request that wants a fragment (a boosted navigation wants the whole page). */
+export function wantsFragment(req: Request): boolean {
+  return req.get('HX-Request') === 'true' && req.get('HX-Boosted') !== 'true';
+}
+
+/**
+ * Renders `page`, or `partial` alone for an htmx fragment request. Both receive the same data,
+ * plus res.locals (csrf token, signed-in admin, flash, current path).
+ */
+export function render(req: Request, res: Response, view: { page: string; partial?: string }, data: Record<string, unknown> = {}, status = 200): void {
+  const eta = req.app.get('eta') as Eta;
+  const template = view.partial && wantsFragment(req) ? view.partial : view.page;
+  const html = eta.render(template, { ...res.locals, ...data });
+  res.status(status).type('html').send(html);
+}
+
+/** Redirect that also works for htmx requests (which follow HX-Redirect, not a 302 body swap). */
+export function redirect(req: Request, res: Response, url: string): void {
+  if (req.get('HX-Request') === 'true' && req.get('HX-Boosted') !== 'true') {
+    res.set('HX-Redirect', url).status(204).end();
+    return;
+  }
+  res.redirect(303, url);
+}
+
+export function flash(req: Request, kind: 'success' | 'error', text: string): void {
+  req.session.flash = { kind, text };
+}
