@@ -50,6 +50,9 @@ export function createApp(services: Services): express.Express {
           frameAncestors: ["'none'"],
           objectSrc: ["'none'"],
           baseUri: ["'self'"],
+          // helmet adds upgrade-insecure-requests by default; over plain HTTP (development, tests)
+          // the browser then rewrites redirects followed by htmx to https:// and every boosted form fails.
+          upgradeInsecureRequests: config.isProduction ? [] : null,
         },
       },
       hsts: config.isProduction,

@@ -52,6 +52,11 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
+    // Unknown or malformed options (node:util parseArgs) are a usage mistake, not a crash.
+    if (String((err as { code?: string })?.code).startsWith('ERR_PARSE_ARGS')) {
+      console.error(`${(err as Error).message}\n${USAGE}`);
+      process.exit(2);
+    }
     if (err instanceof ValidationError) console.error(`Invalid input: ${Object.entries(err.fields).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
     else if (err instanceof DomainError || err instanceof ConfigError) console.error(err.message);
     else console.error(err);

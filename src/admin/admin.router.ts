@@ -35,7 +35,11 @@ export function createAdminRouter(services: Services): Router {
   r.post('/admin/invite/:token', auth.acceptInvite);
 
   r.use('/admin', signedIn as RequestHandler);
-  r.get('/admin', (_req, res) => res.redirect(303, '/admin/resources'));
+  // requireAdmin has taken the flash off the session for this request; hand it on to the next page.
+  r.get('/admin', (req, res) => {
+    if (res.locals.flash) req.session.flash = res.locals.flash;
+    res.redirect(303, '/admin/resources');
+  });
 
   r.get('/admin/resources', resources.list);
   r.get('/admin/resources/new', resources.newForm);
@@ -63,11 +67,13 @@ export function createAdminRouter(services: Services): Router {
   r.get('/admin/admins', owner, admins.list);
   r.post('/admin/admins', owner, admins.invite);
   r.post('/admin/admins/:id/role', owner, admins.changeRole);
+  r.get('/admin/admins/:id/disable', owner, admins.disableConfirm);
   r.post('/admin/admins/:id/disable', owner, admins.disable);
   r.post('/admin/admins/:id/enable', owner, admins.enable);
 
   r.get('/admin/api-keys', owner, keys.list);
   r.post('/admin/api-keys', owner, keys.create);
+  r.get('/admin/api-keys/:id/revoke', owner, keys.revokeConfirm);
   r.post('/admin/api-keys/:id/revoke', owner, keys.revoke);
 
   r.get('/admin/outbox', outbox.list);

@@ -1,14 +1,87 @@
-/** PLACEHOLDER: to be implemented. */
+/** Console (owners only): the tenant's admins, invitations, role changes, disable/enable. */
 import type { Request, Response } from 'express';
 import type { Services } from '../services';
+import { ConflictError, ForbiddenError, ValidationError } from '../lib/errors';
+import { ROLES } from '../admins/admin.types';
+import { flash, redirect, render } from '../web/views';
+import { formText } from './form';
 
-export function createAdminsController(_services: Services) {
-  const todo = (_req: Request, res: Response) => { res.status(501).send('not implemented'); };
+const VIEWS = { page: 'admin/admins/index', partial: 'admin/admins/_panel' };
+
+export function createAdminsController({ admins }: Services) {
+  /** The admins page with the invite form; `extra` carries form values, field errors or a refusal message. */
+  async function renderList(req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) {
+    const list = await admins.list(req.actor!.tenantId);
+    render(req, res, VIEWS, { admins: list, roles: ROLES, values: { role: 'admin' }, errors: {}, ...extra }, status);
+  }
+
+  /**
+   * Business refusals (last owner, own account) and bad input re-render the list with the message
+   * in place, so the owner stays where they were; anything else goes to the error handler.
+   */
+  async function refuseOrThrow(req: Request, res: Response, err: unknown) {
+    if (err instanceof ForbiddenError || err instanceof ValidationError) {
+      await renderList(req, res, { error: err instanceof ValidationError ? Object.values(err.fields).join(' ') : err.message }, err.status);
+      return;
+    }
+    throw err;
+  }
+
   return {
-    list: todo,
-    invite: todo,
-    changeRole: todo,
-    disable: todo,
-    enable: todo,
+    list(req: Request, res: Response) {
+      return renderList(req, res);
+    },
+
+    async invite(req: Request, res: Response) {
+      const values = { email: formText(req.body.email) ?? '', role: formText(req.body.role) ?? '' };
+      try {
+        const invited = await admins.invite(req.actor!, values);
+        flash(req, 'success', `Invitation sent to ${invited.email}. The link works for 7 days.`);
+        redirect(req, res, '/admin/admins');
+      } catch (err) {
+        if (err instanceof ValidationError || err instanceof ConflictError) {
+          await renderList(req, res, { values, errors: err.fields, inviteError: err.message }, err.status === 409 ? 422 : err.status);
+          return;
+        }
+        throw err;
+      }
+    },
+
+    async changeRole(req: Request, res: Response) {
+      const id = req.params.id as string;
+      try {
+        const updated = await admins.changeRole(req.actor!, id, formText(req.body.role) ?? '');
+        flash(req, 'success', `${updated.email} is now ${updated.role}.`);
+        // An owner who demoted themselves can no longer see this page.
+        redirect(req, res, id === req.actor!.id && updated.role !== 'owner' ? '/admin' : '/admin/admins');
+      } catch (err) {
+        await refuseOrThrow(req, res, err);
+      }
+    },
+
+    async disableConfirm(req: Request, res: Response) {
+      const target = await admins.get(req.actor!.tenantId, req.params.id as string);
+      render(req, res, { page: 'admin/admins/disable' }, { target });
+    },
+
+    async disable(req: Request, res: Response) {
+      try {
+        const updated = await admins.setDisabled(req.actor!, req.params.id as string, true);
+        flash(req, 'success', `${updated.email} is disabled and signed out.`);
+        redirect(req, res, '/admin/admins');
+      } catch (err) {
+        await refuseOrThrow(req, res, err);
+      }
+    },
+
+    async enable(req: Request, res: Response) {
+      try {
+        const updated = await admins.setDisabled(req.actor!, req.params.id as string, false);
+        flash(req, 'success', `${updated.email} can sign in again.`);
+        redirect(req, res, '/admin/admins');
+      } catch (err) {
+        await refuseOrThrow(req, res, err);
+      }
+    },
   };
 }

@@ -1,10 +1,14 @@
-/** PLACEHOLDER: to be implemented. */
+/** Console: the tenant's audit log, newest first. */
 import type { Request, Response } from 'express';
 import type { Services } from '../services';
+import { pageRequest } from '../lib/pagination';
+import { render } from '../web/views';
 
-export function createAuditController(_services: Services) {
-  const todo = (_req: Request, res: Response) => { res.status(501).send('not implemented'); };
+export function createAuditController({ audit }: Services) {
   return {
-    list: todo,
+    async list(req: Request, res: Response) {
+      const page = await audit.list(req.actor!.tenantId, pageRequest(req.query, 50));
+      render(req, res, { page: 'admin/audit/index', partial: 'admin/audit/_table' }, { page });
+    },
   };
 }

@@ -124,6 +124,13 @@ export function createAdminService(db: Db, secrets: SecretBox, messages: Message
       return row?.name ?? '';
     },
 
+    /** One admin of the tenant; another tenant's id is "not found". */
+    async get(tenantId: string, adminId: string): Promise<Admin> {
+      const admin = await repo.findAdmin(db, tenantId, adminId);
+      if (!admin) throw new NotFoundError('Admin');
+      return admin;
+    },
+
     list(tenantId: string): Promise<Admin[]> {
       return repo.listAdmins(db, tenantId);
     },

@@ -56,6 +56,13 @@ export function createApiKeyService(db: Db) {
       return rows.map(toApiKey);
     },
 
+    /** One key of the tenant (for the revoke confirmation); another tenant's id is "not found". */
+    async get(tenantId: string, id: string): Promise<ApiKey> {
+      const row = isUuid(id) ? await db('api_keys').where({ tenant_id: tenantId, id }).first() : undefined;
+      if (!row) throw new NotFoundError('API key');
+      return toApiKey(row);
+    },
+
     async revoke(actor: Actor, id: string): Promise<void> {
       requireOwner(actor);
       if (!isUuid(id)) throw new NotFoundError('API key');

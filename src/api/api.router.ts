@@ -1,7 +1,54 @@
-/** PLACEHOLDER: the JSON management API (to be implemented). */
-import { Router } from 'express';
+/**
+ * The JSON management API's route table (mounted at /api/v1, before sessions and CSRF): one line
+ * per route. JSON in, JSON out; every error, including unknown paths and bad bodies, is JSON.
+ */
+import express, { Router } from 'express';
 import type { Services } from '../services';
+import { jsonErrorHandler } from '../web/error-handler';
+import { NotFoundError } from '../lib/errors';
+import { requireApiKey } from './api-auth';
+import { createApiResourcesController } from './resources.controller';
+import { createApiUsersController } from './users.controller';
+import { buildOpenApiDocument } from './openapi';
 
-export function createApiRouter(_services: Services): Router {
-  return Router();
+export function createApiRouter(services: Services): Router {
+  const r = Router();
+  const resources = createApiResourcesController(services);
+  const users = createApiUsersController(services);
+  const openapi = buildOpenApiDocument(services.config.baseUrl);
+
+  // Responses carry tenant data: never let a shared cache keep them.
+  r.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+  r.get('/openapi.json', (_req, res) => res.json(openapi));
+
+  // Authenticate before parsing, so anonymous callers get a 401 and cost us no JSON parsing.
+  r.use(requireApiKey(services.apiKeys));
+  r.use(express.json({ limit: '100kb' }));
+
+  r.get('/resources', resources.list);
+  r.post('/resources', resources.create);
+  r.get('/resources/:id', resources.show);
+  r.patch('/resources/:id', resources.update);
+  r.delete('/resources/:id', resources.remove);
+  r.get('/resources/:id/users', resources.listUsers);
+  r.put('/resources/:id/users/:userId', resources.assignUser);
+  r.delete('/resources/:id/users/:userId', resources.unassignUser);
+
+  r.get('/users', users.list);
+  r.post('/users', users.create);
+  r.get('/users/:id', users.show);
+  r.patch('/users/:id', users.update);
+  r.delete('/users/:id', users.remove);
+  r.post('/users/:id/block', users.block);
+  r.post('/users/:id/unblock', users.unblock);
+  r.get('/users/:id/resources', users.resources);
+
+  r.use(() => {
+    throw new NotFoundError('This API path');
+  });
+  r.use(jsonErrorHandler(services.log));
+  return r;
 }

@@ -47,10 +47,22 @@ export async function recordAudit(q: Queryable, actor: Actor, entry: AuditEntry)
   });
 }
 
+/**
+ * Newest first. Events recorded with an admin's id but no label (sign-in steps) get the admin's
+ * current email as label, joined within the same tenant only.
+ */
 export async function listAudit(q: Queryable, tenantId: string, page: PageRequest): Promise<{ items: AuditEventRow[]; total: number }> {
   const base = q('audit_events').where({ tenant_id: tenantId });
   const [items, [{ count }]] = await Promise.all([
-    base.clone().orderBy('id', 'desc').limit(page.perPage).offset((page.page - 1) * page.perPage),
+    q('audit_events as e')
+      .leftJoin('admins as a', function () {
+        this.on('a.id', '=', 'e.actor_id').andOn('a.tenant_id', '=', 'e.tenant_id').andOn('e.actor_type', '=', q.raw('?', ['admin']));
+      })
+      .where('e.tenant_id', tenantId)
+      .orderBy('e.id', 'desc')
+      .limit(page.perPage)
+      .offset((page.page - 1) * page.perPage)
+      .select('e.*', q.raw('coalesce(e.actor_label, a.email) as actor_label')),
     base.clone().count<{ count: string }[]>('* as count'),
   ]);
   return { items, total: Number(count) };

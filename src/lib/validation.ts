@@ -7,6 +7,12 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.ou
   if (result.success) return result.data;
   const fields: FieldErrors = {};
   for (const issue of result.error.issues) {
+    const prefix = issue.path.length ? `${issue.path.join('.')}.` : '';
+    if (issue.code === 'unrecognized_keys') {
+      // Name each unknown field on its own, so a typo like "pinPostion" is obvious.
+      for (const key of issue.keys) fields[prefix + key] ??= 'This field is not recognised.';
+      continue;
+    }
     const key = issue.path.length ? issue.path.join('.') : '_';
     fields[key] ??= issue.message;
   }

@@ -1,0 +1,142 @@
+/**
+ * The OpenAPI 3.1 document served at /api/v1/openapi.json. Request schemas come from the same zod
+ * schemas the services validate with (input side, so defaults and transforms do not leak in);
+ * response schemas come from the serializers. A test checks every route of the router is listed.
+ */
+import { z } from 'zod';
+import { resourceCreateSchema, resourcePatchSchema } from '../resources/resource.types';
+import { userCreateSchema, userPatchSchema } from '../users/user.types';
+import { assignmentJson, errorJson, resourceJson, userJson } from './serializers';
+
+type Json = Record<string, unknown>;
+
+/** JSON Schema 2020-12 (what OpenAPI 3.1 embeds), without the top-level `$schema` marker. */
+function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Json {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
+  return rest;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Json) => ({ content: { 'application/json': { schema } } });
+const pageOf = (item: string): Json => ({
+  type: 'object',
+  required: ['items', 'page', 'perPage', 'total'],
+  properties: { items: { type: 'array', items: ref(item) }, page: { type: 'integer', minimum: 1 }, perPage: { type: 'integer', minimum: 1, maximum: 100 }, total: { type: 'integer', minimum: 0 } },
+});
+
+const idParam = (name: string, what: string) => ({ name, in: 'path', required: true, description: `The ${what}'s id (another tenant's id answers 404).`, schema: { type: 'string', format: 'uuid' } });
+const listParams = [
+  { name: 'q', in: 'query', required: false, description: 'Case-insensitive search text.', schema: { type: 'string' } },
+  { name: 'page', in: 'query', required: false, schema: { type: 'integer', minimum: 1, default: 1 } },
+  { name: 'perPage', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 25 } },
+];
+const pageParams = listParams.slice(1);
+
+const errors = {
+  400: { $ref: '#/components/responses/BadRequest' },
+  401: { $ref: '#/components/responses/Unauthorized' },
+  404: { $ref: '#/components/responses/NotFound' },
+  409: { $ref: '#/components/responses/Conflict' },
+  422: { $ref: '#/components/responses/ValidationFailed' },
+};
+const readErrors = { 401: errors[401], 404: errors[404] };
+const writeErrors = { 400: errors[400], 401: errors[401], 404: errors[404], 409: errors[409], 422: errors[422] };
+
+interface OperationSpec {
+  summary: string;
+  tag: 'Resources' | 'Users' | 'Assignments';
+  params?: Json[];
+  body?: string;
+  ok: [status: number, description: string, schema?: Json];
+  errors: Json;
+}
+
+function operation(id: string, spec: OperationSpec): Json {
+  const [status, description, schema] = spec.ok;
+  return {
+    operationId: id,
+    summary: spec.summary,
+    tags: [spec.tag],
+    ...(spec.params ? { parameters: spec.params } : {}),
+    ...(spec.body ? { requestBody: { required: true, ...json(ref(spec.body)) } } : {}),
+    responses: { [status]: { description, ...(schema ? json(schema) : {}) }, ...spec.errors },
+  };
+}
+
+const resourceId = idParam('id', 'resource');
+const userId = idParam('id', 'user');
+
+export function buildOpenApiDocument(baseUrl: string): Json {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'MFA service management API',
+      version: '1.0.0',
+      description: 'Manage resources, users and their assignment in your tenant. Authenticate with an API key created by a tenant owner: `Authorization: Bearer <key>`. Errors are `{"error": {"code", "message", "fields?"}}`.',
+    },
+    servers: [{ url: `${baseUrl}/api/v1` }],
+    security: [{ bearerAuth: [] }],
+    tags: [{ name: 'Resources' }, { name: 'Users' }, { name: 'Assignments' }],
+    paths: {
+      '/openapi.json': {
+        get: { operationId: 'getOpenApi', summary: 'This document', security: [], responses: { 200: { description: 'The OpenAPI document', ...json({ type: 'object' }) } } },
+      },
+      '/resources': {
+        get: operation('listResources', { summary: 'List resources', tag: 'Resources', params: listParams, ok: [200, 'A page of resources', ref('ResourcePage')], errors: { 401: errors[401] } }),
+        post: operation('createResource', { summary: 'Create a resource (unset settings take their defaults)', tag: 'Resources', body: 'ResourceCreate', ok: [201, 'The created resource', ref('Resource')], errors: writeErrors }),
+      },
+      '/resources/{id}': {
+        get: operation('getResource', { summary: 'Get a resource', tag: 'Resources', params: [resourceId], ok: [200, 'The resource', ref('Resource')], errors: readErrors }),
+        patch: operation('updateResource', { summary: 'Change some settings of a resource', tag: 'Resources', params: [resourceId], body: 'ResourcePatch', ok: [200, 'The updated resource', ref('Resource')], errors: writeErrors }),
+        delete: operation('deleteResource', { summary: 'Delete a resource', tag: 'Resources', params: [resourceId], ok: [204, 'Deleted'], errors: readErrors }),
+      },
+      '/resources/{id}/users': {
+        get: operation('listResourceUsers', { summary: 'List the users assigned to a resource', tag: 'Assignments', params: [resourceId, ...pageParams], ok: [200, 'A page of users', ref('UserPage')], errors: readErrors }),
+      },
+      '/resources/{id}/users/{userId}': {
+        put: operation('assignUser', { summary: 'Assign a user to a resource (idempotent)', tag: 'Assignments', params: [resourceId, idParam('userId', 'user')], ok: [204, 'Assigned'], errors: readErrors }),
+        delete: operation('unassignUser', { summary: 'Unassign a user from a resource', tag: 'Assignments', params: [resourceId, idParam('userId', 'user')], ok: [204, 'Unassigned'], errors: readErrors }),
+      },
+      '/users': {
+        get: operation('listUsers', { summary: 'List and search users (login, email, names)', tag: 'Users', params: listParams, ok: [200, 'A page of users', ref('UserPage')], errors: { 401: errors[401] } }),
+        post: operation('createUser', { summary: 'Create a user', tag: 'Users', body: 'UserCreate', ok: [201, 'The created user (never the password)', ref('User')], errors: writeErrors }),
+      },
+      '/users/{id}': {
+        get: operation('getUser', { summary: 'Get a user', tag: 'Users', params: [userId], ok: [200, 'The user', ref('User')], errors: readErrors }),
+        patch: operation('updateUser', { summary: 'Change some fields of a user (`password: null` removes the password)', tag: 'Users', params: [userId], body: 'UserPatch', ok: [200, 'The updated user', ref('User')], errors: writeErrors }),
+        delete: operation('deleteUser', { summary: 'Delete a user', tag: 'Users', params: [userId], ok: [204, 'Deleted'], errors: readErrors }),
+      },
+      '/users/{id}/block': {
+        post: operation('blockUser', { summary: 'Block a user', tag: 'Users', params: [userId], ok: [200, 'The blocked user', ref('User')], errors: readErrors }),
+      },
+      '/users/{id}/unblock': {
+        post: operation('unblockUser', { summary: 'Unblock a user', tag: 'Users', params: [userId], ok: [200, 'The unblocked user', ref('User')], errors: readErrors }),
+      },
+      '/users/{id}/resources': {
+        get: operation('listUserResources', { summary: 'List the resources a user is assigned to, with lock state', tag: 'Assignments', params: [userId], ok: [200, 'The assignments', { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Assignment') } } }], errors: readErrors }),
+      },
+    },
+    components: {
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key of your tenant, sent only in this header.' } },
+      schemas: {
+        ResourceCreate: schemaOf(resourceCreateSchema, 'input'),
+        ResourcePatch: schemaOf(resourcePatchSchema, 'input'),
+        Resource: schemaOf(resourceJson, 'output'),
+        ResourcePage: pageOf('Resource'),
+        UserCreate: schemaOf(userCreateSchema, 'input'),
+        UserPatch: schemaOf(userPatchSchema, 'input'),
+        User: schemaOf(userJson, 'output'),
+        UserPage: pageOf('User'),
+        Assignment: schemaOf(assignmentJson, 'output'),
+        Error: schemaOf(errorJson, 'output'),
+      },
+      responses: {
+        BadRequest: { description: 'The body is not valid JSON or not a JSON object (code `invalid_json` or `bad_request`)', ...json(ref('Error')) },
+        Unauthorized: { description: 'Missing, malformed or revoked API key (code `unauthorized`)', headers: { 'WWW-Authenticate': { schema: { type: 'string' } } }, ...json(ref('Error')) },
+        NotFound: { description: 'No such object in your tenant (code `not_found`)', ...json(ref('Error')) },
+        Conflict: { description: 'The name or login is already taken (code `conflict`, with `fields`)', ...json(ref('Error')) },
+        ValidationFailed: { description: 'Some fields are invalid (code `validation_failed`, one message per field in `fields`)', ...json(ref('Error')) },
+      },
+    },
+  };
+}
