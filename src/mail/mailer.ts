@@ -13,7 +13,11 @@ export interface Mailer {
 }
 
 export function createMailer(options: { smtpUrl?: string; from: string; log: Logger }): Mailer {
-  const transport: Transporter | undefined = options.smtpUrl ? nodemailer.createTransport(options.smtpUrl) : undefined;
+  // nodemailer waits up to 2 min to connect and 10 min on a silent socket; a hung SMTP server would
+  // hold a job (and a graceful shutdown) that long. Fail the attempt instead: the queue retries it.
+  const transport: Transporter | undefined = options.smtpUrl
+    ? nodemailer.createTransport({ url: options.smtpUrl, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 })
+    : undefined;
   return {
     async deliver(message) {
       if (message.channel === 'email' && transport) {

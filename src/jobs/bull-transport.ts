@@ -1,0 +1,123 @@
+/**
+ * The BullMQ transport. Producers (web and worker processes) share one Redis connection owned by
+ * the composition root; workers get their own, owned and closed by startBullWorkers. Every key is
+ * namespaced by QUEUE_PREFIX so deployments and test files sharing a Redis never see each other's jobs.
+ */
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from '../lib/logger';
+import { JOBS, QUEUES, type JobKey, type QueueName } from './job-names';
+import { DEFAULT_POLICY, jobKeyByName, logJobFailure, type JobCounts, type JobPolicy, type JobQueue, type Processor, type Processors } from './queue';
+
+export interface BullOptions {
+  prefix: string;
+  policy?: JobPolicy;
+}
+
+/**
+ * The connection for commands (enqueue, counts, readiness ping). Unlike a worker's blocking
+ * connection it gives up after a few reconnection attempts, so with Redis down a request that
+ * enqueues fails fast (the message stays queued for the sweep) and /readyz answers 503.
+ */
+export function createRedis(url: string, log?: Logger): Redis {
+  return reportOutages(new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5_000 }), log);
+}
+
+/** ioredis reports every failed reconnection; operators need one line when Redis goes away and one when it is back. */
+function reportOutages(redis: Redis, log?: Logger): Redis {
+  let down = false;
+  redis.on('error', (err) => {
+    if (!down) log?.error({ err: err.message }, 'Redis unreachable; reconnecting');
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) log?.info('Redis reachable again');
+    down = false;
+  });
+  return redis;
+}
+
+/** Workers block on Redis and must wait out outages: BullMQ requires maxRetriesPerRequest null. */
+function createWorkerRedis(url: string, log: Logger): Redis {
+  return reportOutages(new Redis(url, { maxRetriesPerRequest: null }), log);
+}
+
+export function createBullQueue(redis: Redis, { prefix, policy = DEFAULT_POLICY }: BullOptions): JobQueue {
+  const defaultJobOptions = {
+    attempts: policy.attempts,
+    backoff: { type: 'exponential', delay: policy.backoffMs },
+    // Bounded retention: enough history for operators, never an ever-growing Redis.
+    removeOnComplete: { age: 24 * 3600, count: 1000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+  };
+  const queues = {} as Record<QueueName, Queue>;
+  for (const name of QUEUES) {
+    // skipWaitingForReady: with Redis down, add() fails at once instead of waiting for a reconnect.
+    queues[name] = new Queue(name, { connection: redis, prefix, defaultJobOptions, skipWaitingForReady: true });
+    // Connection errors are reported once per outage by the connection itself (reportOutages).
+    queues[name].on('error', () => undefined);
+  }
+
+  return {
+    mode: 'bullmq',
+    async enqueue(job, payload, { jobId }) {
+      const { queue, name } = JOBS[job];
+      const added = await queues[queue].add(name, payload, { jobId });
+      // A job that used up its attempts keeps its id until retention removes it, so adding it again
+      // is a no-op. The caller re-enqueues only work still pending (the sweep), so revive it.
+      if (await added.isFailed()) await added.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    },
+    async counts() {
+      const entries = await Promise.all(
+        QUEUES.map(async (name) => [name, await queues[name].getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed')] as const),
+      );
+      return Object.fromEntries(entries) as JobCounts;
+    },
+    attachProcessors() {
+      // Processing happens in `npm run worker` (see startBullWorkers).
+    },
+    async close() {
+      // The connection is shared, so Queue.close() leaves it open; the composition root quits it.
+      await Promise.all(QUEUES.map((name) => queues[name].close()));
+    },
+  };
+}
+
+export interface BullWorkers {
+  /** Stops fetching, waits for jobs in progress to finish, then closes the workers' connections. */
+  close(): Promise<void>;
+}
+
+/** Runs a BullMQ worker for every queue; used by the worker process (and the tests). */
+export function startBullWorkers(redisUrl: string, processors: Processors, log: Logger, { prefix, concurrency = 5 }: { prefix: string; concurrency?: number }): BullWorkers {
+  const connection = createWorkerRedis(redisUrl, log);
+  const run = async (job: Job) => {
+    const key = jobKeyByName(job.name);
+    // A job name no processor knows will not get better by retrying.
+    if (!key) throw new UnrecoverableError(`No processor for job "${job.name}"`);
+    // attemptsMade counts finished failed attempts, so this run is number attemptsMade + 1.
+    const number = job.attemptsMade + 1;
+    await (processors[key] as Processor<JobKey>)(job.data, { number, final: number >= (job.opts.attempts ?? 1) });
+  };
+  const workers = QUEUES.map((name) => {
+    // BullMQ shares `connection` for commands and duplicates it for its blocking fetch; it closes the duplicate.
+    const worker = new Worker(name, run, { connection, prefix, concurrency });
+    worker.on('failed', (job, err) => {
+      // On 'failed', attemptsMade already includes this attempt.
+      const attempt = job?.attemptsMade ?? 0;
+      const final = err instanceof UnrecoverableError || attempt >= (job?.opts.attempts ?? 1);
+      logJobFailure(log, { queue: name, job: job?.name ?? '?', jobId: job?.id, attempt, final, err });
+    });
+    // Connection errors are reported by reportOutages; others (e.g. a failed lock renewal) here.
+    worker.on('error', (err) => {
+      if (connection.status === 'ready') log.error({ queue: name, err: err.message }, 'worker error');
+    });
+    return worker;
+  });
+  return {
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      await connection.quit().catch(() => connection.disconnect());
+    },
+  };
+}
