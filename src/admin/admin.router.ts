@@ -9,6 +9,7 @@ import { createApiKeysController } from './api-keys.controller';
 import { createOutboxController } from './outbox.controller';
 import { createAuditController } from './audit.controller';
 import { requireAdmin, requireRole } from './require-admin';
+import { redirect } from '../web/views';
 
 export function createAdminRouter(services: Services): Router {
   const r = Router();
@@ -38,7 +39,7 @@ export function createAdminRouter(services: Services): Router {
   // requireAdmin has taken the flash off the session for this request; hand it on to the next page.
   r.get('/admin', (req, res) => {
     if (res.locals.flash) req.session.flash = res.locals.flash;
-    res.redirect(303, '/admin/resources');
+    redirect(req, res, '/admin/resources');
   });
 
   r.get('/admin/resources', resources.list);

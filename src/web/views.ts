@@ -26,13 +26,22 @@ export function render(req: Request, res: Response, view: { page: string; partia
   res.status(status).type('html').send(html);
 }
 
-/** Redirect that also works for htmx requests (which follow HX-Redirect, not a 302 body swap). */
+/**
+ * Redirect that also works for htmx requests (which follow HX-Redirect, not a 302 body swap).
+ * The session is saved first: express-session flushes the headers before its own save finishes,
+ * and a browser follows a 303 on the headers alone, so the next page could otherwise read the
+ * session from before this request (flash missing, or not yet signed in after a rotation).
+ */
 export function redirect(req: Request, res: Response, url: string): void {
-  if (req.get('HX-Request') === 'true' && req.get('HX-Boosted') !== 'true') {
-    res.set('HX-Redirect', url).status(204).end();
-    return;
-  }
-  res.redirect(303, url);
+  const send = () => {
+    if (req.get('HX-Request') === 'true' && req.get('HX-Boosted') !== 'true') {
+      res.set('HX-Redirect', url).status(204).end();
+      return;
+    }
+    res.redirect(303, url);
+  };
+  if (!req.session) return send();
+  req.session.save((err) => (err ? req.next?.(err) : send()));
 }
 
 export function flash(req: Request, kind: 'success' | 'error', text: string): void {

@@ -1,0 +1,146 @@
+/**
+ * Real-browser tests: the app from createTestContext() on an ephemeral port, driven by the
+ * system's Chromium through playwright-core. Missing Chromium is a failure, not a skip (CI
+ * installs the Debian package).
+ *
+ *   const b = useBrowser();           // inside describe(): registers before()/after()
+ *   const page = await b.newPage();   // b.baseUrl, b.ctx (services, db) also available
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { after, before } from 'node:test';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createTestContext, type TestContext } from './context';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../output/screenshots');
+
+export const PHONE_VIEWPORT = { width: 375, height: 812 };
+export const DESKTOP_VIEWPORT = { width: 1280, height: 800 };
+
+export interface BrowserHarness {
+  ctx: TestContext;
+  browser: Browser;
+  baseUrl: string;
+  /** A page in a fresh browser context (own cookies), watched for CSP violations and script errors. */
+  newPage(options?: { viewport?: { width: number; height: number }; isMobile?: boolean }): Promise<WatchedPage>;
+}
+
+export interface WatchedPage {
+  page: Page;
+  context: BrowserContext;
+  /** Console errors and uncaught page errors seen so far. */
+  errors: string[];
+  /** The subset of `errors` that are Content-Security-Policy violations. */
+  cspViolations(): string[];
+}
+
+const VIOLATION_MARK = 'Content-Security-Policy violation:';
+
+function isCspMessage(text: string): boolean {
+  return /Content Security Policy|Content-Security-Policy|violates the following|Refused to (execute|apply|load|evaluate)/i.test(text);
+}
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `Chromium not found at ${CHROMIUM_PATH}. Browser tests need it: install the Debian package ` +
+        '(apt-get install chromium) or set CHROMIUM_PATH to a Chromium binary.',
+    );
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    timeout: 30_000,
+  });
+}
+
+async function listen(ctx: TestContext): Promise<{ server: Server; baseUrl: string }> {
+  return new Promise((resolve, reject) => {
+    const server = ctx.app.listen(0, '127.0.0.1');
+    server.once('error', reject);
+    server.once('listening', () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({ server, baseUrl: `http://127.0.0.1:${port}` });
+    });
+  });
+}
+
+/** Registers before()/after() hooks in the current describe(); everything is closed even on failure. */
+export function useBrowser(env: Record<string, string | undefined> = {}): BrowserHarness {
+  let server: Server | undefined;
+  const contexts: BrowserContext[] = [];
+  const harness = {} as BrowserHarness;
+
+  // A failure here (no Chromium, no database) is kept and thrown from newPage(), so each test
+  // FAILS with the reason; thrown from before() node:test would only count the tests as cancelled.
+  let setupError: unknown;
+  harness.newPage = async () => {
+    throw setupError ?? new Error('useBrowser(): before() has not run');
+  };
+
+  before(async () => {
+    try {
+      harness.browser = await launchChromium();
+      harness.ctx = await createTestContext(env);
+      const started = await listen(harness.ctx);
+      server = started.server;
+      harness.baseUrl = started.baseUrl;
+    } catch (err) {
+      setupError = err;
+      return;
+    }
+    harness.newPage = async (options = {}) => {
+      const context = await harness.browser.newContext({
+        baseURL: harness.baseUrl,
+        viewport: options.viewport ?? DESKTOP_VIEWPORT,
+        isMobile: options.isMobile,
+        hasTouch: options.isMobile,
+        deviceScaleFactor: 1,
+      });
+      context.setDefaultTimeout(15_000);
+      context.setDefaultNavigationTimeout(20_000);
+      contexts.push(context);
+      const page = await context.newPage();
+      const errors: string[] = [];
+      // The browser's own CSP message names no element; this event does (which page, which tag).
+      await page.addInitScript((mark) => {
+        document.addEventListener('securitypolicyviolation', (e) => {
+          const target = e.target instanceof Element ? e.target.outerHTML.slice(0, 160) : String(e.target);
+          console.log(`${mark} ${e.violatedDirective} on ${location.pathname} from ${e.sourceFile}:${e.lineNumber}:${e.columnNumber} at ${target}`);
+        });
+      }, VIOLATION_MARK);
+      page.on('console', (msg) => {
+        if (msg.type() === 'error') errors.push(`console: ${msg.text()} (${msg.location().url || 'no url'})`);
+        else if (msg.text().startsWith(VIOLATION_MARK)) errors.push(msg.text());
+      });
+      page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+      return { page, context, errors, cspViolations: () => errors.filter(isCspMessage) };
+    };
+  });
+
+  after(async () => {
+    for (const context of contexts) await context.close().catch(() => undefined);
+    await harness.browser?.close().catch(() => undefined);
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+    }
+    await harness.ctx?.close();
+  });
+
+  return harness;
+}
+
+/** Saves a full-page PNG to test/output/screenshots/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name.replace(/[^\w.-]+/g, '-')}.png`);
+  // caret: 'initial' because hiding the caret leaves style="" on every input; htmx's settle step then
+  // copies that attribute onto the next page's inputs with the same id, which the CSP (rightly) blocks.
+  await page.screenshot({ path: file, fullPage: true, caret: 'initial' });
+  return file;
+}
