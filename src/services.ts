@@ -18,6 +18,10 @@ import { createApiKeyService, type ApiKeyService } from './api-keys/api-key.serv
 import { createResourceService, type ResourceService } from './resources/resource.service';
 import { createUserService, type UserService } from './users/user.service';
 import { createAuditService, type AuditService } from './audit/audit.service';
+import { createTokenService, type TokenService } from './tokens/token.service';
+import { createAuthenticateService, type AuthenticateService } from './validation/authenticate.service';
+import { OATH_CHECKS, type CodeChecks } from './validation/code-checks';
+import { createBackupCodeCheck } from './validation/backup-code.check';
 import type { Redis } from 'ioredis';
 
 export interface Services {
@@ -35,6 +39,8 @@ export interface Services {
   resources: ResourceService;
   users: UserService;
   audit: AuditService;
+  tokens: TokenService;
+  validation: AuthenticateService;
   /** Closes everything this root opened, in dependency order. */
   close(): Promise<void>;
 }
@@ -75,6 +81,9 @@ export async function createServices(config: Config, options: ServiceOptions = {
   };
   queue.attachProcessors(processors);
 
+  // How each token type proves a typed code; webauthn has no typed code.
+  const codeChecks: CodeChecks = { ...OATH_CHECKS, backup_codes: createBackupCodeCheck() };
+
   return {
     config,
     log,
@@ -90,6 +99,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     resources: createResourceService(db),
     users: createUserService(db),
     audit: createAuditService(db),
+    tokens: createTokenService(db, secrets, codeChecks),
+    validation: createAuthenticateService(db, secrets, codeChecks),
     async close() {
       // In-flight jobs first (in-process ones still use the database and the mailer).
       await queue.close();

@@ -10,6 +10,7 @@ import type { Actor } from '../audit/actor';
 import { requireWriter } from '../admins/permissions';
 import { findResource } from '../resources/resource.repository';
 import * as repo from './user.repository';
+import { unlock as clearLock } from '../validation/lockout.repository';
 import { userCreateSchema, userPatchSchema, type User, type UserResourceAssignment } from './user.types';
 
 export type UserService = ReturnType<typeof createUserService>;
@@ -134,6 +135,16 @@ export function createUserService(db: Db) {
         if (!user) throw new NotFoundError('User');
         if (!(await repo.deleteAssignment(trx, actor.tenantId, resourceId, userId))) throw new NotFoundError('Assignment');
         await recordAudit(trx, actor, { action: 'resource.user.unassign', targetType: 'user', targetId: userId, resourceId, details: { login: user.login, resource: resource.name } });
+      });
+    },
+
+    /** Clears a user's failure count and lock in a resource (admin or API unlock, SPEC §3). */
+    async unlock(actor: Actor, resourceId: string, userId: string): Promise<void> {
+      requireWriter(actor);
+      await db.transaction(async (trx) => {
+        const user = await repo.findUser(trx, actor.tenantId, userId);
+        if (!user || !(await clearLock(trx, actor.tenantId, resourceId, userId))) throw new NotFoundError('Assignment');
+        await recordAudit(trx, actor, { action: 'resource.user.unlock', targetType: 'user', targetId: userId, resourceId, details: { login: user.login } });
       });
     },
 

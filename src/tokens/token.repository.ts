@@ -1,0 +1,167 @@
+/** SQL for tokens and their resource assignments. Every query is scoped by tenant id. */
+import type { Queryable } from '../db/knex';
+import { isUuid } from '../db/errors';
+import type { PageRequest } from '../lib/pagination';
+import { escapeLike } from '../resources/resource.repository';
+import type { Token, TokenListFilter, TokenSecretRow } from './token.types';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function toToken(r: any): Token {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    userId: r.user_id,
+    type: r.type,
+    serial: r.serial,
+    name: r.name,
+    enabled: r.enabled,
+    otpKind: r.otp_kind,
+    algorithm: r.algorithm,
+    digits: r.digits,
+    period: r.period,
+    hotpCounter: r.hotp_counter,
+    totpLastStep: r.totp_last_step,
+    drift: r.drift,
+    hasPin: Boolean(r.pin_hash),
+    failCount: r.fail_count,
+    lastUsedAt: r.last_used_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function toSecretRow(r: any): TokenSecretRow {
+  return { ...toToken(r), seedSealed: r.seed_sealed, pinHash: r.pin_hash };
+}
+
+export async function insertToken(q: Queryable, row: Record<string, unknown>): Promise<Token> {
+  const [created] = await q('tokens').insert(row).returning('*');
+  return toToken(created);
+}
+
+export async function findToken(q: Queryable, tenantId: string, id: string): Promise<Token | undefined> {
+  if (!isUuid(id)) return undefined;
+  const row = await q('tokens').where({ tenant_id: tenantId, id }).first();
+  return row ? toToken(row) : undefined;
+}
+
+export async function findTokenSecret(q: Queryable, tenantId: string, id: string): Promise<TokenSecretRow | undefined> {
+  if (!isUuid(id)) return undefined;
+  const row = await q('tokens').where({ tenant_id: tenantId, id }).first();
+  return row ? toSecretRow(row) : undefined;
+}
+
+export async function findTokenBySerial(q: Queryable, tenantId: string, serial: string): Promise<Token | undefined> {
+  const row = await q('tokens').where({ tenant_id: tenantId }).whereRaw('lower(serial) = lower(?)', [serial]).first();
+  return row ? toToken(row) : undefined;
+}
+
+export async function updateToken(q: Queryable, tenantId: string, id: string, patch: Record<string, unknown>): Promise<Token | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await q('tokens').where({ tenant_id: tenantId, id }).update({ ...patch, updated_at: q.fn.now() }).returning('*');
+  return row ? toToken(row) : undefined;
+}
+
+export async function deleteToken(q: Queryable, tenantId: string, id: string): Promise<boolean> {
+  if (!isUuid(id)) return false;
+  return (await q('tokens').where({ tenant_id: tenantId, id }).delete()) > 0;
+}
+
+export interface TokenListItem extends Token {
+  userLogin: string | null;
+  resourceCount: number;
+}
+
+/** Filtered, paged list; search matches serial, name and the owner's login. */
+export async function listTokens(q: Queryable, tenantId: string, filter: TokenListFilter, page: PageRequest): Promise<{ items: TokenListItem[]; total: number }> {
+  const base = q('tokens as t').leftJoin('users as u', 'u.id', 't.user_id').where('t.tenant_id', tenantId);
+  if (filter.type) base.andWhere('t.type', filter.type);
+  if (filter.status === 'enabled') base.andWhere('t.enabled', true);
+  if (filter.status === 'disabled') base.andWhere('t.enabled', false);
+  if (filter.status === 'stock') base.whereNull('t.user_id');
+  if (filter.userId && isUuid(filter.userId)) base.andWhere('t.user_id', filter.userId);
+  if (filter.q) {
+    const pattern = `%${escapeLike(filter.q.toLowerCase())}%`;
+    base.andWhere((w) => w.whereRaw('lower(t.serial) LIKE ?', [pattern]).orWhereRaw('lower(t.name) LIKE ?', [pattern]).orWhereRaw('lower(u.login) LIKE ?', [pattern]));
+  }
+  const [rows, [{ count }]] = await Promise.all([
+    base
+      .clone()
+      .select('t.*', 'u.login as user_login', q.raw('(SELECT count(*) FROM token_resources tr WHERE tr.token_id = t.id)::int AS resource_count'))
+      .orderBy('t.created_at', 'desc')
+      .orderBy('t.id')
+      .limit(page.perPage)
+      .offset((page.page - 1) * page.perPage),
+    base.clone().count<{ count: string }[]>('* as count'),
+  ]);
+  return { items: rows.map((r) => ({ ...toToken(r), userLogin: r.user_login, resourceCount: r.resource_count })), total: Number(count) };
+}
+
+export async function insertTokenResource(q: Queryable, tenantId: string, tokenId: string, resourceId: string): Promise<boolean> {
+  const rows = await q('token_resources').insert({ tenant_id: tenantId, token_id: tokenId, resource_id: resourceId }).onConflict(['token_id', 'resource_id']).ignore().returning('token_id');
+  return rows.length > 0;
+}
+
+export async function deleteTokenResource(q: Queryable, tenantId: string, tokenId: string, resourceId: string): Promise<boolean> {
+  return (await q('token_resources').where({ tenant_id: tenantId, token_id: tokenId, resource_id: resourceId }).delete()) > 0;
+}
+
+export async function deleteTokenResourcesOf(q: Queryable, tenantId: string, tokenId: string): Promise<void> {
+  await q('token_resources').where({ tenant_id: tenantId, token_id: tokenId }).delete();
+}
+
+export async function listResourceIdsOfToken(q: Queryable, tenantId: string, tokenId: string): Promise<Array<{ id: string; name: string }>> {
+  return q('token_resources as tr').join('resources as r', 'r.id', 'tr.resource_id').where({ 'tr.tenant_id': tenantId, 'tr.token_id': tokenId }).orderByRaw('lower(r.name)').select('r.id', 'r.name');
+}
+
+/** Number of tokens of a user assigned to a resource (for max tokens per user). */
+export async function countUserTokensInResource(q: Queryable, tenantId: string, userId: string, resourceId: string): Promise<number> {
+  const [{ count }] = await q('token_resources as tr')
+    .join('tokens as t', 't.id', 'tr.token_id')
+    .where({ 'tr.tenant_id': tenantId, 'tr.resource_id': resourceId, 't.user_id': userId })
+    .count<{ count: string }[]>('* as count');
+  return Number(count);
+}
+
+/** The user's enabled tokens assigned to the resource, with what verification needs. */
+export async function tokensForCheck(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<TokenSecretRow[]> {
+  const rows = await q('tokens as t')
+    .join('token_resources as tr', 'tr.token_id', 't.id')
+    .where({ 't.tenant_id': tenantId, 'tr.resource_id': resourceId, 't.user_id': userId, 't.enabled': true })
+    .orderBy('t.created_at')
+    .select('t.*');
+  return rows.map(toSecretRow);
+}
+
+/** The user's tokens with the resources they are assigned to (for the user page). */
+export async function listTokensOfUser(q: Queryable, tenantId: string, userId: string): Promise<Array<Token & { resources: Array<{ id: string; name: string }> }>> {
+  const rows = await q('tokens').where({ tenant_id: tenantId, user_id: userId }).orderBy('created_at');
+  const links = await q('token_resources as tr').join('resources as r', 'r.id', 'tr.resource_id').where('tr.tenant_id', tenantId).whereIn('tr.token_id', rows.map((r) => r.id)).select('tr.token_id', 'r.id', 'r.name');
+  return rows.map((r) => ({ ...toToken(r), resources: links.filter((l) => l.token_id === r.id).map((l) => ({ id: l.id, name: l.name })) }));
+}
+
+/**
+ * Accepts a TOTP step once: an atomic compare-and-set, so concurrent identical codes give exactly
+ * one success (SEC-05), and drift is stored only with a success (SEC-04).
+ */
+export async function claimTotpStep(q: Queryable, tenantId: string, tokenId: string, step: number, drift: number): Promise<boolean> {
+  const updated = await q('tokens')
+    .where({ tenant_id: tenantId, id: tokenId, enabled: true })
+    .andWhere((w) => w.whereNull('totp_last_step').orWhere('totp_last_step', '<', step))
+    .update({ totp_last_step: step, drift, last_used_at: q.fn.now(), fail_count: 0 });
+  return updated === 1;
+}
+
+/** Accepts an HOTP counter once: only if the stored next-expected counter is still at or below it. */
+export async function claimHotpCounter(q: Queryable, tenantId: string, tokenId: string, matched: number): Promise<boolean> {
+  const updated = await q('tokens')
+    .where({ tenant_id: tenantId, id: tokenId, enabled: true })
+    .andWhere('hotp_counter', '<=', matched)
+    .update({ hotp_counter: matched + 1, last_used_at: q.fn.now(), fail_count: 0 });
+  return updated === 1;
+}
+
+export async function incrementTokenFailures(q: Queryable, tenantId: string, tokenIds: string[]): Promise<void> {
+  if (tokenIds.length) await q('tokens').where('tenant_id', tenantId).whereIn('id', tokenIds).increment('fail_count', 1);
+}

@@ -1,0 +1,231 @@
+/**
+ * Token rules (SPEC §2 Token, §3): creation of each type (seeds generated or imported, sealed at
+ * rest, URI shown once), ownership and resource assignment, enable/disable, PIN, resync, drift,
+ * deletion, and the admin "is this code valid" check. Every change is audited in its transaction.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/knex';
+import { isUniqueViolation } from '../db/errors';
+import { BadRequestError, ConflictError, NotFoundError, ValidationError } from '../lib/errors';
+import { toPage, type Page, type PageRequest } from '../lib/pagination';
+import { hashPassword } from '../lib/passwords';
+import type { SecretBox } from '../lib/secret-box';
+import { parseInput } from '../lib/validation';
+import { randomToken } from '../lib/crypto';
+import { recordAudit } from '../audit/audit.repository';
+import type { Actor } from '../audit/actor';
+import { requireWriter } from '../admins/permissions';
+import { findResource } from '../resources/resource.repository';
+import { findUser } from '../users/user.repository';
+import { generateSeed, otpauthUri, parseSeed, syncHotp, syncTotp } from '../otp/otp-engine';
+import type { CodeChecks } from '../validation/code-checks';
+import { issueBackupCodes } from './backup-codes';
+import { openSeed, sealSeed } from './token-seed';
+import * as repo from './token.repository';
+import { oathParams, pinSchema, tokenCreateSchema, tokenPatchSchema, type Token, type TokenListFilter, type TokenType } from './token.types';
+
+export interface CreatedToken {
+  token: Token;
+  /** Only for generated seeds, only now (SEC-03). */
+  otpauthUri?: string;
+  /** Only for backup_codes, only now (SEC-13). */
+  backupCodes?: string[];
+}
+
+const SERIAL_PREFIX: Record<Exclude<TokenType, 'webauthn'>, string> = { totp: 'TOTP', hotp: 'HOTP', hardware: 'HW', email: 'EMAIL', sms: 'SMS', backup_codes: 'BACKUP' };
+
+function newSerial(type: Exclude<TokenType, 'webauthn'>): string {
+  return `${SERIAL_PREFIX[type]}-${randomToken(6).replace(/[-_]/g, 'X').toUpperCase().slice(0, 8)}`;
+}
+
+/** Imported secrets: base32 by default, hex with a `hex:` prefix or when clearly hex (SEC-02: ≥ 128 bits). */
+function importedSeed(secret: string): Buffer {
+  try {
+    if (/^hex:/i.test(secret)) return parseSeed(secret.slice(4), 'hex');
+    if (/^[0-9a-f]+$/i.test(secret) && secret.length % 2 === 0 && /[0189]/.test(secret)) return parseSeed(secret, 'hex');
+    return parseSeed(secret, 'base32');
+  } catch (err) {
+    throw new ValidationError({ secret: (err as Error).message });
+  }
+}
+
+export type TokenService = ReturnType<typeof createTokenService>;
+
+export function createTokenService(db: Db, secrets: SecretBox, checks: CodeChecks, issuer = 'MFA Service') {
+  async function mustFind(tenantId: string, id: string): Promise<Token> {
+    const token = await repo.findToken(db, tenantId, id);
+    if (!token) throw new NotFoundError('Token');
+    return token;
+  }
+
+  async function change(actor: Actor, id: string, action: string, patch: Record<string, unknown>, details: Record<string, unknown> = {}): Promise<Token> {
+    requireWriter(actor);
+    return db.transaction(async (trx) => {
+      const token = await repo.updateToken(trx, actor.tenantId, id, patch);
+      if (!token) throw new NotFoundError('Token');
+      await recordAudit(trx, actor, { action, targetType: 'token', targetId: id, details: { serial: token.serial, ...details } });
+      return token;
+    });
+  }
+
+  return {
+    get: mustFind,
+
+    async list(tenantId: string, filter: TokenListFilter, page: PageRequest): Promise<Page<repo.TokenListItem>> {
+      const { items, total } = await repo.listTokens(db, tenantId, filter, page);
+      return toPage(items, total, page);
+    },
+
+    /** Creates a token of any type but webauthn (enrolled in the portal). Audited. */
+    async create(actor: Actor, input: unknown): Promise<CreatedToken> {
+      requireWriter(actor);
+      const data = parseInput(tokenCreateSchema, input);
+      const type = data.type;
+      const isOath = type === 'totp' || type === 'hotp' || type === 'hardware';
+      if (!isOath && (data.secret || data.algorithm || data.digits || data.period || data.counter !== undefined)) {
+        throw new ValidationError({ type: `A ${type} token takes no secret or OATH settings.` });
+      }
+      if (type === 'hardware' && !data.secret) throw new ValidationError({ secret: 'A hardware token needs the secret (seed) from its vendor.' });
+      const owner = data.userId ? await findUser(db, actor.tenantId, data.userId) : undefined;
+      if (data.userId && !owner) throw new NotFoundError('User');
+      if ((type === 'email' || type === 'sms' || type === 'backup_codes') && !owner) throw new ValidationError({ userId: `A ${type} token belongs to a user: send userId.` });
+      if (type === 'email' && !owner!.email) throw new ValidationError({ userId: 'This user has no email address.' });
+      if (type === 'sms' && !owner!.phone) throw new ValidationError({ userId: 'This user has no phone number.' });
+
+      const id = randomUUID();
+      const row: Record<string, unknown> = { id, tenant_id: actor.tenantId, user_id: owner?.id ?? null, type, serial: data.serial ?? newSerial(type), name: data.name ?? '' };
+      let uri: string | undefined;
+      if (isOath) {
+        const kind = type === 'hardware' ? (data.period ? 'totp' : data.counter !== undefined ? 'hotp' : 'totp') : type;
+        const seed = data.secret ? importedSeed(data.secret) : generateSeed();
+        Object.assign(row, { otp_kind: kind, algorithm: data.algorithm ?? 'SHA1', digits: data.digits ?? 6, period: kind === 'totp' ? data.period ?? 30 : null, hotp_counter: data.counter ?? 0 }, sealSeed(secrets, id, seed));
+        if (!data.secret) {
+          const params = kind === 'totp' ? { kind, algorithm: row.algorithm, digits: row.digits, period: row.period } : { kind, algorithm: row.algorithm, digits: row.digits };
+          uri = otpauthUri({ account: owner?.login ?? String(row.serial), issuer, seed, params: params as never, counter: kind === 'hotp' ? Number(row.hotp_counter) : undefined });
+        }
+      }
+      try {
+        return await db.transaction(async (trx) => {
+          const token = await repo.insertToken(trx, row);
+          const backupCodes = type === 'backup_codes' ? await issueBackupCodes(trx, actor.tenantId, id) : undefined;
+          await recordAudit(trx, actor, { action: 'token.create', targetType: 'token', targetId: id, details: { serial: token.serial, type, imported: Boolean(data.secret), userId: owner?.id } });
+          return { token, otpauthUri: uri, backupCodes };
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new ConflictError('Another token already has this serial.', { serial: 'Another token already has this serial.' });
+        throw err;
+      }
+    },
+
+    async update(actor: Actor, id: string, input: unknown): Promise<Token> {
+      requireWriter(actor);
+      const data = parseInput(tokenPatchSchema, input);
+      const patch: Record<string, unknown> = {};
+      if (data.name !== undefined) patch.name = data.name;
+      if (data.enabled !== undefined) patch.enabled = data.enabled;
+      if (data.userId !== undefined) {
+        if (data.userId && !(await findUser(db, actor.tenantId, data.userId))) throw new NotFoundError('User');
+        patch.user_id = data.userId;
+      }
+      return db.transaction(async (trx) => {
+        // A token that changes hands leaves its resources: they were granted to the old owner.
+        if (data.userId !== undefined) await repo.deleteTokenResourcesOf(trx, actor.tenantId, id);
+        const token = await repo.updateToken(trx, actor.tenantId, id, patch);
+        if (!token) throw new NotFoundError('Token');
+        await recordAudit(trx, actor, { action: 'token.update', targetType: 'token', targetId: id, details: { serial: token.serial, fields: Object.keys(data) } });
+        return token;
+      });
+    },
+
+    setEnabled: (actor: Actor, id: string, enabled: boolean) => change(actor, id, enabled ? 'token.enable' : 'token.disable', { enabled }),
+
+    async setPin(actor: Actor, id: string, input: unknown): Promise<Token> {
+      const { pin } = parseInput(pinSchema, input);
+      return change(actor, id, 'token.pin.set', { pin_hash: await hashPassword(pin) });
+    },
+
+    clearPin: (actor: Actor, id: string) => change(actor, id, 'token.pin.clear', { pin_hash: null }),
+    resetFailures: (actor: Actor, id: string) => change(actor, id, 'token.failures.reset', { fail_count: 0 }),
+    resetDrift: (actor: Actor, id: string) => change(actor, id, 'token.drift.reset', { drift: 0 }),
+
+    /** Re-aligns an OATH token from two consecutive codes (SPEC §3 Synchronisation, SEC-06). */
+    async resync(actor: Actor, id: string, code1: string, code2: string): Promise<Token> {
+      requireWriter(actor);
+      const token = await repo.findTokenSecret(db, actor.tenantId, id);
+      if (!token) throw new NotFoundError('Token');
+      const params = oathParams(token);
+      if (!params || !token.seedSealed) throw new BadRequestError('Only TOTP, HOTP and hardware tokens can be synchronised.');
+      if (!/^\d+$/.test(code1.trim()) || !/^\d+$/.test(code2.trim())) throw new ValidationError({ code1: 'Enter two consecutive codes from the token.' });
+      const seed = openSeed(secrets, token.id, token.seedSealed);
+      let patch: Record<string, unknown> | undefined;
+      if (params.kind === 'hotp') {
+        const next = syncHotp(seed, params, code1.trim(), code2.trim(), token.hotpCounter);
+        if (next !== null) patch = { hotp_counter: next };
+      } else {
+        const found = syncTotp(seed, params, code1.trim(), code2.trim(), Date.now(), undefined, token.totpLastStep);
+        if (found) patch = { totp_last_step: found.step, drift: found.drift };
+      }
+      if (!patch) {
+        await recordAudit(db, actor, { action: 'token.resync', targetType: 'token', targetId: id, result: 'failure', details: { serial: token.serial } });
+        throw new ValidationError({ code1: 'These codes do not match two consecutive codes of this token. Enter the next two codes it shows.' });
+      }
+      return change(actor, id, 'token.resync', { ...patch, fail_count: 0 });
+    },
+
+    async remove(actor: Actor, id: string): Promise<void> {
+      requireWriter(actor);
+      await db.transaction(async (trx) => {
+        const token = await repo.findToken(trx, actor.tenantId, id);
+        if (!token || !(await repo.deleteToken(trx, actor.tenantId, id))) throw new NotFoundError('Token');
+        await recordAudit(trx, actor, { action: 'token.delete', targetType: 'token', targetId: id, details: { serial: token.serial, type: token.type } });
+      });
+    },
+
+    /** Assigns a token to a resource; its owner must be assigned there, and the resource's token limit holds. */
+    async assignToResource(actor: Actor, resourceId: string, tokenId: string): Promise<void> {
+      requireWriter(actor);
+      await db.transaction(async (trx) => {
+        const [resource, token] = await Promise.all([findResource(trx, actor.tenantId, resourceId), repo.findToken(trx, actor.tenantId, tokenId)]);
+        if (!resource) throw new NotFoundError('Resource');
+        if (!token) throw new NotFoundError('Token');
+        if (!token.userId) throw new ValidationError({ tokenId: 'Give the token an owner before assigning it to a resource.' });
+        const member = await trx('resource_users').where({ tenant_id: actor.tenantId, resource_id: resourceId, user_id: token.userId }).first();
+        if (!member) throw new ValidationError({ tokenId: "The token's owner is not assigned to this resource." });
+        // Lock the membership row so two concurrent assignments cannot both pass the limit check.
+        await trx.raw('SELECT 1 FROM resource_users WHERE resource_id = ? AND user_id = ? FOR UPDATE', [resourceId, token.userId]);
+        const existing = await trx('token_resources').where({ token_id: tokenId, resource_id: resourceId }).first();
+        if (existing) return;
+        if ((await repo.countUserTokensInResource(trx, actor.tenantId, token.userId, resourceId)) >= resource.maxTokensPerUser) {
+          throw new ConflictError(`This user already has the maximum of ${resource.maxTokensPerUser} token(s) in ${resource.name}.`);
+        }
+        await repo.insertTokenResource(trx, actor.tenantId, tokenId, resourceId);
+        await recordAudit(trx, actor, { action: 'resource.token.assign', targetType: 'token', targetId: tokenId, resourceId, details: { serial: token.serial } });
+      });
+    },
+
+    async unassignFromResource(actor: Actor, resourceId: string, tokenId: string): Promise<void> {
+      requireWriter(actor);
+      await db.transaction(async (trx) => {
+        const token = await repo.findToken(trx, actor.tenantId, tokenId);
+        if (!token) throw new NotFoundError('Token');
+        if (!(await repo.deleteTokenResource(trx, actor.tenantId, tokenId, resourceId))) throw new NotFoundError('Assignment');
+        await recordAudit(trx, actor, { action: 'resource.token.unassign', targetType: 'token', targetId: tokenId, resourceId, details: { serial: token.serial } });
+      });
+    },
+
+    resourcesOf: (tenantId: string, tokenId: string) => repo.listResourceIdsOfToken(db, tenantId, tokenId),
+    tokensOfUser: (tenantId: string, userId: string) => repo.listTokensOfUser(db, tenantId, userId),
+
+    /** Admin check "is this code valid for this token now" (consumes the code when valid). Audited. */
+    async verify(actor: Actor, tokenId: string, code: unknown): Promise<boolean> {
+      if (typeof code !== 'string' || code.trim() === '') throw new ValidationError({ otp: 'Send the code to check as a string.' });
+      const token = await repo.findTokenSecret(db, actor.tenantId, tokenId);
+      if (!token) throw new NotFoundError('Token');
+      const check = checks[token.type];
+      const ok = Boolean(token.enabled && check && (await check(token, code.trim(), { db, secrets, totpWindow: 1, nowMs: Date.now() })));
+      if (!ok) await repo.incrementTokenFailures(db, actor.tenantId, [token.id]);
+      await recordAudit(db, actor, { action: 'token.verify', targetType: 'token', targetId: tokenId, result: ok ? 'success' : 'failure', details: { serial: token.serial } });
+      return ok;
+    },
+  };
+}

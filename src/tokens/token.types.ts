@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import type { OtpAlgorithm, OtpParams } from '../otp/otp-engine';
+
+export const TOKEN_TYPES = ['totp', 'hotp', 'hardware', 'email', 'sms', 'webauthn', 'backup_codes'] as const;
+export type TokenType = (typeof TOKEN_TYPES)[number];
+
+/** Types whose codes come from an OATH seed (RFC 4226/6238). */
+export const OATH_TYPES: readonly TokenType[] = ['totp', 'hotp', 'hardware'];
+
+export interface Token {
+  id: string;
+  tenantId: string;
+  userId: string | null;
+  type: TokenType;
+  serial: string;
+  name: string;
+  enabled: boolean;
+  otpKind: 'totp' | 'hotp' | null;
+  algorithm: OtpAlgorithm | null;
+  digits: 6 | 8 | null;
+  period: 30 | 60 | null;
+  hotpCounter: number;
+  totpLastStep: number | null;
+  drift: number;
+  hasPin: boolean;
+  failCount: number;
+  lastUsedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A token row with what verification needs (never leaves the service layer). */
+export interface TokenSecretRow extends Token {
+  seedSealed: string | null;
+  pinHash: string | null;
+}
+
+export function oathParams(token: Token): OtpParams | undefined {
+  if (!token.otpKind || !token.algorithm || !token.digits) return undefined;
+  return token.otpKind === 'totp'
+    ? { kind: 'totp', algorithm: token.algorithm, digits: token.digits, period: token.period ?? 30 }
+    : { kind: 'hotp', algorithm: token.algorithm, digits: token.digits };
+}
+
+const serialSchema = z.string().trim().min(1, 'Enter a serial.').max(64, 'Use at most 64 characters.').regex(/^[A-Za-z0-9._:-]+$/, 'Use letters, digits and . _ : - only.');
+
+export const tokenCreateSchema = z
+  .object({
+    type: z.enum(['totp', 'hotp', 'hardware', 'email', 'sms', 'backup_codes'], { error: 'Choose a type: totp, hotp, hardware, email, sms or backup_codes (webauthn keys are enrolled in the portal).' }),
+    userId: z.string({ error: 'Use a user id.' }).uuid('Use a user id.').nullable().optional(),
+    name: z.string().trim().max(100, 'Use at most 100 characters.').optional(),
+    serial: serialSchema.optional(),
+    secret: z.string({ error: 'Use a base32 or hex string.' }).trim().max(300, 'The secret is too long.').optional(),
+    algorithm: z.enum(['SHA1', 'SHA256', 'SHA512'], { error: 'Choose SHA1, SHA256 or SHA512.' }).optional(),
+    digits: z.union([z.literal(6), z.literal(8)], { error: 'Use 6 or 8 digits.' }).optional(),
+    period: z.union([z.literal(30), z.literal(60)], { error: 'Use a period of 30 or 60 seconds.' }).optional(),
+    counter: z.number({ error: 'Use a whole number.' }).int('Use a whole number.').min(0, 'Use 0 or more.').max(Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .strict();
+
+export type TokenCreateInput = z.output<typeof tokenCreateSchema>;
+
+export const tokenPatchSchema = z
+  .object({
+    name: z.string().trim().max(100, 'Use at most 100 characters.').optional(),
+    enabled: z.boolean({ error: 'Use true or false.' }).optional(),
+    userId: z.string().uuid('Use a user id.').nullable().optional(),
+  })
+  .strict();
+
+export const pinSchema = z.object({
+  pin: z.string({ error: 'Enter a PIN.' }).regex(/^\d{4,12}$/, 'Use 4 to 12 digits.'),
+});
+
+export interface TokenListFilter {
+  q?: string;
+  type?: TokenType;
+  status?: 'enabled' | 'disabled' | 'stock';
+  userId?: string;
+}

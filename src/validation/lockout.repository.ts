@@ -1,0 +1,53 @@
+/**
+ * Per-user, per-resource failure counting and locks on `resource_users` (SPEC §3 Lockout, SEC-07,
+ * SEC-08, SEC-25). An attempt is reserved BEFORE the code is checked, with one atomic UPDATE that
+ * refuses once the limit is reached: concurrent wrong codes cannot buy more guesses than the limit
+ * (CVE-2024-4629), and the state lives in PostgreSQL, shared by all processes and restarts.
+ */
+import type { Queryable } from '../db/knex';
+
+export interface LockPolicy {
+  limit: number;
+  /** 0 means locked until an admin unlocks. */
+  lockMinutes: number;
+}
+
+/**
+ * Counts one attempt if the user may try now. Returns false when locked, at the limit, or not
+ * assigned. An expired lock starts a fresh count.
+ */
+export async function reserveAttempt(q: Queryable, tenantId: string, resourceId: string, userId: string, limit: number): Promise<boolean> {
+  const result = await q.raw(
+    `UPDATE resource_users SET
+       fail_count = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE fail_count + 1 END,
+       locked_until = NULL
+     WHERE tenant_id = ? AND resource_id = ? AND user_id = ?
+       AND ((locked_until IS NULL AND fail_count < ?) OR locked_until <= now())
+     RETURNING fail_count`,
+    [tenantId, resourceId, userId, limit],
+  );
+  return result.rowCount === 1;
+}
+
+/** A success clears the count (the reserved attempt included). */
+export async function recordSuccess(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<void> {
+  await q('resource_users').where({ tenant_id: tenantId, resource_id: resourceId, user_id: userId }).update({ fail_count: 0, locked_until: null });
+}
+
+/** A failure keeps its reserved count; reaching the limit starts the lock. Returns true when now locked. */
+export async function recordFailure(q: Queryable, tenantId: string, resourceId: string, userId: string, policy: LockPolicy): Promise<boolean> {
+  const until = policy.lockMinutes === 0 ? q.raw(`'infinity'::timestamptz`) : q.raw(`now() + make_interval(mins => ?)`, [policy.lockMinutes]);
+  const rows = await q('resource_users')
+    .where({ tenant_id: tenantId, resource_id: resourceId, user_id: userId })
+    .andWhere('fail_count', '>=', policy.limit)
+    .whereNull('locked_until')
+    .update({ locked_until: until })
+    .returning('user_id');
+  return rows.length > 0;
+}
+
+/** Admin or API unlock: clears the count and the lock. */
+export async function unlock(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<boolean> {
+  const updated = await q('resource_users').where({ tenant_id: tenantId, resource_id: resourceId, user_id: userId }).update({ fail_count: 0, locked_until: null });
+  return updated === 1;
+}
