@@ -19,6 +19,7 @@ import { PgSessionStore } from './web/session-store';
 import { createCsrf } from './web/csrf';
 import { createViewEngine, VIEWS_DIR } from './web/views';
 import { htmlErrorHandler } from './web/error-handler';
+import { tokenImportUpload } from './admin/token-imports.controller';
 import './web/types';
 
 const require = createRequire(import.meta.url);
@@ -79,6 +80,9 @@ export function createApp(services: Services): express.Express {
   });
   app.use(cookieParser());
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
+  // The one multipart form (token import): parsed before the CSRF check, which reads its `_csrf` field.
+  // express-session sees req.session already set and does not load it twice.
+  app.post('/admin/tokens/import', adminSession, tokenImportUpload());
   app.use(['/admin', '/signup'], adminSession, csrf.provideToken, csrf.protect);
   app.use(createAdminRouter(services));
   app.use(createPortalRouter(services));

@@ -3,16 +3,19 @@
  * can read it with `tail -n 1`.
  *   tenant:create --name NAME --admin-email EMAIL --admin-password PASSWORD
  *   migrate
+ *   keys:rotate [--batch-size N]   re-seal every secret under ENCRYPTION_KEY_ID (online, idempotent)
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config';
 import { createServices } from './services';
 import { createLogger } from './lib/logger';
 import { DomainError, ValidationError } from './lib/errors';
+import { createKeyRotationService } from './tokens/key-rotation.service';
 
 const USAGE = `Usage:
   npm run cli -- tenant:create --name NAME --admin-email EMAIL --admin-password PASSWORD
-  npm run cli -- migrate`;
+  npm run cli -- migrate
+  npm run cli -- keys:rotate [--batch-size N]`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -44,6 +47,28 @@ async function main(argv: string[]): Promise<number> {
     await services.close();
     console.log(JSON.stringify({ migrated: true }));
     return 0;
+  }
+  if (command === 'keys:rotate') {
+    const { values } = parseArgs({ args: rest, options: { 'batch-size': { type: 'string' } } });
+    const batchSize = values['batch-size'] === undefined ? 500 : Number(values['batch-size']);
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) {
+      console.error(`--batch-size must be a whole number from 1 to 10000.\n${USAGE}`);
+      return 2;
+    }
+    const services = await createServices(config, { log, migrate: false });
+    try {
+      const rotation = createKeyRotationService(services.db, services.secrets);
+      console.error(`Re-sealing secrets under key "${services.secrets.activeKeyId}" (keys known: ${[...config.encryption.keys.keys()].join(', ')})`);
+      const summary = await rotation.rotateAll({ batchSize, onProgress: (p) => console.error(`  ${p.name}: ${p.done}/${p.total} checked`) });
+      const unreadable = Object.entries(summary.unreadable).filter(([, n]) => n > 0);
+      if (unreadable.length) {
+        console.error(`Could not open ${unreadable.map(([name, n]) => `${n} ${name}`).join(', ')}: sealed under a key missing from ENCRYPTION_KEYS. Add that key and run again.`);
+      }
+      console.log(JSON.stringify(summary));
+      return unreadable.length ? 1 : 0;
+    } finally {
+      await services.close();
+    }
   }
   console.error(USAGE);
   return 2;

@@ -23,6 +23,8 @@ const envSchema = z.object({
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." or "-"').default('mfa'),
   SMTP_URL: z.string().optional(),
   MAIL_FROM: z.string().default('MFA Service <no-reply@localhost>'),
+  SMS_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
+  SMS_WEBHOOK_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   SESSION_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   CSRF_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   ENCRYPTION_KEYS: z
@@ -53,6 +55,8 @@ export interface Config {
   queuePrefix: string;
   smtpUrl?: string;
   mailFrom: string;
+  /** SMS gateway: signed JSON POSTs (src/mail/sms-webhook.ts). Unset: SMS are captured in the Outbox. */
+  smsWebhook?: { url: string; secret: string };
   sessionSecret: string;
   csrfSecret: string;
   encryption: { keys: Map<string, Buffer>; activeKeyId: string };
@@ -99,6 +103,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       throw new ConfigError(`NODE_ENV=production needs these variables: ${missing.join(', ')}`);
     }
   }
+  if (e.SMS_WEBHOOK_URL && !e.SMS_WEBHOOK_SECRET) {
+    throw new ConfigError('SMS_WEBHOOK_URL needs SMS_WEBHOOK_SECRET (at least 32 characters) to sign the requests');
+  }
   const keys = e.ENCRYPTION_KEYS ? parseKeys(e.ENCRYPTION_KEYS) : new Map([['dev', Buffer.from(devSecret('encryption'), 'base64')]]);
   const activeKeyId = e.ENCRYPTION_KEY_ID ?? [...keys.keys()].at(-1)!;
   if (!keys.has(activeKeyId)) throw new ConfigError(`ENCRYPTION_KEY_ID "${activeKeyId}" is not in ENCRYPTION_KEYS`);
@@ -117,6 +124,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queuePrefix: e.QUEUE_PREFIX,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
+    smsWebhook: e.SMS_WEBHOOK_URL ? { url: e.SMS_WEBHOOK_URL, secret: e.SMS_WEBHOOK_SECRET! } : undefined,
     sessionSecret: e.SESSION_SECRET ?? devSecret('session'),
     csrfSecret: e.CSRF_SECRET ?? devSecret('csrf'),
     encryption: { keys, activeKeyId },

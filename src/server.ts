@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config';
 import { createServices } from './services';
 import { createApp } from './app';
 import { installShutdown } from './shutdown';
+import { startSweeps } from './jobs/sweeps';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -16,11 +17,9 @@ async function main(): Promise<void> {
   });
   // Keep-alive sockets must not hold shutdown open longer than needed.
   server.keepAliveTimeout = 5_000;
-  // Re-enqueues messages whose job was lost (Redis down at enqueue time); harmless when none were.
-  const sweep = setInterval(() => services.messages.sweep().catch((err) => services.log.warn({ err: (err as Error).message }, 'message sweep failed')), 60_000);
-  sweep.unref();
+  const stopSweeps = startSweeps(services);
   installShutdown(services.log, [
-    async () => clearInterval(sweep),
+    stopSweeps,
     () => new Promise<void>((resolve) => server.close(() => resolve())),
     () => services.close(),
   ]);

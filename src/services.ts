@@ -9,6 +9,8 @@ import type { JobQueue, Processors } from './jobs/queue';
 import { createBullQueue, createRedis } from './jobs/bull-transport';
 import { createInProcessQueue } from './jobs/in-process-transport';
 import { createSendMessageProcessor } from './jobs/processors/send-message.processor';
+import { createImportTokensProcessor } from './jobs/processors/import-tokens.processor';
+import { createTokenImportService, type TokenImportService } from './tokens/import/import.service';
 import { createLogger, type Logger } from './lib/logger';
 import { createSecretBox, type SecretBox } from './lib/secret-box';
 import { createMailer, type Mailer } from './mail/mailer';
@@ -21,7 +23,11 @@ import { createAuditService, type AuditService } from './audit/audit.service';
 import { createTokenService, type TokenService } from './tokens/token.service';
 import { createAuthenticateService, type AuthenticateService } from './validation/authenticate.service';
 import { OATH_CHECKS, type CodeChecks } from './validation/code-checks';
-import { createBackupCodeCheck } from './validation/backup-code.check';
+import { createBackupCodeCheck, notifyBackupCodeUse } from './validation/backup-code.check';
+import { createChallengeCodes } from './validation/challenge-codes';
+import { createChallengeCheck } from './validation/challenge.check';
+import { createChallengeService, type ChallengeService } from './validation/challenge.service';
+import { createSmsWebhook } from './mail/sms-webhook';
 import type { Redis } from 'ioredis';
 
 export interface Services {
@@ -41,6 +47,9 @@ export interface Services {
   audit: AuditService;
   tokens: TokenService;
   validation: AuthenticateService;
+  /** Email/SMS codes on demand (POST /resources/{id}/challenge). */
+  challenges: ChallengeService;
+  tokenImports: TokenImportService;
   /** Closes everything this root opened, in dependency order. */
   close(): Promise<void>;
 }
@@ -71,18 +80,23 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const redis = config.redisUrl ? createRedis(config.redisUrl, log) : undefined;
   const queue = redis ? createBullQueue(redis, { prefix: config.queuePrefix }) : createInProcessQueue(log);
   if (!redis) log.info('no REDIS_URL: background jobs run inside this process');
-  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });
+  const sms = config.smsWebhook ? createSmsWebhook(config.smsWebhook) : undefined;
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, sms });
   if (!config.smtpUrl) log.info('no SMTP_URL: emails are captured in the console Outbox');
+  if (!sms) log.info('no SMS_WEBHOOK_URL: SMS are captured in the console Outbox');
   const secrets = createSecretBox(config.encryption.keys, config.encryption.activeKeyId);
 
   const messages = createMessageService(db, queue, log);
   const processors: Processors = {
     sendMessage: createSendMessageProcessor(db, mailer, log),
+    importTokens: createImportTokensProcessor(db, secrets, log),
   };
   queue.attachProcessors(processors);
 
   // How each token type proves a typed code; webauthn has no typed code.
-  const codeChecks: CodeChecks = { ...OATH_CHECKS, backup_codes: createBackupCodeCheck() };
+  const challengeCodes = createChallengeCodes(config.encryption.keys, config.encryption.activeKeyId);
+  const challengeCheck = createChallengeCheck(challengeCodes);
+  const codeChecks: CodeChecks = { ...OATH_CHECKS, email: challengeCheck, sms: challengeCheck, backup_codes: createBackupCodeCheck(notifyBackupCodeUse(db, messages, log)) };
 
   return {
     config,
@@ -101,6 +115,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     audit: createAuditService(db),
     tokens: createTokenService(db, secrets, codeChecks),
     validation: createAuthenticateService(db, secrets, codeChecks),
+    challenges: createChallengeService(db, messages, challengeCodes),
+    tokenImports: createTokenImportService(db, queue, secrets),
     async close() {
       // In-flight jobs first (in-process ones still use the database and the mailer).
       await queue.close();

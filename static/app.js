@@ -20,3 +20,8 @@ document.addEventListener('click', async (event) => {
     button.textContent = 'Select and copy by hand';
   }
 });
+
+// Print buttons: <button type="button" data-print> (backup codes are printed from their one-time page).
+document.addEventListener('click', (event) => {
+  if (event.target.closest('[data-print]')) window.print();
+});

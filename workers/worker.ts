@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../src/config';
 import { createServices } from '../src/services';
 import { startBullWorkers } from '../src/jobs/bull-transport';
 import { installShutdown } from '../src/shutdown';
+import { startSweeps } from '../src/jobs/sweeps';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -14,11 +15,9 @@ async function main(): Promise<void> {
   }
   const services = await createServices(config, { migrate: false });
   const workers = startBullWorkers(config.redisUrl, services.processors, services.log, { prefix: config.queuePrefix });
-  // Re-enqueues messages whose job was lost (Redis down at enqueue time); harmless when none were.
-  const sweep = setInterval(() => services.messages.sweep().catch((err) => services.log.warn({ err: (err as Error).message }, 'message sweep failed')), 60_000);
-  sweep.unref();
+  const stopSweeps = startSweeps(services);
   services.log.info('worker started: queues email, provisioning, audit');
-  installShutdown(services.log, [async () => clearInterval(sweep), () => workers.close(), () => services.close()]);
+  installShutdown(services.log, [stopSweeps, () => workers.close(), () => services.close()]);
 }
 
 main().catch((err) => {

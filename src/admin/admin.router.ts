@@ -8,6 +8,9 @@ import { createAdminsController } from './admins.controller';
 import { createApiKeysController } from './api-keys.controller';
 import { createOutboxController } from './outbox.controller';
 import { createAuditController } from './audit.controller';
+import { createTokenImportsController } from './token-imports.controller';
+import { createTokensController, tokenIdParam as tokenId } from './tokens.controller';
+import { createTokenPageController } from './token-page.controller';
 import { requireAdmin, requireRole } from './require-admin';
 import { redirect } from '../web/views';
 
@@ -20,6 +23,9 @@ export function createAdminRouter(services: Services): Router {
   const keys = createApiKeysController(services);
   const outbox = createOutboxController(services);
   const audit = createAuditController(services);
+  const imports = createTokenImportsController(services);
+  const tokens = createTokensController(services);
+  const tokenPage = createTokenPageController(services);
   const owner = requireRole('owner');
   const signedIn = requireAdmin(services);
 
@@ -62,8 +68,35 @@ export function createAdminRouter(services: Services): Router {
   r.post('/admin/users/:id/unblock', users.unblock);
   r.post('/admin/users/:id/resources', users.assignResource);
   r.post('/admin/users/:id/resources/:resourceId/unassign', users.unassignResource);
+  r.post('/admin/users/:id/resources/:resourceId/unlock', users.unlock);
   r.get('/admin/users/:id/delete', users.deleteConfirm);
   r.post('/admin/users/:id/delete', users.remove);
+
+  // Declared before any /admin/tokens/:id route, so "import" is never taken for a token id.
+  r.get('/admin/tokens/import', imports.form);
+  r.post('/admin/tokens/import', imports.create);
+  r.get('/admin/tokens/imports/:id', imports.show);
+
+  // `tokenId` passes a non-UUID id on to the next route (or the 404 page).
+  r.get('/admin/tokens', tokens.list);
+  r.get('/admin/tokens/new', tokens.newForm);
+  r.post('/admin/tokens', tokens.create);
+  r.get('/admin/tokens/:id', tokenId, tokenPage.show);
+  r.post('/admin/tokens/:id', tokenId, tokenPage.rename);
+  r.get('/admin/tokens/:id/created', tokenId, tokens.created);
+  r.post('/admin/tokens/:id/enable', tokenId, tokenPage.enable);
+  r.post('/admin/tokens/:id/disable', tokenId, tokenPage.disable);
+  r.post('/admin/tokens/:id/pin', tokenId, tokenPage.setPin);
+  r.post('/admin/tokens/:id/pin/clear', tokenId, tokenPage.clearPin);
+  r.post('/admin/tokens/:id/resync', tokenId, tokenPage.resync);
+  r.post('/admin/tokens/:id/drift/reset', tokenId, tokenPage.resetDrift);
+  r.post('/admin/tokens/:id/failures/reset', tokenId, tokenPage.resetFailures);
+  r.post('/admin/tokens/:id/owner', tokenId, tokenPage.setOwner);
+  r.post('/admin/tokens/:id/owner/remove', tokenId, tokenPage.removeOwner);
+  r.post('/admin/tokens/:id/resources', tokenId, tokenPage.assignResource);
+  r.post('/admin/tokens/:id/resources/:resourceId/unassign', tokenId, tokenPage.unassignResource);
+  r.get('/admin/tokens/:id/delete', tokenId, tokenPage.deleteConfirm);
+  r.post('/admin/tokens/:id/delete', tokenId, tokenPage.remove);
 
   r.get('/admin/admins', owner, admins.list);
   r.post('/admin/admins', owner, admins.invite);

@@ -44,12 +44,13 @@ function lockState(lockedUntil: Date | number | null, now: number): { locked: bo
   return { locked: lockedUntil.getTime() > now, until: lockedUntil };
 }
 
-export function createUsersController({ users, resources }: Services) {
+export function createUsersController({ users, resources, tokens }: Services) {
   /** Everything the user page shows besides the form: assignments with lock state and the resources still assignable. */
   async function pageData(tenantId: string, user: User) {
-    const [assignments, all] = await Promise.all([
+    const [assignments, all, userTokens] = await Promise.all([
       users.assignmentsOf(tenantId, user.id),
       resources.list(tenantId, '', { page: 1, perPage: 100 }),
+      tokens.tokensOfUser(tenantId, user.id),
     ]);
     const now = Date.now();
     const assigned = new Set(assignments.map((a) => a.resourceId));
@@ -59,6 +60,7 @@ export function createUsersController({ users, resources }: Services) {
       assignments: assignments.map((a: UserResourceAssignment) => ({ ...a, lock: lockState(a.lockedUntil as Date | number | null, now) })),
       assignable: all.items.filter((r) => !assigned.has(r.id)),
       hasResources: all.total > 0,
+      tokens: userTokens,
     };
   }
 
@@ -143,6 +145,16 @@ export function createUsersController({ users, resources }: Services) {
       const resource = await resources.get(tenantId, req.params.resourceId as string);
       await users.unassign(req.actor!, resource.id, user.id);
       flash(req, 'success', `${user.login} is unassigned from ${resource.name}.`);
+      redirect(req, res, `/admin/users/${user.id}`);
+    },
+
+    /** Clears the user's failed attempts and lock in one resource (SPEC §3 Lockout). */
+    async unlock(req: Request, res: Response) {
+      const tenantId = req.actor!.tenantId;
+      const user = await users.get(tenantId, req.params.id as string);
+      const resource = await resources.get(tenantId, req.params.resourceId as string);
+      await users.unlock(req.actor!, resource.id, user.id);
+      flash(req, 'success', `${user.login} is unlocked in ${resource.name}.`);
       redirect(req, res, `/admin/users/${user.id}`);
     },
 

@@ -9,12 +9,18 @@ import { NotFoundError } from '../lib/errors';
 import { requireApiKey } from './api-auth';
 import { createApiResourcesController } from './resources.controller';
 import { createApiUsersController } from './users.controller';
+import { createApiChallengesController } from './challenges.controller';
+import { createApiTokensController } from './tokens.controller';
+import { createApiAuthenticateController } from './authenticate.controller';
 import { buildOpenApiDocument } from './openapi';
 
 export function createApiRouter(services: Services): Router {
   const r = Router();
   const resources = createApiResourcesController(services);
   const users = createApiUsersController(services);
+  const challenges = createApiChallengesController(services);
+  const tokens = createApiTokensController(services);
+  const validation = createApiAuthenticateController(services);
   const openapi = buildOpenApiDocument(services.config.baseUrl);
 
   // Responses carry tenant data: never let a shared cache keep them.
@@ -36,6 +42,11 @@ export function createApiRouter(services: Services): Router {
   r.get('/resources/:id/users', resources.listUsers);
   r.put('/resources/:id/users/:userId', resources.assignUser);
   r.delete('/resources/:id/users/:userId', resources.unassignUser);
+  r.post('/resources/:id/challenge', challenges.request);
+  r.post('/resources/:id/users/:userId/unlock', validation.unlock);
+  r.put('/resources/:id/tokens/:tokenId', tokens.assign);
+  r.delete('/resources/:id/tokens/:tokenId', tokens.unassign);
+  r.post('/resources/:id/authenticate', validation.authenticate);
 
   r.get('/users', users.list);
   r.post('/users', users.create);
@@ -45,6 +56,18 @@ export function createApiRouter(services: Services): Router {
   r.post('/users/:id/block', users.block);
   r.post('/users/:id/unblock', users.unblock);
   r.get('/users/:id/resources', users.resources);
+
+  r.get('/tokens', tokens.list);
+  r.post('/tokens', tokens.create);
+  r.get('/tokens/:id', tokens.show);
+  r.patch('/tokens/:id', tokens.update);
+  r.delete('/tokens/:id', tokens.remove);
+  r.put('/tokens/:id/pin', tokens.setPin);
+  r.delete('/tokens/:id/pin', tokens.clearPin);
+  r.post('/tokens/:id/resync', tokens.resync);
+  r.post('/tokens/:id/reset-drift', tokens.resetDrift);
+  r.post('/tokens/:id/verify', tokens.verify);
+  r.get('/tokens/:id/resources', tokens.resources);
 
   r.use(() => {
     throw new NotFoundError('This API path');

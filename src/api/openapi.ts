@@ -7,6 +7,10 @@ import { z } from 'zod';
 import { resourceCreateSchema, resourcePatchSchema } from '../resources/resource.types';
 import { userCreateSchema, userPatchSchema } from '../users/user.types';
 import { assignmentJson, errorJson, resourceJson, userJson } from './serializers';
+import { pinSchema, tokenCreateSchema, tokenPatchSchema, tokenResyncSchema, tokenVerifySchema, TOKEN_TYPES } from '../tokens/token.types';
+import { authenticateSchema } from '../validation/authenticate.service';
+import { challengeRequestSchema } from '../validation/challenge.service';
+import { authenticateResultJson, checkResultJson, tokenCreatedJson, tokenJson, tokenResourcesJson } from './token-serializers';
 
 type Json = Record<string, unknown>;
 
@@ -44,7 +48,7 @@ const writeErrors = { 400: errors[400], 401: errors[401], 404: errors[404], 409:
 
 interface OperationSpec {
   summary: string;
-  tag: 'Resources' | 'Users' | 'Assignments';
+  tag: 'Resources' | 'Users' | 'Assignments' | 'Tokens' | 'Validation';
   params?: Json[];
   body?: string;
   ok: [status: number, description: string, schema?: Json];
@@ -65,6 +69,13 @@ function operation(id: string, spec: OperationSpec): Json {
 
 const resourceId = idParam('id', 'resource');
 const userId = idParam('id', 'user');
+const tokenId = idParam('id', 'token');
+const tokenListParams = [
+  ...listParams,
+  { name: 'type', in: 'query', required: false, schema: { type: 'string', enum: [...TOKEN_TYPES] } },
+  { name: 'status', in: 'query', required: false, description: '`stock`: hardware tokens without an owner.', schema: { type: 'string', enum: ['enabled', 'disabled', 'stock'] } },
+  { name: 'userId', in: 'query', required: false, description: "The owner's id.", schema: { type: 'string', format: 'uuid' } },
+];
 
 export function buildOpenApiDocument(baseUrl: string): Json {
   return {
@@ -76,7 +87,7 @@ export function buildOpenApiDocument(baseUrl: string): Json {
     },
     servers: [{ url: `${baseUrl}/api/v1` }],
     security: [{ bearerAuth: [] }],
-    tags: [{ name: 'Resources' }, { name: 'Users' }, { name: 'Assignments' }],
+    tags: [{ name: 'Resources' }, { name: 'Users' }, { name: 'Assignments' }, { name: 'Tokens' }, { name: 'Validation', description: 'Checking a user\'s one-time password: the call your protected application makes.' }],
     paths: {
       '/openapi.json': {
         get: { operationId: 'getOpenApi', summary: 'This document', security: [], responses: { 200: { description: 'The OpenAPI document', ...json({ type: 'object' }) } } },
@@ -96,6 +107,44 @@ export function buildOpenApiDocument(baseUrl: string): Json {
       '/resources/{id}/users/{userId}': {
         put: operation('assignUser', { summary: 'Assign a user to a resource (idempotent)', tag: 'Assignments', params: [resourceId, idParam('userId', 'user')], ok: [204, 'Assigned'], errors: readErrors }),
         delete: operation('unassignUser', { summary: 'Unassign a user from a resource', tag: 'Assignments', params: [resourceId, idParam('userId', 'user')], ok: [204, 'Unassigned'], errors: readErrors }),
+      },
+      '/resources/{id}/users/{userId}/unlock': {
+        post: operation('unlockUser', { summary: 'Clear a user\'s failure count and lock in a resource', tag: 'Validation', params: [resourceId, idParam('userId', 'user')], ok: [204, 'Unlocked'], errors: readErrors }),
+      },
+      '/resources/{id}/tokens/{tokenId}': {
+        put: operation('assignToken', { summary: 'Assign a token to a resource (idempotent; its owner must be assigned there, and the resource\'s max tokens per user holds)', tag: 'Assignments', params: [resourceId, idParam('tokenId', 'token')], ok: [204, 'Assigned'], errors: { ...readErrors, 409: errors[409], 422: errors[422] } }),
+        delete: operation('unassignToken', { summary: 'Unassign a token from a resource', tag: 'Assignments', params: [resourceId, idParam('tokenId', 'token')], ok: [204, 'Unassigned'], errors: readErrors }),
+      },
+      '/resources/{id}/challenge': {
+        post: operation('requestChallenge', { summary: 'Send a 6-digit code (valid 5 minutes, single use, this resource only) to each email/SMS token the user has in the resource; then call authenticate with it. The answer is the same whether a code was sent or not (unknown, locked or throttled user, no such token), so it reveals nothing about the user', tag: 'Validation', params: [resourceId], body: 'ChallengeRequest', ok: [200, 'Processed (always this body)', ref('ChallengeAnswer')], errors: { 400: errors[400], 401: errors[401], 404: errors[404], 422: errors[422] } }),
+      },
+      '/resources/{id}/authenticate': {
+        post: operation('authenticate', { summary: 'Check a user\'s OTP (PIN included, before or after the code per resource) and, when sent, password. Every processed check answers 200; a refusal is always exactly {"result":false}', tag: 'Validation', params: [resourceId], body: 'Authenticate', ok: [200, 'The decision', ref('AuthenticateResult')], errors: { 400: errors[400], 401: errors[401], 404: errors[404], 422: errors[422] } }),
+      },
+      '/tokens': {
+        get: operation('listTokens', { summary: 'List and search tokens (serial, name, owner login)', tag: 'Tokens', params: tokenListParams, ok: [200, 'A page of tokens', ref('TokenPage')], errors: { 401: errors[401], 422: errors[422] } }),
+        post: operation('createToken', { summary: 'Create a token: generated seed (totp, hotp), imported seed (`secret`; hardware, totp, hotp), email, sms or backup_codes', tag: 'Tokens', body: 'TokenCreate', ok: [201, 'The created token; `otpauthUri` or `backupCodes` appear here only, once', ref('TokenCreated')], errors: writeErrors }),
+      },
+      '/tokens/{id}': {
+        get: operation('getToken', { summary: 'Get a token (never its seed)', tag: 'Tokens', params: [tokenId], ok: [200, 'The token', ref('Token')], errors: readErrors }),
+        patch: operation('updateToken', { summary: 'Rename, enable/disable or change the owner (a new owner unassigns it from all resources)', tag: 'Tokens', params: [tokenId], body: 'TokenPatch', ok: [200, 'The updated token', ref('Token')], errors: writeErrors }),
+        delete: operation('deleteToken', { summary: 'Delete a token', tag: 'Tokens', params: [tokenId], ok: [204, 'Deleted'], errors: readErrors }),
+      },
+      '/tokens/{id}/pin': {
+        put: operation('setTokenPin', { summary: 'Set or change the token\'s PIN (typed with the code, before or after it per resource)', tag: 'Tokens', params: [tokenId], body: 'TokenPin', ok: [200, 'The token', ref('Token')], errors: writeErrors }),
+        delete: operation('clearTokenPin', { summary: 'Remove the token\'s PIN', tag: 'Tokens', params: [tokenId], ok: [200, 'The token', ref('Token')], errors: readErrors }),
+      },
+      '/tokens/{id}/resync': {
+        post: operation('resyncToken', { summary: 'Re-align an HOTP counter (search 1000 ahead) or a TOTP drift (±1 day) from two consecutive codes', tag: 'Tokens', params: [tokenId], body: 'TokenResync', ok: [200, 'The synchronised token', ref('Token')], errors: writeErrors }),
+      },
+      '/tokens/{id}/reset-drift': {
+        post: operation('resetTokenDrift', { summary: 'Reset the learned TOTP drift to 0', tag: 'Tokens', params: [tokenId], ok: [200, 'The token', ref('Token')], errors: readErrors }),
+      },
+      '/tokens/{id}/verify': {
+        post: operation('verifyToken', { summary: 'Is this code valid for this token now? (no PIN, no user lock; a valid code is consumed)', tag: 'Tokens', params: [tokenId], body: 'TokenVerify', ok: [200, 'The check', ref('CheckResult')], errors: writeErrors }),
+      },
+      '/tokens/{id}/resources': {
+        get: operation('listTokenResources', { summary: 'List the resources a token is assigned to', tag: 'Assignments', params: [tokenId], ok: [200, 'The resources', ref('TokenResources')], errors: readErrors }),
       },
       '/users': {
         get: operation('listUsers', { summary: 'List and search users (login, email, names)', tag: 'Users', params: listParams, ok: [200, 'A page of users', ref('UserPage')], errors: { 401: errors[401] } }),
@@ -129,6 +178,20 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         UserPage: pageOf('User'),
         Assignment: schemaOf(assignmentJson, 'output'),
         Error: schemaOf(errorJson, 'output'),
+        TokenCreate: schemaOf(tokenCreateSchema, 'input'),
+        TokenPatch: schemaOf(tokenPatchSchema, 'input'),
+        TokenPin: schemaOf(pinSchema, 'input'),
+        TokenResync: schemaOf(tokenResyncSchema, 'input'),
+        TokenVerify: schemaOf(tokenVerifySchema, 'input'),
+        Token: schemaOf(tokenJson, 'output'),
+        TokenCreated: schemaOf(tokenCreatedJson, 'output'),
+        TokenPage: pageOf('Token'),
+        TokenResources: schemaOf(tokenResourcesJson, 'output'),
+        CheckResult: schemaOf(checkResultJson, 'output'),
+        Authenticate: schemaOf(authenticateSchema, 'input'),
+        ChallengeRequest: schemaOf(challengeRequestSchema, 'input'),
+        ChallengeAnswer: { type: 'object', required: ['status'], properties: { status: { const: 'sent' } }, additionalProperties: false },
+        AuthenticateResult: schemaOf(authenticateResultJson, 'output'),
       },
       responses: {
         BadRequest: { description: 'The body is not valid JSON or not a JSON object (code `invalid_json` or `bad_request`)', ...json(ref('Error')) },

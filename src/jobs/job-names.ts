@@ -8,10 +8,13 @@ export type QueueName = (typeof QUEUES)[number];
 export const JOBS = {
   /** Deliver one row of `messages`. */
   sendMessage: { queue: 'email', name: 'message.send' },
+  /** Insert the hardware tokens of one row of `token_imports`. */
+  importTokens: { queue: 'provisioning', name: 'tokens.import' },
 } as const satisfies Record<string, { queue: QueueName; name: string }>;
 
 export type JobKey = keyof typeof JOBS;
 
 export interface JobPayloads {
   sendMessage: { messageId: string };
+  importTokens: { importId: string };
 }

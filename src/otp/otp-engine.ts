@@ -20,7 +20,7 @@ import { TOTP_PERIODS, type CodeParams, type HotpVerifyResult, type TotpParams, 
 
 export * from './otp.types';
 export { base32Decode, base32Encode } from './base32';
-export { generateSeed, parseSeed, MIN_SEED_BYTES, DEFAULT_SEED_BYTES } from './seed';
+export { generateSeed, parseSeed, secretEncoding, MIN_SEED_BYTES, DEFAULT_SEED_BYTES } from './seed';
 export { otpauthUri, type OtpauthUriInput } from './otpauth-uri';
 
 export const DEFAULT_TOTP_WINDOW = 1;

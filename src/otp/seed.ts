@@ -32,6 +32,19 @@ export function parseSeed(text: string, encoding: 'base32' | 'hex'): Buffer {
   return seed;
 }
 
+/**
+ * Which encoding an imported secret uses. A `hex:` or `base32:` prefix decides; otherwise a secret
+ * of hex digits only and of even length is hex (a random base32 seed practically always has a
+ * letter beyond F), and anything else is base32. One rule for the API, CSV and the console, so a
+ * seed never decodes two ways.
+ */
+export function secretEncoding(text: string): { encoding: 'base32' | 'hex'; body: string } {
+  const prefixed = /^(hex|base32):(.*)$/is.exec(text.trim());
+  if (prefixed) return { encoding: prefixed[1].toLowerCase() as 'hex' | 'base32', body: prefixed[2].trim() };
+  const clean = text.replace(/\s/g, '');
+  return { encoding: clean.length % 2 === 0 && /^[0-9a-fA-F]+$/.test(clean) ? 'hex' : 'base32', body: text.trim() };
+}
+
 function checkLength(bytes: number): void {
   if (!Number.isInteger(bytes) || bytes < MIN_SEED_BYTES) {
     throw new Error(`Seed too short: ${bytes} bytes (${bytes * 8} bits); at least ${MIN_SEED_BYTES} bytes (${MIN_SEED_BYTES * 8} bits) are required.`);

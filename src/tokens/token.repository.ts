@@ -104,6 +104,7 @@ export async function insertTokenResource(q: Queryable, tenantId: string, tokenI
 }
 
 export async function deleteTokenResource(q: Queryable, tenantId: string, tokenId: string, resourceId: string): Promise<boolean> {
+  if (!isUuid(tokenId) || !isUuid(resourceId)) return false;
   return (await q('token_resources').where({ tenant_id: tenantId, token_id: tokenId, resource_id: resourceId }).delete()) > 0;
 }
 

@@ -17,7 +17,7 @@ import type { Actor } from '../audit/actor';
 import { requireWriter } from '../admins/permissions';
 import { findResource } from '../resources/resource.repository';
 import { findUser } from '../users/user.repository';
-import { generateSeed, otpauthUri, parseSeed, syncHotp, syncTotp } from '../otp/otp-engine';
+import { generateSeed, otpauthUri, parseSeed, secretEncoding, syncHotp, syncTotp } from '../otp/otp-engine';
 import type { CodeChecks } from '../validation/code-checks';
 import { issueBackupCodes } from './backup-codes';
 import { openSeed, sealSeed } from './token-seed';
@@ -38,12 +38,16 @@ function newSerial(type: Exclude<TokenType, 'webauthn'>): string {
   return `${SERIAL_PREFIX[type]}-${randomToken(6).replace(/[-_]/g, 'X').toUpperCase().slice(0, 8)}`;
 }
 
-/** Imported secrets: base32 by default, hex with a `hex:` prefix or when clearly hex (SEC-02: ≥ 128 bits). */
+/**
+ * Imported secrets: hex with a `hex:` prefix or when the text is an even run of hex digits, else
+ * base32 (SEC-02: ≥ 128 bits). A random hex seed may lack 0/1/8/9 (1 in 10^5 for 20 bytes) and
+ * must still be read as hex; a random base32 seed of ≥ 26 characters using only A-F and 2-7 is a
+ * 1 in 10^11 event, so "all hex digits" is the safer rule.
+ */
 function importedSeed(secret: string): Buffer {
   try {
-    if (/^hex:/i.test(secret)) return parseSeed(secret.slice(4), 'hex');
-    if (/^[0-9a-f]+$/i.test(secret) && secret.length % 2 === 0 && /[0189]/.test(secret)) return parseSeed(secret, 'hex');
-    return parseSeed(secret, 'base32');
+    const { encoding, body } = secretEncoding(secret);
+    return parseSeed(body, encoding);
   } catch (err) {
     throw new ValidationError({ secret: (err as Error).message });
   }
@@ -84,6 +88,9 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
       const isOath = type === 'totp' || type === 'hotp' || type === 'hardware';
       if (!isOath && (data.secret || data.algorithm || data.digits || data.period || data.counter !== undefined)) {
         throw new ValidationError({ type: `A ${type} token takes no secret or OATH settings.` });
+      }
+      if ((type === 'totp' && data.counter !== undefined) || (type === 'hotp' && data.period) || (data.period && data.counter !== undefined)) {
+        throw new ValidationError({ counter: 'Send a period for a TOTP token or a counter for an HOTP token, not both.' });
       }
       if (type === 'hardware' && !data.secret) throw new ValidationError({ secret: 'A hardware token needs the secret (seed) from its vendor.' });
       const owner = data.userId ? await findUser(db, actor.tenantId, data.userId) : undefined;
@@ -129,7 +136,9 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
       }
       return db.transaction(async (trx) => {
         // A token that changes hands leaves its resources: they were granted to the old owner.
-        if (data.userId !== undefined) await repo.deleteTokenResourcesOf(trx, actor.tenantId, id);
+        // Re-sending the same owner changes nothing (it must not silently unassign the token).
+        const before = data.userId !== undefined ? await repo.findToken(trx, actor.tenantId, id) : undefined;
+        if (before && before.userId !== data.userId) await repo.deleteTokenResourcesOf(trx, actor.tenantId, id);
         const token = await repo.updateToken(trx, actor.tenantId, id, patch);
         if (!token) throw new NotFoundError('Token');
         await recordAudit(trx, actor, { action: 'token.update', targetType: 'token', targetId: id, details: { serial: token.serial, fields: Object.keys(data) } });
@@ -188,9 +197,15 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
         const [resource, token] = await Promise.all([findResource(trx, actor.tenantId, resourceId), repo.findToken(trx, actor.tenantId, tokenId)]);
         if (!resource) throw new NotFoundError('Resource');
         if (!token) throw new NotFoundError('Token');
-        if (!token.userId) throw new ValidationError({ tokenId: 'Give the token an owner before assigning it to a resource.' });
+        if (!token.userId) {
+          const message = 'This token has no owner: give it an owner (PATCH userId) before assigning it to a resource.';
+          throw new ValidationError({ tokenId: message }, message);
+        }
         const member = await trx('resource_users').where({ tenant_id: actor.tenantId, resource_id: resourceId, user_id: token.userId }).first();
-        if (!member) throw new ValidationError({ tokenId: "The token's owner is not assigned to this resource." });
+        if (!member) {
+          const message = "The token's owner is not assigned to this resource: assign the user to the resource first, then the token.";
+          throw new ValidationError({ tokenId: message }, message);
+        }
         // Lock the membership row so two concurrent assignments cannot both pass the limit check.
         await trx.raw('SELECT 1 FROM resource_users WHERE resource_id = ? AND user_id = ? FOR UPDATE', [resourceId, token.userId]);
         const existing = await trx('token_resources').where({ token_id: tokenId, resource_id: resourceId }).first();
@@ -218,6 +233,8 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
 
     /** Admin check "is this code valid for this token now" (consumes the code when valid). Audited. */
     async verify(actor: Actor, tokenId: string, code: unknown): Promise<boolean> {
+      // It consumes a valid code and counts a wrong one: a change, so not for auditors.
+      requireWriter(actor);
       if (typeof code !== 'string' || code.trim() === '') throw new ValidationError({ otp: 'Send the code to check as a string.' });
       const token = await repo.findTokenSecret(db, actor.tenantId, tokenId);
       if (!token) throw new NotFoundError('Token');

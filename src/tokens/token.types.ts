@@ -50,7 +50,8 @@ export const tokenCreateSchema = z
     userId: z.string({ error: 'Use a user id.' }).uuid('Use a user id.').nullable().optional(),
     name: z.string().trim().max(100, 'Use at most 100 characters.').optional(),
     serial: serialSchema.optional(),
-    secret: z.string({ error: 'Use a base32 or hex string.' }).trim().max(300, 'The secret is too long.').optional(),
+    secret: z.string({ error: 'Use a base32 or hex string.' }).trim().max(300, 'The secret is too long.').optional()
+      .describe('Imported seed (at least 128 bits): base32, or hex (an even number of 0-9/a-f characters, or prefixed "hex:"). Omit it to have a seed generated.'),
     algorithm: z.enum(['SHA1', 'SHA256', 'SHA512'], { error: 'Choose SHA1, SHA256 or SHA512.' }).optional(),
     digits: z.union([z.literal(6), z.literal(8)], { error: 'Use 6 or 8 digits.' }).optional(),
     period: z.union([z.literal(30), z.literal(60)], { error: 'Use a period of 30 or 60 seconds.' }).optional(),
@@ -70,6 +71,27 @@ export const tokenPatchSchema = z
 
 export const pinSchema = z.object({
   pin: z.string({ error: 'Enter a PIN.' }).regex(/^\d{4,12}$/, 'Use 4 to 12 digits.'),
+});
+
+/** Two consecutive codes from the token, oldest first (API `POST /tokens/{id}/resync`). */
+export const tokenResyncSchema = z
+  .object({
+    otp1: z.string({ error: 'Send the first code as a string.' }).trim().regex(/^\d{6,8}$/, 'Enter the code the token shows (6 or 8 digits).'),
+    otp2: z.string({ error: 'Send the next code as a string.' }).trim().regex(/^\d{6,8}$/, 'Enter the code the token shows (6 or 8 digits).'),
+  })
+  .strict();
+
+/** The admin check "is this code valid for this token now" (API `POST /tokens/{id}/verify`). */
+export const tokenVerifySchema = z
+  .object({ otp: z.string({ error: 'Send the code to check as a string.' }).trim().min(1, 'Send the code to check.').max(64, 'The code is too long.') })
+  .strict();
+
+/** List filters from a query string; blank values mean "any". */
+export const tokenListFilterSchema = z.object({
+  q: z.string({ error: 'Use one search text.' }).max(200, 'Use at most 200 characters.').optional(),
+  type: z.enum(TOKEN_TYPES, { error: `Use one of: ${TOKEN_TYPES.join(', ')}.` }).optional(),
+  status: z.enum(['enabled', 'disabled', 'stock'], { error: 'Use enabled, disabled or stock.' }).optional(),
+  userId: z.uuid({ error: 'Use a user id.' }).optional(),
 });
 
 export interface TokenListFilter {

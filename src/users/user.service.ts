@@ -142,8 +142,10 @@ export function createUserService(db: Db) {
     async unlock(actor: Actor, resourceId: string, userId: string): Promise<void> {
       requireWriter(actor);
       await db.transaction(async (trx) => {
-        const user = await repo.findUser(trx, actor.tenantId, userId);
-        if (!user || !(await clearLock(trx, actor.tenantId, resourceId, userId))) throw new NotFoundError('Assignment');
+        const [resource, user] = await Promise.all([findResource(trx, actor.tenantId, resourceId), repo.findUser(trx, actor.tenantId, userId)]);
+        if (!resource) throw new NotFoundError('Resource');
+        if (!user) throw new NotFoundError('User');
+        if (!(await clearLock(trx, actor.tenantId, resourceId, userId))) throw new NotFoundError('Assignment');
         await recordAudit(trx, actor, { action: 'resource.user.unlock', targetType: 'user', targetId: userId, resourceId, details: { login: user.login } });
       });
     },

@@ -21,7 +21,7 @@ import * as lockout from './lockout.repository';
 import { splitPin } from './pin';
 
 /** Logins are looked up literally: blank, wildcard and pattern-like values are refused first (SEC-21). */
-const loginSchema = z
+export const loginSchema = z
   .string({ error: 'Send the user\'s login.' })
   .trim()
   .min(1, 'Send the user\'s login.')

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  base32Decode, base32Encode, generateSeed, otpauthUri, parseSeed, type HotpParams, type TotpParams,
+  base32Decode, base32Encode, generateSeed, otpauthUri, parseSeed, secretEncoding, type HotpParams, type TotpParams,
 } from '../../src/otp/otp-engine';
 
 const seed = Buffer.from('12345678901234567890');
@@ -58,4 +58,17 @@ describe('OTP seeds, base32 and otpauth URIs', () => {
     assert.throws(() => otpauthUri({ account: 'bob', issuer: 'Acme', seed, params: hotp6 }), /counter/);
   });
 
+});
+
+describe('imported secret encoding: one rule for the API, CSV and the console', () => {
+  it('reads prefixes, long even hex as hex, and everything else as base32', () => {
+    assert.deepEqual(secretEncoding('hex:3132'), { encoding: 'hex', body: '3132' });
+    assert.deepEqual(secretEncoding('BASE32:JBSWY3DP'), { encoding: 'base32', body: 'JBSWY3DP' });
+    const hex = '3132333435363738393031323334353637383930';
+    assert.equal(secretEncoding(hex).encoding, 'hex');
+    assert.equal(secretEncoding('abcdefabcdefabcdefabcdefabcdefab').encoding, 'hex', 'hex without 0, 1, 8 or 9 is still hex');
+    assert.equal(secretEncoding('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ').encoding, 'base32');
+    assert.equal(secretEncoding(hex.slice(0, 31)).encoding, 'base32', 'odd length cannot be hex');
+    assert.deepEqual(parseSeed(secretEncoding(hex).body, 'hex'), Buffer.from('12345678901234567890'));
+  });
 });

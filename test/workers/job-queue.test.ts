@@ -17,8 +17,8 @@ import { deleteQueueKeys } from '../helpers/redis-keys';
 
 interface Harness {
   queue: JobQueue;
-  /** Starts processing (BullMQ: workers; in-process: attaches the processors). */
-  start(processors: Processors): void;
+  /** Starts processing (BullMQ: workers; in-process: attaches the processors). Stand-ins for the jobs a test uses only. */
+  start(processors: Partial<Processors>): void;
   close(): Promise<void>;
 }
 
@@ -29,7 +29,7 @@ function bullHarness(log: Logger, policy: JobPolicy, prefix = unique('t')): Harn
   let closing: Promise<void> | undefined;
   return {
     queue,
-    start: (processors) => void (workers = startBullWorkers(testRedisUrl(), processors, log, { prefix })),
+    start: (processors) => void (workers = startBullWorkers(testRedisUrl(), processors as Processors, log, { prefix })),
     close: () =>
       (closing ??= (async () => {
         await workers?.close();
@@ -42,7 +42,7 @@ function bullHarness(log: Logger, policy: JobPolicy, prefix = unique('t')): Harn
 
 function inProcessHarness(log: Logger, policy: JobPolicy): Harness {
   const queue = createInProcessQueue(log, policy);
-  return { queue, start: (processors) => queue.attachProcessors(processors), close: () => queue.close() };
+  return { queue, start: (processors) => queue.attachProcessors(processors as Processors), close: () => queue.close() };
 }
 
 /** A logger whose warn/error lines the test can read. */
@@ -172,7 +172,7 @@ describe('transport specifics', () => {
         runs++;
         throw new Error('down');
       },
-    });
+    } as Partial<Processors> as Processors);
     await queue.enqueue('sendMessage', { messageId: 'm4' }, { jobId: unique('job') });
     await waitUntil(async () => (await queue.counts()).email.delayed === 1, 5_000, 'the backoff');
     const started = Date.now();

@@ -16,7 +16,7 @@
  * Any bad line refuses the whole file with an ImportFormatError naming the line. Messages never
  * echo a secret.
  */
-import { parseSeed } from '../../otp/seed';
+import { parseSeed, secretEncoding } from '../../otp/seed';
 import type { OtpDigits } from '../../otp/otp.types';
 import { assertUniqueSerials, ImportFormatError, MAX_IMPORT_TOKENS, normaliseAlgorithm, printable, serialProblem, type ImportedToken } from './import.types';
 
@@ -77,9 +77,7 @@ function parseRow(fields: string[], where: string): ImportedToken {
 
 function readSecret(text: string, fail: (problem: string) => ImportFormatError): Buffer {
   if (text === '') throw fail('the secret is empty.');
-  const prefixed = /^(hex|base32):(.*)$/i.exec(text);
-  const body = (prefixed ? prefixed[2] : text).trim();
-  const encoding = prefixed ? (prefixed[1].toLowerCase() as 'hex' | 'base32') : looksLikeHex(body) ? 'hex' : 'base32';
+  const { encoding, body } = secretEncoding(text);
   try {
     return parseSeed(body, encoding);
   } catch (err) {
@@ -88,9 +86,4 @@ function readSecret(text: string, fail: (problem: string) => ImportFormatError):
     if (message.startsWith('Seed too short')) throw fail('the secret is shorter than 128 bits.');
     throw fail(`the secret is not valid ${encoding} (${message.replace(/\.$/, '')}).`);
   }
-}
-
-function looksLikeHex(text: string): boolean {
-  const clean = text.replace(/\s/g, '');
-  return clean.length >= 32 && clean.length % 2 === 0 && /^[0-9a-fA-F]+$/.test(clean);
 }

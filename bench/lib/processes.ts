@@ -1,0 +1,69 @@
+/** Servers under test, each in its own Node process, started and stopped by the bench. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+
+const live = new Set<ChildProcess>();
+// A bench that stops for any reason takes its servers with it.
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export interface ServerProcess {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/**
+ * Starts `node --import tsx <script>` with `env` (plus PORT and HOST=127.0.0.1) and waits until
+ * `ready(url)` resolves true. Output goes to the bench's stderr, prefixed with `name`.
+ */
+export async function startServer(name: string, script: string, env: Record<string, string | undefined>, ready: (url: string) => Promise<boolean>, cwd: string): Promise<ServerProcess> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd,
+    env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const prefix = (chunk: Buffer) => process.stderr.write(String(chunk).replace(/^(?=.)/gm, `[${name}] `));
+  child.stdout!.on('data', prefix);
+  child.stderr!.on('data', prefix);
+  live.add(child);
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => {
+    exited = true;
+    live.delete(child);
+    resolve();
+  }));
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`${name} exited before it was ready`);
+    if (await ready(url).catch(() => false)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} was not ready within 60 s`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    pid: child.pid!,
+    async stop() {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+}

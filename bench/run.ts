@@ -1,0 +1,65 @@
+/**
+ * Process: benchmarks (`npm run bench -- <name> [options]`). Everything runs on this machine, on
+ * loopback only, bounded in time; results go to bench/results/<name>.json and to stdout.
+ *
+ *   npm run bench -- validate [--duration 10] [--warmup 3] [--connections 64] [--users 5000] [--pool 10]
+ *
+ * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mfa_bench) names a database the
+ * bench DROPS and recreates on every run.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { benchValidate } from './validate';
+
+const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'results');
+const USAGE = 'Usage: npm run bench -- validate [--duration 10] [--warmup 3] [--connections 64] [--users 5000] [--pool 10]';
+/** Hard stop: whatever happens, the bench ends (lib/processes.ts kills its servers on exit). */
+const DEADLINE_MS = 10 * 60_000;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' }, pool: { type: 'string' } },
+  });
+  const [name] = positionals;
+  if (name !== 'validate') {
+    console.error(USAGE);
+    return 2;
+  }
+  const int = (value: string | undefined, fallback: number, min: number, max: number, flag: string) => {
+    const n = value === undefined ? fallback : Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${flag} must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+  const result = await benchValidate({
+    databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mfa_bench',
+    durationS: int(values.duration, 10, 1, 120, 'duration'),
+    warmupS: int(values.warmup, 3, 1, 60, 'warmup'),
+    connections: int(values.connections, 64, 1, 1000, 'connections'),
+    users: int(values.users, 5000, 100, 100_000, 'users'),
+    poolMax: int(values.pool, 10, 1, 90, 'pool'),
+    log: (line) => console.error(`[bench] ${line}`),
+  });
+  mkdirSync(RESULTS, { recursive: true });
+  const text = JSON.stringify(result, null, 2);
+  writeFileSync(path.join(RESULTS, `${name}.json`), `${text}\n`);
+  console.log(text);
+  return 0;
+}
+
+const deadline = setTimeout(() => {
+  console.error(`[bench] stopped: still running after ${DEADLINE_MS / 60_000} minutes`);
+  process.exit(1);
+}, DEADLINE_MS);
+deadline.unref();
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,162 @@
+/**
+ * `npm run bench -- validate` (SPEC §8): POST /api/v1/resources/{id}/authenticate on the real
+ * app, against the floor (a bare Express JSON endpoint), with the same load tool, connections
+ * and request-building work. Success-path requests carry valid, never reused HOTP codes; the
+ * failure path sends wrong codes. Every answer is checked.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../src/config';
+import { createDb } from '../src/db/knex';
+import { runLoad, type LoadResult, type Traffic } from './lib/load';
+import { startServer, type ServerProcess } from './lib/processes';
+import { hotp, recreateDatabase, seedBenchData, type BenchData } from './validate-data';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface ValidateOptions {
+  databaseUrl: string;
+  connections: number;
+  durationS: number;
+  warmupS: number;
+  users: number;
+  poolMax: number;
+  log: (line: string) => void;
+}
+
+/** Round-robin over the users; a user's token is never in two requests at once, and each code is used once. */
+function codeTraffic(data: BenchData, resourceId: string, otpFor: (i: number) => string, expected: boolean): Traffic {
+  const n = data.logins.length;
+  const inFlight = new Uint8Array(n);
+  let cursor = 0;
+  return {
+    path: `/api/v1/resources/${resourceId}/authenticate`,
+    headers: { authorization: `Bearer ${data.apiKey}` },
+    next() {
+      for (let tries = 0; tries < n; tries++) {
+        const i = cursor;
+        cursor = cursor + 1 === n ? 0 : cursor + 1;
+        if (inFlight[i]) continue;
+        inFlight[i] = 1;
+        return { body: JSON.stringify({ login: data.logins[i], otp: otpFor(i) }), tag: i };
+      }
+      return null;
+    },
+    check: (body) => (JSON.parse(body) as { result?: unknown }).result === expected,
+    answered(tag) {
+      inFlight[tag] = 0;
+    },
+  };
+}
+
+function errorsOf(r: LoadResult): number {
+  return r.non200 + r.socketErrors + r.timeouts + r.wrong;
+}
+
+export async function benchValidate(options: ValidateOptions): Promise<Record<string, unknown>> {
+  const { log, connections, durationS, warmupS } = options;
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    NODE_ENV: 'production',
+    DATABASE_URL: options.databaseUrl,
+    DATABASE_POOL_MAX: String(options.poolMax),
+    LOG_LEVEL: 'warn',
+    BASE_URL: 'http://127.0.0.1',
+    SESSION_SECRET: randomBytes(32).toString('base64'),
+    CSRF_SECRET: randomBytes(32).toString('base64'),
+    ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+    ENCRYPTION_KEY_ID: 'bench',
+    RUN_MIGRATIONS: 'false',
+    REDIS_URL: undefined,
+    SMTP_URL: undefined,
+    SMS_WEBHOOK_URL: undefined,
+  };
+  const config = loadConfig(env);
+
+  log(`preparing ${options.databaseUrl.replace(/\/\/[^@]*@/, '//')} with ${options.users} users and HOTP tokens`);
+  await recreateDatabase(options.databaseUrl);
+  const data = await seedBenchData(config, options.users);
+  const db = createDb(options.databaseUrl, 1);
+  const runs: Record<string, LoadResult> = {};
+  const servers: ServerProcess[] = [];
+  const measure = async (name: string, url: string, traffic: () => Traffic, seconds: number) => {
+    log(`${name}: ${connections} connections, ${seconds} s`);
+    runs[name] = await runLoad(url, traffic(), connections, seconds);
+    log(`${name}: ${runs[name].rps} req/s, p50 ${runs[name].p50_ms} ms, p99 ${runs[name].p99_ms} ms, errors ${errorsOf(runs[name])}`);
+    // Let answers still in flight when the run stopped arrive before the next run.
+    await new Promise((r) => setTimeout(r, 500));
+  };
+
+  try {
+    // (a) The floor: same requests (valid codes of separate counters), same checks.
+    const baseline = await startServer('baseline', 'bench/baseline-server.ts', env, async (url) => (await fetch(`${url}/x`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).ok, ROOT);
+    servers.push(baseline);
+    const floorCounters = new Array<number>(options.users).fill(0);
+    const floorTraffic = () => ({ ...codeTraffic(data, data.successResourceId, (i) => hotp(data.seeds[i], floorCounters[i]++), true), path: '/x' });
+    await measure('baseline warm-up', baseline.url, floorTraffic, warmupS);
+    await measure('baseline', baseline.url, floorTraffic, durationS);
+    await baseline.stop();
+
+    // (b) The real app, as `npm start` runs it, on the bench database.
+    const app = await startServer('app', 'src/server.ts', env, async (url) => (await fetch(`${url}/healthz`)).ok, ROOT);
+    servers.push(app);
+    const counters = new Array<number>(options.users).fill(0);
+    const successTraffic = () => codeTraffic(data, data.successResourceId, (i) => hotp(data.seeds[i], counters[i]++), true);
+    await measure('validate warm-up', app.url, successTraffic, warmupS);
+    const successStart = new Date();
+    await measure('validate', app.url, successTraffic, durationS);
+
+    // Failure path: a code outside each token's look-ahead window, on a resource of its own.
+    const wrong = data.seeds.map((seed, i) => {
+      const window = new Set(Array.from({ length: 12 }, (_, k) => hotp(seed, counters[i] + k)));
+      let code = 0;
+      while (window.has(String(code).padStart(6, '0'))) code++;
+      return String(code).padStart(6, '0');
+    });
+    const failureTraffic = () => codeTraffic(data, data.failureResourceId, (i) => wrong[i], false);
+    await measure('failure warm-up', app.url, failureTraffic, warmupS);
+    // Start the measured run with no user locked, so it measures wrong codes, not locks.
+    await db('resource_users').where({ resource_id: data.failureResourceId }).update({ fail_count: 0, locked_until: null });
+    const failureStart = new Date();
+    await measure('failure', app.url, failureTraffic, durationS);
+    await app.stop();
+
+    const reasons = async (resourceId: string, since: Date) => {
+      const rows = await db('audit_events').where({ tenant_id: data.tenantId, resource_id: resourceId, action: 'authenticate' }).andWhere('created_at', '>=', since)
+        .select(db.raw(`details->>'reason' AS reason`)).count('* as n').groupByRaw(`details->>'reason'`);
+      return Object.fromEntries(rows.map((r) => [String(r.reason), Number(r.n)]));
+    };
+    const { rows: [pgVersion] } = await db.raw('SHOW server_version');
+    const validate = runs.validate;
+    const base = runs.baseline;
+    return {
+      validate_rps: validate.rps,
+      baseline_rps: base.rps,
+      ratio: Math.round((validate.rps / base.rps) * 1000) / 1000,
+      p50_ms: validate.p50_ms,
+      p99_ms: validate.p99_ms,
+      errors: Object.values(runs).reduce((sum, r) => sum + errorsOf(r), 0),
+      failure_path_rps: runs.failure.rps,
+      failure_path_p99_ms: runs.failure.p99_ms,
+      connections,
+      duration_s: durationS,
+      machine: {
+        cpus: os.cpus().length,
+        cpu_model: os.cpus()[0]?.model,
+        memory_gb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        postgres: pgVersion.server_version,
+        database_pool_max: options.poolMax,
+        load_tool: 'autocannon (in the bench process; each server in its own process)',
+      },
+      audit: { success_path: await reasons(data.successResourceId, successStart), failure_path: await reasons(data.failureResourceId, failureStart) },
+      runs,
+      measured_at: new Date().toISOString(),
+    };
+  } finally {
+    for (const server of servers) await server.stop().catch(() => undefined);
+    await db.destroy();
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * Periodic sweeps that re-enqueue work whose job was lost (Redis down at enqueue time, a restarted
+ * in-process queue). Deterministic job ids make a sweep harmless when nothing was lost. Both the
+ * web and the worker process run them.
+ */
+import type { Services } from '../services';
+
+const INTERVAL_MS = 60_000;
+
+/** Starts the sweeps; returns a function that stops them (a shutdown step). */
+export function startSweeps(services: Services): () => Promise<void> {
+  const sweeps: Array<[string, () => Promise<number>]> = [
+    ['message', () => services.messages.sweep()],
+    ['token import', () => services.tokenImports.sweep()],
+  ];
+  const timer = setInterval(() => {
+    for (const [name, sweep] of sweeps) {
+      sweep().catch((err) => services.log.warn({ err: (err as Error).message }, `${name} sweep failed`));
+    }
+  }, INTERVAL_MS);
+  timer.unref();
+  return async () => clearInterval(timer);
+}
