@@ -66,7 +66,7 @@ describe('email and SMS challenge tokens', () => {
     assert.deepEqual(await t.challenge(), { status: 'sent' });
     const mail = await smtp.waitFor((m) => m.to.includes(t.email));
     const code = codeIn(mail.text);
-    assert.doesNotMatch(mail.subject, /\d{6}/, 'the code is not in the subject (lock screens show subjects)');
+    assert.ok(!mail.subject.includes(code), 'the code is not in the subject (lock screens show subjects)');
     assert.deepEqual(await t.auth(code), { result: true, token: { serial: t.token.serial, type: 'email' } });
     assert.deepEqual(await t.auth(code), { result: false }, 'single use');
     const [audit] = await ctx.services.db('audit_events').where({ tenant_id: t.tenant.tenantId, action: 'challenge.request' });
