@@ -1,6 +1,7 @@
 /** Console: users list (search, paging), create, user page (edit, block, resources), delete. */
 import type { Request, Response } from 'express';
 import type { Services } from '../services';
+import type { Actor } from '../audit/actor';
 import { ValidationError, ConflictError } from '../lib/errors';
 import { pageRequest } from '../lib/pagination';
 import type { User, UserResourceAssignment } from '../users/user.types';
@@ -67,6 +68,18 @@ export function createUsersController({ users, resources, tokens }: Services) {
   async function renderShow(req: Request, res: Response, user: User, extra: Record<string, unknown> = {}, status = 200) {
     const data = await pageData(req.actor!.tenantId, user);
     render(req, res, { page: 'admin/users/show' }, { ...data, values: user, errors: {}, ...extra }, status);
+  }
+
+  /** A change to the user's membership of a resource, then back to the user page with a message. */
+  function membershipAction(change: (actor: Actor, resourceId: string, userId: string) => Promise<void>, done: string) {
+    return async (req: Request, res: Response) => {
+      const tenantId = req.actor!.tenantId;
+      const user = await users.get(tenantId, req.params.id as string);
+      const resource = await resources.get(tenantId, req.params.resourceId as string);
+      await change(req.actor!, resource.id, user.id);
+      flash(req, 'success', `${user.login} ${done} ${resource.name}.`);
+      redirect(req, res, `/admin/users/${user.id}`);
+    };
   }
 
   return {
@@ -139,24 +152,10 @@ export function createUsersController({ users, resources, tokens }: Services) {
       redirect(req, res, `/admin/users/${user.id}`);
     },
 
-    async unassignResource(req: Request, res: Response) {
-      const tenantId = req.actor!.tenantId;
-      const user = await users.get(tenantId, req.params.id as string);
-      const resource = await resources.get(tenantId, req.params.resourceId as string);
-      await users.unassign(req.actor!, resource.id, user.id);
-      flash(req, 'success', `${user.login} is unassigned from ${resource.name}.`);
-      redirect(req, res, `/admin/users/${user.id}`);
-    },
+    unassignResource: membershipAction(users.unassign, 'is unassigned from'),
 
     /** Clears the user's failed attempts and lock in one resource (SPEC §3 Lockout). */
-    async unlock(req: Request, res: Response) {
-      const tenantId = req.actor!.tenantId;
-      const user = await users.get(tenantId, req.params.id as string);
-      const resource = await resources.get(tenantId, req.params.resourceId as string);
-      await users.unlock(req.actor!, resource.id, user.id);
-      flash(req, 'success', `${user.login} is unlocked in ${resource.name}.`);
-      redirect(req, res, `/admin/users/${user.id}`);
-    },
+    unlock: membershipAction(users.unlock, 'is unlocked in'),
 
     async deleteConfirm(req: Request, res: Response) {
       const user = await users.get(req.actor!.tenantId, req.params.id as string);
