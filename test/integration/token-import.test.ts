@@ -1,6 +1,7 @@
 /**
  * Hardware token import end to end on real PostgreSQL: the service validates and enqueues, the
- * real `tokens.import` processor runs on the in-process queue. Prints the 10 000-token timings.
+ * real `tokens.import` processor runs on the in-process queue. Timings are measured by
+ * `npm run bench -- import`, not here.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,32 +29,25 @@ describe('hardware token import', () => {
       return row.status === 'done' || row.status === 'failed' ? row : undefined;
     }, timeoutMs, `import ${id} to finish`);
 
-  async function timedImport(tenant: TestTenant, format: 'csv' | 'pskc', content: string, password?: string): Promise<number> {
-    const started = performance.now();
+  async function importAll(tenant: TestTenant, format: 'csv' | 'pskc', content: string, password?: string): Promise<void> {
     const created = await ctx.services.tokenImports.startImport(tenant.actor, { format, filename: `tokens.${format}`, content: Buffer.from(content), password });
     const row = await waitDone(created.id);
-    const ms = performance.now() - started;
     assert.equal(row.status, 'done', row.error);
     assert.equal(row.processed, 10_000);
-    return ms;
   }
 
-  it('imports 10 000 tokens from CSV in under 10 s', async () => {
+  it('imports 10 000 tokens from CSV', async () => {
     const tenant = await createTenant(ctx.services);
-    const ms = await timedImport(tenant, 'csv', buildCsv(randomSeeds(10_000, 'CSV')));
-    console.log(`token import: 10 000 tokens from CSV in ${Math.round(ms)} ms (upload check + job)`);
+    await importAll(tenant, 'csv', buildCsv(randomSeeds(10_000, 'CSV')));
     assert.equal(await countTokens(tenant.tenantId), 10_000);
-    assert.ok(ms < 10_000, `took ${ms} ms`);
     const sample = await ctx.services.db('tokens').where({ tenant_id: tenant.tenantId, serial: 'CSV-000002' }).first();
     assert.deepEqual([sample.type, sample.user_id, sample.otp_kind, sample.hotp_counter, sample.period], ['hardware', null, 'hotp', 1, null]);
   });
 
-  it('imports 10 000 tokens from a password-protected PSKC file in under 10 s', async () => {
+  it('imports 10 000 tokens from a password-protected PSKC file', async () => {
     const tenant = await createTenant(ctx.services);
-    const ms = await timedImport(tenant, 'pskc', buildPskc(randomSeeds(10_000, 'PSKC'), { password: 'vendor secret' }), 'vendor secret');
-    console.log(`token import: 10 000 tokens from PSKC (PBKDF2 + AES-128-CBC + HMAC-SHA1) in ${Math.round(ms)} ms (upload check + job)`);
+    await importAll(tenant, 'pskc', buildPskc(randomSeeds(10_000, 'PSKC'), { password: 'vendor secret' }), 'vendor secret');
     assert.equal(await countTokens(tenant.tenantId), 10_000);
-    assert.ok(ms < 10_000, `took ${ms} ms`);
     const audit = await ctx.services.db('audit_events').where({ tenant_id: tenant.tenantId }).whereIn('action', ['token.import.start', 'token.import.done']).orderBy('id');
     assert.deepEqual(audit.map((a) => [a.action, a.details.total ?? a.details.count]), [['token.import.start', 10_000], ['token.import.done', 10_000]]);
   });
