@@ -3,6 +3,7 @@
  * loopback only, bounded in time; results go to bench/results/<name>.json and to stdout.
  *
  *   npm run bench -- validate [--duration 10] [--warmup 3] [--connections 64] [--users 5000] [--pool 10]
+ *   npm run bench -- import [--runs 3]   (10 000 hardware tokens from CSV and from PSKC)
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mfa_bench) names a database the
  * bench DROPS and recreates on every run.
@@ -12,9 +13,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchValidate } from './validate';
+import { benchImport } from './import';
 
 const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'results');
-const USAGE = 'Usage: npm run bench -- validate [--duration 10] [--warmup 3] [--connections 64] [--users 5000] [--pool 10]';
+const USAGE = 'Usage: npm run bench -- validate [--duration 10] [--warmup 3] [--connections 64] [--users 5000] [--pool 10]\n       npm run bench -- import [--runs 3]';
 /** Hard stop: whatever happens, the bench ends (lib/processes.ts kills its servers on exit). */
 const DEADLINE_MS = 10 * 60_000;
 
@@ -22,10 +24,10 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' }, pool: { type: 'string' } },
+    options: { duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' }, pool: { type: 'string' }, runs: { type: 'string' } },
   });
   const [name] = positionals;
-  if (name !== 'validate') {
+  if (name !== 'validate' && name !== 'import') {
     console.error(USAGE);
     return 2;
   }
@@ -34,15 +36,24 @@ async function main(argv: string[]): Promise<number> {
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${flag} must be a whole number from ${min} to ${max}`);
     return n;
   };
-  const result = await benchValidate({
-    databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mfa_bench',
-    durationS: int(values.duration, 10, 1, 120, 'duration'),
-    warmupS: int(values.warmup, 3, 1, 60, 'warmup'),
-    connections: int(values.connections, 64, 1, 1000, 'connections'),
-    users: int(values.users, 5000, 100, 100_000, 'users'),
-    poolMax: int(values.pool, 10, 1, 90, 'pool'),
-    log: (line) => console.error(`[bench] ${line}`),
-  });
+  const log = (line: string) => console.error(`[bench] ${line}`);
+  const result =
+    name === 'import'
+      ? await benchImport({
+          databaseUrl: process.env.BENCH_IMPORT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mfa_bench_import',
+          tokens: 10_000,
+          runs: int(values.runs, 3, 1, 10, 'runs'),
+          log,
+        })
+      : await benchValidate({
+          databaseUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mfa_bench',
+          durationS: int(values.duration, 10, 1, 120, 'duration'),
+          warmupS: int(values.warmup, 3, 1, 60, 'warmup'),
+          connections: int(values.connections, 64, 1, 1000, 'connections'),
+          users: int(values.users, 5000, 100, 100_000, 'users'),
+          poolMax: int(values.pool, 10, 1, 90, 'pool'),
+          log,
+        });
   mkdirSync(RESULTS, { recursive: true });
   const text = JSON.stringify(result, null, 2);
   writeFileSync(path.join(RESULTS, `${name}.json`), `${text}\n`);

@@ -26,10 +26,10 @@ export async function freePort(): Promise<number> {
  * Starts `node --import tsx <script>` with `env` (plus PORT and HOST=127.0.0.1) and waits until
  * `ready(url)` resolves true. Output goes to the bench's stderr, prefixed with `name`.
  */
-export async function startServer(name: string, script: string, env: Record<string, string | undefined>, ready: (url: string) => Promise<boolean>, cwd: string): Promise<ServerProcess> {
+export async function startServer(name: string, script: string, env: Record<string, string | undefined>, ready: (url: string) => Promise<boolean>, cwd: string, nodeArgs: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     cwd,
     env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],

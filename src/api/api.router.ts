@@ -34,6 +34,8 @@ export function createApiRouter(services: Services): Router {
   r.use(requireApiKey(services.apiKeys));
   r.use(express.json({ limit: '100kb' }));
 
+  // The validation hot path first: every route above it is a failed match on each check (SPEC §8).
+  r.post('/resources/:id/authenticate', validation.authenticate);
   r.get('/resources', resources.list);
   r.post('/resources', resources.create);
   r.get('/resources/:id', resources.show);
@@ -46,7 +48,6 @@ export function createApiRouter(services: Services): Router {
   r.post('/resources/:id/users/:userId/unlock', validation.unlock);
   r.put('/resources/:id/tokens/:tokenId', tokens.assign);
   r.delete('/resources/:id/tokens/:tokenId', tokens.unassign);
-  r.post('/resources/:id/authenticate', validation.authenticate);
 
   r.get('/users', users.list);
   r.post('/users', users.create);

@@ -31,7 +31,12 @@ export interface AuditEventRow {
 
 /** Records one event. Call it with the transaction that makes the change, so both commit or neither. */
 export async function recordAudit(q: Queryable, actor: Actor, entry: AuditEntry): Promise<void> {
-  await q('audit_events').insert({
+  await q('audit_events').insert(toAuditRow(actor, entry));
+}
+
+/** The audit_events row for an event (for statements that write the event together with the change). */
+export function toAuditRow(actor: Actor, entry: AuditEntry) {
+  return {
     tenant_id: actor.tenantId,
     actor_type: actor.type,
     actor_id: actor.id ?? null,
@@ -44,7 +49,7 @@ export async function recordAudit(q: Queryable, actor: Actor, entry: AuditEntry)
     ip: actor.ip ?? null,
     user_agent: actor.userAgent?.slice(0, 300) ?? null,
     details: JSON.stringify(entry.details ?? {}),
-  });
+  };
 }
 
 /**

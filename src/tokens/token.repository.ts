@@ -31,7 +31,7 @@ export function toToken(r: any): Token {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-function toSecretRow(r: any): TokenSecretRow {
+export function toSecretRow(r: any): TokenSecretRow {
   return { ...toToken(r), seedSealed: r.seed_sealed, pinHash: r.pin_hash };
 }
 

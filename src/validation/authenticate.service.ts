@@ -10,14 +10,13 @@ import { NotFoundError, ValidationError } from '../lib/errors';
 import { verifyPassword } from '../lib/passwords';
 import type { SecretBox } from '../lib/secret-box';
 import { parseInput } from '../lib/validation';
-import { recordAudit } from '../audit/audit.repository';
+import { createBatcher } from '../lib/batcher';
+import type { AuditEntry } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
-import { findResource } from '../resources/resource.repository';
-import type { Resource } from '../resources/resource.types';
-import { incrementTokenFailures, tokensForCheck } from '../tokens/token.repository';
+import { isUuid } from '../db/errors';
 import type { TokenSecretRow } from '../tokens/token.types';
-import type { CodeChecks } from './code-checks';
-import * as lockout from './lockout.repository';
+import * as attempts from './attempt.repository';
+import { checkOathCode, matchOathCode, type CodeChecks } from './code-checks';
 import { splitPin } from './pin';
 
 /** Logins are looked up literally: blank, wildcard and pattern-like values are refused first (SEC-21). */
@@ -45,36 +44,91 @@ type Reason = 'ok' | 'unknown_user' | 'blocked' | 'locked' | 'wrong_password' | 
 
 export type AuthenticateService = ReturnType<typeof createAuthenticateService>;
 
+/**
+ * Batch limits of the attempt statements (src/lib/batcher.ts). One statement of each kind at a
+ * time measured best (docs/performance.md): concurrent finishing statements contend on the rows
+ * they share (the tenant row their audit inserts key-share) and make smaller batches.
+ */
+const BATCH = { maxBatch: 100, maxInFlight: 1 };
+
+/**
+ * Two statements per processed check, each shared with the concurrent checks of other requests:
+ * `beginAttempts` (resource, member, tokens, and the reservation unless the attempt is gated)
+ * and `finishAttempts` (claim, counter or lock, audit), see attempt.repository.ts for how the
+ * failure limit holds either way. Checks other than the OATH one record their use themselves, so
+ * their attempts are always reserved first.
+ */
 export function createAuthenticateService(db: Db, secrets: SecretBox, checks: CodeChecks) {
-  async function findMember(tenantId: string, resourceId: string, login: string) {
-    return db('users as u')
-      .join('resource_users as ru', 'ru.user_id', 'u.id')
-      .where({ 'u.tenant_id': tenantId, 'ru.resource_id': resourceId })
-      .whereRaw('lower(u.login) = lower(?)', [login])
-      .first('u.id', 'u.login', 'u.password_hash', 'u.blocked_at');
+  const gatedTypes = Object.entries(checks).filter(([, check]) => check === checkOathCode).map(([type]) => type);
+  // One attempt per member per batch, one end per user per batch: a statement changes a row once.
+  const begin = createBatcher((keys: attempts.AttemptKey[]) => attempts.beginAttempts(db, keys, gatedTypes), {
+    ...BATCH,
+    keyOf: (k) => `${k.tenantId}/${k.resourceId}/${k.login.toLowerCase()}`,
+  });
+  const finish = createBatcher((ends: attempts.AttemptEnd[]) => attempts.finishAttempts(db, ends), {
+    ...BATCH,
+    keyOf: (e) => (e.scope.userId ? `${e.scope.tenantId}/${e.scope.userId}` : undefined),
+  });
+
+  type Scope = Required<attempts.AttemptScope>;
+  interface Check {
+    actor: Actor;
+    login: string;
+    scope: Scope;
+    gated: boolean;
+    limit: number;
+    lockMinutes: number;
+    pinPosition: 'before' | 'after';
+    totpWindow: number;
   }
 
-  /** Tries each of the user's tokens in the resource; the first that accepts the code wins. */
-  async function proveToken(tokens: TokenSecretRow[], otp: string, resource: Resource): Promise<TokenSecretRow | undefined> {
-    const ctx = { db, secrets, totpWindow: resource.totpWindow, nowMs: Date.now(), resourceId: resource.id };
+  function auditEntry(scope: attempts.AttemptScope, login: string, reason: Reason, token?: TokenSecretRow): AuditEntry {
+    return {
+      action: 'authenticate',
+      targetType: 'user',
+      targetId: scope.userId,
+      resourceId: scope.resourceId,
+      result: reason === 'ok' ? 'success' : 'failure',
+      details: { login, reason, ...(token ? { token: token.serial, tokenType: token.type } : {}) },
+    };
+  }
+
+  /** Records how the attempt ends; true only when it ended in a success this request won. */
+  async function end(c: Check, outcome: attempts.AttemptOutcome, reason: Reason, token?: TokenSecretRow): Promise<boolean> {
+    const failure = auditEntry(c.scope, c.login, outcome.kind === 'claim' ? 'wrong_code' : reason);
+    const status = await finish({
+      scope: c.scope,
+      outcome,
+      policy: { gated: c.gated, limit: c.limit, lockMinutes: c.lockMinutes, countTokens: outcome.kind === 'claim' || reason === 'wrong_code' },
+      actor: c.actor,
+      audit: { ok: auditEntry(c.scope, c.login, 'ok', token), other: failure, locked: auditEntry(c.scope, c.login, 'locked') },
+    });
+    return status === 'ok';
+  }
+
+  /**
+   * Tries each of the user's tokens in the resource; the first that accepts the code wins and its
+   * success is recorded. Returns the token, or null once the attempt has been recorded otherwise
+   * (gated: a match is final either way), or undefined when nothing matched.
+   */
+  async function prove(c: Check, tokens: TokenSecretRow[], otp: string): Promise<TokenSecretRow | null | undefined> {
+    const ctx = { db, secrets, totpWindow: c.totpWindow, nowMs: Date.now(), resourceId: c.scope.resourceId };
     for (const token of tokens) {
       const check = checks[token.type];
       if (!check) continue;
-      const parts = await splitPin(token, otp, resource.pinPosition);
-      if (parts && (await check(token, parts.code, ctx))) return token;
+      const parts = await splitPin(token, otp, c.pinPosition);
+      if (!parts) continue;
+      if (check === checkOathCode) {
+        // The claim and its outcome are one statement; reserved, a claim lost to a concurrent request lets the next token try.
+        const claim = matchOathCode(token, parts.code, ctx);
+        if (!claim) continue;
+        if (await end(c, { kind: 'claim', tokenId: token.id, claim }, 'ok', token)) return token;
+        if (c.gated) return null;
+      } else if (await check(token, parts.code, ctx)) {
+        return (await end(c, { kind: 'success' }, 'ok', token)) ? token : null;
+      }
     }
     return undefined;
-  }
-
-  async function audit(actor: Actor, resource: Resource, login: string, reason: Reason, token?: TokenSecretRow, userId?: string) {
-    await recordAudit(db, actor, {
-      action: 'authenticate',
-      targetType: 'user',
-      targetId: userId,
-      resourceId: resource.id,
-      result: reason === 'ok' ? 'success' : 'failure',
-      details: { login, reason, ...(token ? { token: token.serial, tokenType: token.type } : {}) },
-    });
   }
 
   return {
@@ -82,43 +136,45 @@ export function createAuthenticateService(db: Db, secrets: SecretBox, checks: Co
     async authenticate(actor: Actor, resourceId: string, input: unknown): Promise<AuthenticateResult> {
       const { login, otp, password } = parseInput(authenticateSchema, input);
       if (otp === undefined && password === undefined) throw new ValidationError({ otp: 'Send an otp, a password, or both.' });
-      const resource = await findResource(db, actor.tenantId, resourceId);
+      if (!isUuid(resourceId)) throw new NotFoundError('Resource');
+      const { resource, member, gated, mayTry, tokens } = await begin({ tenantId: actor.tenantId, resourceId, login, hasOtp: otp !== undefined });
       if (!resource) throw new NotFoundError('Resource');
 
-      const member = await findMember(actor.tenantId, resource.id, login);
-      const refuse = async (reason: Reason, token?: TokenSecretRow) => {
-        await audit(actor, resource, login, reason, token, member?.id);
-        return { result: false };
-      };
-      if (!member || member.blocked_at) {
+      if (!member || member.blocked || !mayTry) {
         // Spend the time a real check would, so timing does not tell unknown users apart (SEC-22).
         if (password !== undefined) await verifyPassword(null, password);
-        return refuse(member ? 'blocked' : 'unknown_user');
+        const scope = { tenantId: actor.tenantId, resourceId: resource.id, userId: member?.id };
+        const refusal = auditEntry(scope, login, !member ? 'unknown_user' : member.blocked ? 'blocked' : 'locked');
+        await finish({ scope, outcome: { kind: 'refusal' }, actor, audit: { ok: refusal, other: refusal } });
+        return { result: false };
       }
-      if (!(await lockout.reserveAttempt(db, actor.tenantId, resource.id, member.id, resource.failedAttemptsLimit))) {
-        if (password !== undefined) await verifyPassword(null, password);
-        return refuse('locked');
-      }
-      const fail = async (reason: Reason, tokens: TokenSecretRow[] = []) => {
-        await lockout.recordFailure(db, actor.tenantId, resource.id, member.id, { limit: resource.failedAttemptsLimit, lockMinutes: resource.lockMinutes });
-        await incrementTokenFailures(db, actor.tenantId, tokens.map((t) => t.id));
-        return refuse(reason);
+      const c: Check = {
+        actor,
+        login,
+        scope: { tenantId: actor.tenantId, resourceId: resource.id, userId: member.id },
+        gated,
+        limit: resource.failedAttemptsLimit,
+        lockMinutes: resource.lockMinutes,
+        pinPosition: resource.pinPosition,
+        totpWindow: resource.totpWindow,
+      };
+      const fail = async (reason: Reason) => {
+        await end(c, { kind: 'failure' }, reason);
+        return { result: false };
       };
 
-      if (password !== undefined && !(await verifyPassword(member.password_hash, password))) return fail('wrong_password');
-      const tokens = await tokensForCheck(db, actor.tenantId, resource.id, member.id);
-      let proven: TokenSecretRow | undefined;
+      if (password !== undefined && !(await verifyPassword(member.passwordHash, password))) return fail('wrong_password');
       if (otp !== undefined) {
         if (tokens.length === 0) return fail('no_token');
-        proven = await proveToken(tokens, otp, resource);
-        if (!proven) return fail('wrong_code', tokens);
-      } else if (tokens.length > 0 || resource.requireSecondFactor) {
+        const proven = await prove(c, tokens, otp);
+        if (proven === undefined) return fail('wrong_code');
+        return proven ? { result: true, token: { serial: proven.serial, type: proven.type } } : { result: false };
+      }
+      if (tokens.length > 0 || resource.requireSecondFactor) {
         // Password alone is not enough when the user has a second factor or the resource requires one.
         return fail('second_factor_required');
       }
-      await lockout.recordSuccess(db, actor.tenantId, resource.id, member.id);
-      await audit(actor, resource, login, 'ok', proven, member.id);
-      return proven ? { result: true, token: { serial: proven.serial, type: proven.type } } : { result: true };
+      return (await end(c, { kind: 'success' }, 'ok')) ? { result: true } : { result: false };
     },
   };
 }

@@ -3,6 +3,7 @@
  * SEC-08, SEC-25). An attempt is reserved BEFORE the code is checked, with one atomic UPDATE that
  * refuses once the limit is reached: concurrent wrong codes cannot buy more guesses than the limit
  * (CVE-2024-4629), and the state lives in PostgreSQL, shared by all processes and restarts.
+ * The authenticate path applies these same rules in its batched statements (attempt.repository.ts).
  */
 import type { Queryable } from '../db/knex';
 

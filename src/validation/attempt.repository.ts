@@ -1,0 +1,277 @@
+/**
+ * The SQL of authenticate attempts (SPEC §3), written for batches: each function takes the
+ * attempts of many concurrent requests and runs ONE statement for all of them (see
+ * src/lib/batcher.ts and docs/performance.md: every statement that writes is a commit and a round
+ * trip, and this is the hottest path of the service). Rows are matched per item, so a batch
+ * means exactly what the same statements run one by one would; the batcher never puts two
+ * attempts of the same member (begin) or user (finish) in one batch, since a statement must not
+ * change a row twice. Every row is scoped by its tenant id.
+ *
+ * The failure limit (SEC-07, CVE-2024-4629: concurrent wrong codes must not buy extra guesses)
+ * holds in one of two ways, chosen per attempt by `beginAttempts`:
+ * - gated (the user's tokens in the resource are all OATH and an otp was sent: the common case):
+ *   `beginAttempts` only reads; the code is matched in Node (pure); `finishAttempts` then locks
+ *   the member row, re-checks the limit and the lock, and records the outcome (the claim of the
+ *   step or counter, the counter reset, or the count and the lock at the limit) in the same
+ *   statement. An attempt over the limit changes nothing and is answered like a wrong code, so a
+ *   guess can only succeed inside the limit, and the read costs no commit.
+ * - reserved (other token types, whose checks consume a code in their own statements, or no
+ *   otp): `beginAttempts` reserves the attempt with the rule of lockout.reserveAttempt (an atomic
+ *   UPDATE refused at the limit) before anything is checked; `finishAttempts` records the outcome.
+ * Each outcome is written together with its audit event (SEC-23). OATH claims are compare-and-set:
+ * of concurrent identical codes exactly one wins (SEC-05).
+ */
+import type { Queryable } from '../db/knex';
+import { toAuditRow, type AuditEntry } from '../audit/audit.repository';
+import type { Actor } from '../audit/actor';
+import type { Resource } from '../resources/resource.types';
+import { toSecretRow } from '../tokens/token.repository';
+import type { TokenSecretRow } from '../tokens/token.types';
+
+export interface AttemptKey {
+  tenantId: string;
+  resourceId: string;
+  login: string;
+  /** Whether an otp was sent (an attempt without one is never gated). */
+  hasOtp: boolean;
+}
+
+export interface AttemptMember {
+  id: string;
+  passwordHash: string | null;
+  blocked: boolean;
+}
+
+export interface Attempt {
+  /** Undefined when the resource is not the tenant's. */
+  resource?: Pick<Resource, 'id' | 'failedAttemptsLimit' | 'lockMinutes' | 'pinPosition' | 'requireSecondFactor' | 'totpWindow'>;
+  /** Undefined when no user with this login is assigned to the resource. */
+  member?: AttemptMember;
+  /** Gated: nothing was written; `finishAttempts` must be told `gated` (see the module comment). */
+  gated: boolean;
+  /** The member may try now: reserved (an attempt was counted), or gated and under the limit when read. */
+  mayTry: boolean;
+  /** The member's enabled tokens in the resource, oldest first; empty unless mayTry. */
+  tokens: TokenSecretRow[];
+}
+
+const BEGIN_SQL = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset(:rows::jsonb) AS i(idx int, tenant_id uuid, resource_id uuid, login text, has_otp boolean)
+), res AS (
+  SELECT i.idx, r.id, r.failed_attempts_limit, r.lock_minutes, r.pin_position, r.require_second_factor, r.totp_window
+    FROM input i JOIN LATERAL (SELECT * FROM resources r WHERE r.tenant_id = i.tenant_id AND r.id = i.resource_id) r ON true
+), mem AS (
+  SELECT res.idx, i.tenant_id, res.id AS resource_id, res.failed_attempts_limit, u.id AS user_id, u.password_hash, u.blocked_at,
+         (ru.locked_until IS NULL AND ru.fail_count < res.failed_attempts_limit) OR ru.locked_until <= now() AS may_try,
+         i.has_otp
+           AND EXISTS (SELECT 1 FROM tokens t JOIN token_resources tr ON tr.token_id = t.id AND tr.resource_id = res.id
+                        WHERE t.tenant_id = i.tenant_id AND t.user_id = u.id AND t.enabled)
+           AND NOT EXISTS (SELECT 1 FROM tokens t JOIN token_resources tr ON tr.token_id = t.id AND tr.resource_id = res.id
+                        WHERE t.tenant_id = i.tenant_id AND t.user_id = u.id AND t.enabled AND t.type <> ALL (:gated_types::text[])) AS gated
+    FROM res JOIN input i ON i.idx = res.idx
+    JOIN LATERAL (SELECT * FROM users u WHERE u.tenant_id = i.tenant_id AND lower(u.login) = lower(i.login)) u ON true
+    JOIN LATERAL (SELECT * FROM resource_users ru WHERE ru.resource_id = res.id AND ru.user_id = u.id AND ru.tenant_id = i.tenant_id) ru ON true
+), reserve AS (
+  UPDATE resource_users ru SET
+         fail_count = CASE WHEN ru.locked_until IS NOT NULL THEN 1 ELSE ru.fail_count + 1 END,
+         locked_until = NULL
+    FROM mem
+   WHERE ru.resource_id = mem.resource_id AND ru.user_id = mem.user_id AND ru.tenant_id = mem.tenant_id
+     AND mem.blocked_at IS NULL AND NOT mem.gated
+     AND ((ru.locked_until IS NULL AND ru.fail_count < mem.failed_attempts_limit) OR ru.locked_until <= now())
+  RETURNING mem.idx
+), tok AS (
+  SELECT mem.idx AS t_idx, t.*
+    FROM mem
+    JOIN LATERAL (SELECT * FROM tokens t WHERE t.tenant_id = mem.tenant_id AND t.user_id = mem.user_id AND t.enabled) t ON true
+   WHERE EXISTS (SELECT 1 FROM token_resources tr WHERE tr.token_id = t.id AND tr.resource_id = mem.resource_id)
+     AND mem.blocked_at IS NULL AND ((mem.gated AND mem.may_try) OR mem.idx IN (SELECT idx FROM reserve))
+)
+SELECT input.idx AS q_idx, res.id AS r_id, res.failed_attempts_limit AS r_limit, res.lock_minutes AS r_lock_minutes,
+       res.pin_position AS r_pin_position, res.require_second_factor AS r_require_second_factor, res.totp_window AS r_totp_window,
+       mem.user_id AS m_id, mem.password_hash AS m_password_hash, mem.blocked_at AS m_blocked_at, mem.gated AS m_gated,
+       CASE WHEN mem.gated THEN mem.may_try ELSE reserve.idx IS NOT NULL END AS m_may_try, tok.*
+  FROM input
+  LEFT JOIN res ON res.idx = input.idx
+  LEFT JOIN mem ON mem.idx = input.idx
+  LEFT JOIN reserve ON reserve.idx = input.idx
+  LEFT JOIN tok ON tok.t_idx = input.idx
+ ORDER BY input.idx, tok.created_at, tok.id`;
+
+/**
+ * Reads resource and member, reserves the attempt unless it can be gated, and loads the tokens,
+ * for each key: one statement. `gatedTypes` are the token types whose check is a pure match
+ * followed by a claim `finishAttempts` can make (the OATH types).
+ */
+export async function beginAttempts(q: Queryable, keys: AttemptKey[], gatedTypes: readonly string[]): Promise<Attempt[]> {
+  const input = keys.map((k, idx) => ({ idx, tenant_id: k.tenantId, resource_id: k.resourceId, login: k.login, has_otp: k.hasOtp }));
+  const { rows } = await q.raw(BEGIN_SQL, { rows: JSON.stringify(input), gated_types: [...gatedTypes] }).options({ name: 'attempts-begin' });
+  const attempts: Attempt[] = keys.map(() => ({ gated: false, mayTry: false, tokens: [] }));
+  for (const row of rows) {
+    const attempt = attempts[row.q_idx];
+    if (!row.r_id) continue;
+    attempt.resource ??= {
+      id: row.r_id,
+      failedAttemptsLimit: row.r_limit,
+      lockMinutes: row.r_lock_minutes,
+      pinPosition: row.r_pin_position,
+      requireSecondFactor: row.r_require_second_factor,
+      totpWindow: row.r_totp_window,
+    };
+    if (!row.m_id) continue;
+    attempt.member ??= { id: row.m_id, passwordHash: row.m_password_hash, blocked: row.m_blocked_at !== null };
+    attempt.gated = row.m_gated;
+    attempt.mayTry = row.m_may_try;
+    if (row.id) attempt.tokens.push(toSecretRow(row));
+  }
+  return attempts;
+}
+
+/** A token's use to record with a success: the compare-and-set of the OATH checks. */
+export type OathClaim = { kind: 'totp'; step: number; drift: number } | { kind: 'hotp'; counter: number };
+
+export interface AttemptScope {
+  tenantId: string;
+  resourceId: string;
+  /** Undefined for a refusal of an unknown user. */
+  userId?: string;
+}
+
+/**
+ * How an attempt ends. `claim`: an OATH code matched; the step or counter is claimed and, only if
+ * this request won it, the success is recorded. `success`: proven otherwise (a check that
+ * recorded its own use, or a password alone). `failure`: a counted failure (reaching the limit
+ * starts the lock, lockMinutes 0 until an admin unlocks; with `countTokens` the user's tokens in
+ * the resource count a failure). `refusal`: nothing counted. For a gated attempt, `limit`,
+ * `lockMinutes` and `countTokens` apply to claims too: a claim lost to a concurrent request is a
+ * counted wrong code, and an attempt over the limit is refused as locked.
+ */
+export type AttemptOutcome =
+  | { kind: 'claim'; tokenId: string; claim: OathClaim }
+  | { kind: 'success' }
+  | { kind: 'failure' }
+  | { kind: 'refusal' };
+
+export interface AttemptPolicy {
+  gated: boolean;
+  limit: number;
+  lockMinutes: number;
+  countTokens: boolean;
+}
+
+export interface AttemptEnd {
+  scope: AttemptScope;
+  outcome: AttemptOutcome;
+  policy?: AttemptPolicy;
+  actor: Actor;
+  /** The event for a success, for anything else, and (gated only) for an attempt over the limit. */
+  audit: { ok: AuditEntry; other: AuditEntry; locked?: AuditEntry };
+}
+
+/** ok: succeeded. done: recorded as a failure or refusal. lost: a reserved attempt's claim lost to another request (nothing written). */
+export type AttemptStatus = 'ok' | 'done' | 'lost';
+
+const FINISH_SQL = `
+WITH input AS (
+  SELECT * FROM jsonb_to_recordset(:rows::jsonb) AS i(
+    idx int, kind text, gated boolean, tenant_id uuid, resource_id uuid, user_id uuid, token_id uuid, counter bigint, step bigint, drift int,
+    lim int, lock_minutes int, count_tokens boolean,
+    actor_type text, actor_id uuid, actor_label text, action text, target_type text, target_id text, audit_resource_id uuid,
+    ip text, user_agent text, details_ok jsonb, details jsonb, details_locked jsonb)
+), gate AS (
+  -- Gated attempts under the limit, with the member row locked until commit: a concurrent attempt
+  -- of the same member waits here and then sees this one's count (SEC-07).
+  SELECT i.idx FROM input i
+    JOIN resource_users ru ON ru.resource_id = i.resource_id AND ru.user_id = i.user_id AND ru.tenant_id = i.tenant_id
+   WHERE i.gated AND ((ru.locked_until IS NULL AND ru.fail_count < i.lim) OR ru.locked_until <= now())
+     FOR UPDATE OF ru
+), claim_hotp AS (
+  UPDATE tokens t SET hotp_counter = i.counter + 1, last_used_at = now(), fail_count = 0
+    FROM input i
+   WHERE i.kind = 'hotp' AND (NOT i.gated OR i.idx IN (SELECT idx FROM gate))
+     AND t.id = i.token_id AND t.tenant_id = i.tenant_id AND t.enabled AND t.hotp_counter <= i.counter
+  RETURNING i.idx
+), claim_totp AS (
+  UPDATE tokens t SET totp_last_step = i.step, drift = i.drift, last_used_at = now(), fail_count = 0
+    FROM input i
+   WHERE i.kind = 'totp' AND (NOT i.gated OR i.idx IN (SELECT idx FROM gate))
+     AND t.id = i.token_id AND t.tenant_id = i.tenant_id AND t.enabled AND (t.totp_last_step IS NULL OR t.totp_last_step < i.step)
+  RETURNING i.idx
+), ok AS (
+  SELECT idx FROM claim_hotp UNION ALL SELECT idx FROM claim_totp
+  UNION ALL SELECT idx FROM input WHERE kind = 'success' AND (NOT gated OR idx IN (SELECT idx FROM gate))
+), outcome AS (
+  SELECT i.*, i.idx IN (SELECT idx FROM ok) AS is_ok,
+         i.idx IN (SELECT idx FROM gate) AND i.idx NOT IN (SELECT idx FROM ok) AS is_counted,
+         i.gated AND i.idx NOT IN (SELECT idx FROM gate) AS is_locked,
+         CASE WHEN i.idx IN (SELECT idx FROM ok) THEN 'ok' WHEN i.kind IN ('hotp', 'totp') AND NOT i.gated THEN 'lost' ELSE 'done' END AS status
+    FROM input i
+), member AS (
+  -- A success resets; a gated failure counts (and locks at the limit); a reserved failure (counted
+  -- by beginAttempts already) locks at the limit.
+  UPDATE resource_users ru SET
+         fail_count = CASE WHEN o.is_ok THEN 0
+                           WHEN o.is_counted THEN CASE WHEN ru.locked_until IS NOT NULL THEN 1 ELSE ru.fail_count + 1 END
+                           ELSE ru.fail_count END,
+         locked_until = CASE WHEN o.is_ok THEN NULL
+                             WHEN o.is_counted AND (CASE WHEN ru.locked_until IS NOT NULL THEN 1 ELSE ru.fail_count + 1 END) < o.lim THEN NULL
+                             ELSE CASE WHEN o.lock_minutes = 0 THEN 'infinity'::timestamptz ELSE now() + make_interval(mins => o.lock_minutes) END END
+    FROM outcome o
+   WHERE ru.resource_id = o.resource_id AND ru.user_id = o.user_id AND ru.tenant_id = o.tenant_id
+     AND (o.is_ok OR o.is_counted OR (o.kind = 'failure' AND NOT o.gated AND ru.fail_count >= o.lim AND ru.locked_until IS NULL))
+), token_failures AS (
+  UPDATE tokens t SET fail_count = t.fail_count + 1
+    FROM outcome o
+   WHERE o.count_tokens AND (o.is_counted OR (o.kind = 'failure' AND NOT o.gated))
+     AND t.tenant_id = o.tenant_id AND t.user_id = o.user_id AND t.enabled
+     AND EXISTS (SELECT 1 FROM token_resources tr WHERE tr.token_id = t.id AND tr.resource_id = o.resource_id)
+), audit AS (
+  INSERT INTO audit_events (tenant_id, actor_type, actor_id, actor_label, action, target_type, target_id, resource_id, result, ip, user_agent, details)
+  SELECT o.tenant_id, o.actor_type, o.actor_id, o.actor_label, o.action, o.target_type, o.target_id, o.audit_resource_id,
+         CASE WHEN o.is_ok THEN 'success' ELSE 'failure' END, o.ip, o.user_agent,
+         CASE WHEN o.is_ok THEN o.details_ok WHEN o.is_locked THEN o.details_locked ELSE o.details END
+    FROM outcome o WHERE o.status <> 'lost' ORDER BY o.idx
+)
+SELECT idx, status FROM outcome`;
+
+/**
+ * Ends each attempt as its outcome (and, gated, the limit) says, with its audit event, in one
+ * statement; returns each attempt's status.
+ */
+export async function finishAttempts(q: Queryable, ends: AttemptEnd[]): Promise<AttemptStatus[]> {
+  const input = ends.map(({ scope, outcome, policy, actor, audit }, idx) => {
+    const row = toAuditRow(actor, audit.other);
+    const claim = outcome.kind === 'claim' ? outcome.claim : undefined;
+    return {
+      idx,
+      kind: claim ? claim.kind : outcome.kind,
+      gated: policy?.gated ?? false,
+      tenant_id: scope.tenantId,
+      resource_id: scope.resourceId,
+      user_id: scope.userId ?? null,
+      token_id: outcome.kind === 'claim' ? outcome.tokenId : null,
+      counter: claim?.kind === 'hotp' ? claim.counter : null,
+      step: claim?.kind === 'totp' ? claim.step : null,
+      drift: claim?.kind === 'totp' ? claim.drift : null,
+      lim: policy?.limit ?? null,
+      lock_minutes: policy?.lockMinutes ?? null,
+      count_tokens: policy?.countTokens ?? false,
+      actor_type: row.actor_type,
+      actor_id: row.actor_id,
+      actor_label: row.actor_label,
+      action: row.action,
+      target_type: row.target_type,
+      target_id: row.target_id,
+      audit_resource_id: row.resource_id,
+      ip: row.ip,
+      user_agent: row.user_agent,
+      details_ok: audit.ok.details ?? {},
+      details: audit.other.details ?? {},
+      details_locked: (audit.locked ?? audit.other).details ?? {},
+    };
+  });
+  const { rows } = await q.raw(FINISH_SQL, { rows: JSON.stringify(input) }).options({ name: 'attempts-finish' });
+  const status = new Map<number, AttemptStatus>(rows.map((r: { idx: number; status: AttemptStatus }) => [r.idx, r.status]));
+  return ends.map((_, idx) => status.get(idx)!);
+}
