@@ -4,7 +4,7 @@
  * in-process queue, batched inserts with progress) on the machine's PostgreSQL. SPEC §8 target:
  * under 10 s each. Several runs per format; the median and the worst are reported.
  */
-import pg from 'pg';
+import { recreateDatabase } from '../src/db/database-admin';
 import { loadConfig } from '../src/config';
 import { createServices } from '../src/services';
 import { createLogger } from '../src/lib/logger';
@@ -15,16 +15,6 @@ export interface ImportBenchOptions {
   tokens: number;
   runs: number;
   log: (line: string) => void;
-}
-
-async function recreateDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const name = target.pathname.slice(1).replace(/"/g, '');
-  const admin = new pg.Client({ connectionString: Object.assign(new URL(url), { pathname: '/postgres' }).toString() });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];

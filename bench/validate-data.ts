@@ -5,11 +5,9 @@
  * service's own secret box, so the server under test reads them like any other token.
  */
 import { createHmac, createHash, randomUUID } from 'node:crypto';
-import pg from 'pg';
 import type { Config } from '../src/config';
 import { createServices } from '../src/services';
 import { createLogger } from '../src/lib/logger';
-import { createDb, migrate } from '../src/db/knex';
 import { sealSeed } from '../src/tokens/token-seed';
 
 export interface BenchData {
@@ -21,22 +19,7 @@ export interface BenchData {
   seeds: Buffer[];
 }
 
-/** Drops and recreates the bench database, then applies the migrations. */
-export async function recreateDatabase(url: string): Promise<void> {
-  const name = new URL(url).pathname.slice(1);
-  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`bench database name "${name}": use letters, digits and _ only`);
-  const admin = new pg.Client({ connectionString: Object.assign(new URL(url), { pathname: '/postgres' }).toString() });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  const db = createDb(url, 2);
-  await migrate(db);
-  await db.destroy();
-}
+export { recreateDatabase } from '../src/db/database-admin';
 
 /** The seed of user i: fixed, so a run can be replayed with oathtool. */
 export function benchSeed(i: number): Buffer {

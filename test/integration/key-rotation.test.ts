@@ -10,9 +10,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { authenticator } from 'otplib';
-import { createDb, migrate } from '../../src/db/knex';
+import { recreateDatabase } from '../../src/db/database-admin';
 import { createSecretBox } from '../../src/lib/secret-box';
 import { openSeed } from '../../src/tokens/token-seed';
 import { createKeyRotationService } from '../../src/tokens/key-rotation.service';
@@ -34,22 +33,6 @@ const keyring = (...keys: Array<[string, Buffer]>) => keys.map(([id, key]) => `$
 
 const dbUrl = Object.assign(new URL(testDatabaseUrl()), { pathname: `/${new URL(testDatabaseUrl()).pathname.slice(1)}_keyrot` }).toString();
 
-async function recreateDatabase(): Promise<void> {
-  const url = new URL(dbUrl);
-  const name = url.pathname.slice(1);
-  const admin = new pg.Client({ connectionString: Object.assign(new URL(url), { pathname: '/postgres' }).toString() });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  const db = createDb(dbUrl, 2);
-  await migrate(db);
-  await db.destroy();
-}
-
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const childEnv: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'test', DATABASE_URL: dbUrl, LOG_LEVEL: 'silent', ...env };
   delete childEnv.REDIS_URL;
@@ -69,7 +52,7 @@ describe('keys:rotate (SEC-03)', () => {
   let old: TestContext;
   let next: TestContext;
   before(async () => {
-    await recreateDatabase();
+    await recreateDatabase(dbUrl);
     old = await createTestContext({ DATABASE_URL: dbUrl, ENCRYPTION_KEYS: keyring(['k1', k1]), ENCRYPTION_KEY_ID: 'k1' });
     next = await createTestContext({ DATABASE_URL: dbUrl, ENCRYPTION_KEYS: keyring(['k1', k1], ['k2', k2]), ENCRYPTION_KEY_ID: 'k2' });
   });
