@@ -18,6 +18,7 @@ import { createMessageService, type MessageService } from './outbox/message.serv
 import { createAdminService, type AdminService } from './admins/admin.service';
 import { createApiKeyService, type ApiKeyService } from './api-keys/api-key.service';
 import { createResourceService, type ResourceService } from './resources/resource.service';
+import { createSelfServiceService, type SelfServiceService } from './selfservice/self-service.service';
 import { createUserService, type UserService } from './users/user.service';
 import { createAuditService, type AuditService } from './audit/audit.service';
 import { createTokenService, type TokenService } from './tokens/token.service';
@@ -43,6 +44,8 @@ export interface Services {
   admins: AdminService;
   apiKeys: ApiKeyService;
   resources: ResourceService;
+  /** Per-resource Self-Service Portal configuration and portal resolution by address. */
+  selfService: SelfServiceService;
   users: UserService;
   audit: AuditService;
   tokens: TokenService;
@@ -111,6 +114,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     admins: createAdminService(db, secrets, messages, config.baseUrl),
     apiKeys: createApiKeyService(db),
     resources: createResourceService(db),
+    selfService: createSelfServiceService(db, config),
     users: createUserService(db),
     audit: createAuditService(db),
     tokens: createTokenService(db, secrets, codeChecks),

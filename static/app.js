@@ -25,3 +25,17 @@ document.addEventListener('click', async (event) => {
 document.addEventListener('click', (event) => {
   if (event.target.closest('[data-print]')) window.print();
 });
+
+// "All" toggles (the server also honours all=1 on submit, so this is only a convenience):
+// <input type="checkbox" data-check-all> ticks or unticks every [data-check-item] in its form,
+// and unticking one item unticks "All".
+document.addEventListener('change', (event) => {
+  const box = event.target;
+  if (!(box instanceof HTMLInputElement) || !box.form) return;
+  if (box.hasAttribute('data-check-all')) {
+    for (const item of box.form.querySelectorAll('[data-check-item]')) item.checked = box.checked;
+  } else if (box.hasAttribute('data-check-item')) {
+    const all = box.form.querySelector('[data-check-all]');
+    if (all) all.checked = [...box.form.querySelectorAll('[data-check-item]')].every((item) => item.checked);
+  }
+});

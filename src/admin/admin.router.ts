@@ -3,6 +3,7 @@ import { Router, type RequestHandler } from 'express';
 import type { Services } from '../services';
 import { createAuthController } from './auth.controller';
 import { createResourcesController } from './resources.controller';
+import { createSelfServiceController } from './self-service.controller';
 import { createUsersController } from './users.controller';
 import { createAdminsController } from './admins.controller';
 import { createApiKeysController } from './api-keys.controller';
@@ -18,6 +19,7 @@ export function createAdminRouter(services: Services): Router {
   const r = Router();
   const auth = createAuthController(services);
   const resources = createResourcesController(services);
+  const selfService = createSelfServiceController(services);
   const users = createUsersController(services);
   const admins = createAdminsController(services);
   const keys = createApiKeysController(services);
@@ -56,6 +58,12 @@ export function createAdminRouter(services: Services): Router {
   r.get('/admin/resources/:id/users', resources.usersTab);
   r.post('/admin/resources/:id/users', resources.assignUser);
   r.post('/admin/resources/:id/users/:userId/unassign', resources.unassignUser);
+  r.get('/admin/resources/:id/self-service', selfService.general);
+  r.post('/admin/resources/:id/self-service', selfService.saveGeneral);
+  r.get('/admin/resources/:id/self-service/actions', selfService.actions);
+  r.post('/admin/resources/:id/self-service/actions', selfService.saveActions);
+  r.get('/admin/resources/:id/self-service/enrollment', selfService.enrollment);
+  r.post('/admin/resources/:id/self-service/enrollment', selfService.saveEnrollment);
   r.get('/admin/resources/:id/delete', resources.deleteConfirm);
   r.post('/admin/resources/:id/delete', resources.remove);
 

@@ -8,6 +8,7 @@ import { jsonErrorHandler } from '../web/error-handler';
 import { NotFoundError } from '../lib/errors';
 import { requireApiKey } from './api-auth';
 import { createApiResourcesController } from './resources.controller';
+import { createApiSelfServiceController } from './self-service.controller';
 import { createApiUsersController } from './users.controller';
 import { createApiChallengesController } from './challenges.controller';
 import { createApiTokensController } from './tokens.controller';
@@ -17,6 +18,7 @@ import { buildOpenApiDocument } from './openapi';
 export function createApiRouter(services: Services): Router {
   const r = Router();
   const resources = createApiResourcesController(services);
+  const selfService = createApiSelfServiceController(services);
   const users = createApiUsersController(services);
   const challenges = createApiChallengesController(services);
   const tokens = createApiTokensController(services);
@@ -41,6 +43,8 @@ export function createApiRouter(services: Services): Router {
   r.get('/resources/:id', resources.show);
   r.patch('/resources/:id', resources.update);
   r.delete('/resources/:id', resources.remove);
+  r.get('/resources/:id/self-service', selfService.show);
+  r.put('/resources/:id/self-service', selfService.update);
   r.get('/resources/:id/users', resources.listUsers);
   r.put('/resources/:id/users/:userId', resources.assignUser);
   r.delete('/resources/:id/users/:userId', resources.unassignUser);

@@ -10,6 +10,8 @@ import { assignmentJson, errorJson, resourceJson, userJson } from './serializers
 import { pinSchema, tokenCreateSchema, tokenPatchSchema, tokenResyncSchema, tokenVerifySchema, TOKEN_TYPES } from '../tokens/token.types';
 import { authenticateSchema } from '../validation/authenticate.service';
 import { challengeRequestSchema } from '../validation/challenge.service';
+import { selfServiceSchema } from '../selfservice/self-service.types';
+import { selfServiceJson } from './self-service-serializers';
 import { authenticateResultJson, checkResultJson, tokenCreatedJson, tokenJson, tokenResourcesJson } from './token-serializers';
 
 type Json = Record<string, unknown>;
@@ -101,6 +103,10 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         patch: operation('updateResource', { summary: 'Change some settings of a resource', tag: 'Resources', params: [resourceId], body: 'ResourcePatch', ok: [200, 'The updated resource', ref('Resource')], errors: writeErrors }),
         delete: operation('deleteResource', { summary: 'Delete a resource', tag: 'Resources', params: [resourceId], ok: [204, 'Deleted'], errors: readErrors }),
       },
+      '/resources/{id}/self-service': {
+        get: operation('getSelfService', { summary: 'Get the resource\'s Self-Service Portal configuration and addresses', tag: 'Resources', params: [resourceId], ok: [200, 'The configuration', ref('SelfService')], errors: readErrors }),
+        put: operation('putSelfService', { summary: 'Replace the Self-Service Portal configuration: an address activates the portal, "" or null deactivates it; unlisted actions and token types are disabled', tag: 'Resources', params: [resourceId], body: 'SelfServiceUpdate', ok: [200, 'The saved configuration, with the portal\'s addresses', ref('SelfService')], errors: writeErrors }),
+      },
       '/resources/{id}/users': {
         get: operation('listResourceUsers', { summary: 'List the users assigned to a resource', tag: 'Assignments', params: [resourceId, ...pageParams], ok: [200, 'A page of users', ref('UserPage')], errors: readErrors }),
       },
@@ -171,6 +177,8 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         ResourceCreate: schemaOf(resourceCreateSchema, 'input'),
         ResourcePatch: schemaOf(resourcePatchSchema, 'input'),
         Resource: schemaOf(resourceJson, 'output'),
+        SelfServiceUpdate: schemaOf(selfServiceSchema, 'input'),
+        SelfService: schemaOf(selfServiceJson, 'output'),
         ResourcePage: pageOf('Resource'),
         UserCreate: schemaOf(userCreateSchema, 'input'),
         UserPatch: schemaOf(userPatchSchema, 'input'),
@@ -197,7 +205,7 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         BadRequest: { description: 'The body is not valid JSON or not a JSON object (code `invalid_json` or `bad_request`)', ...json(ref('Error')) },
         Unauthorized: { description: 'Missing, malformed or revoked API key (code `unauthorized`)', headers: { 'WWW-Authenticate': { schema: { type: 'string' } } }, ...json(ref('Error')) },
         NotFound: { description: 'No such object in your tenant (code `not_found`)', ...json(ref('Error')) },
-        Conflict: { description: 'The name or login is already taken (code `conflict`, with `fields`)', ...json(ref('Error')) },
+        Conflict: { description: 'The name, login or self-service address is already taken (code `conflict`, with `fields`)', ...json(ref('Error')) },
         ValidationFailed: { description: 'Some fields are invalid (code `validation_failed`, one message per field in `fields`)', ...json(ref('Error')) },
       },
     },
