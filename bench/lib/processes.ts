@@ -1,6 +1,6 @@
 /** Servers under test, each in its own Node process, started and stopped by the bench. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../../test/helpers/wait';
 
 const live = new Set<ChildProcess>();
 // A bench that stops for any reason takes its servers with it.
@@ -12,14 +12,6 @@ export interface ServerProcess {
   url: string;
   pid: number;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 /**

@@ -162,7 +162,7 @@ describe('api: authenticate', () => {
     });
   }
 
-  it('password only: true without tokens in a resource not requiring a second factor; false with a token or when required', async () => {
+  it('with a password alone: true without tokens in a resource not requiring a second factor; false with a token or when required', async () => {
     const s = ctx.services;
     const { tenant, api, auth, path, resource } = await setup({}, null, { password: 'a long passphrase' });
     assert.deepEqual((await auth({ password: 'a long passphrase' })).body, { result: true });

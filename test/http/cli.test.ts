@@ -1,41 +1,12 @@
 /** CLI → API: the operator creates a tenant on the command line, then its key drives the API. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { createTestContext, type TestContext } from '../helpers/context';
-import { testDatabaseUrl } from '../helpers/env';
 import { TEST_PASSWORD, unique } from '../helpers/factories';
 import { apiClient } from '../helpers/api-client';
+import { lastLine, runCli } from '../helpers/cli';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `npx tsx src/cli.ts ...args` against the test database, as an operator would. */
-function runCli(args: string[]): Promise<CliResult> {
-  const env: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'test', DATABASE_URL: testDatabaseUrl(), LOG_LEVEL: 'silent' };
-  // Jobs run in-process and emails are captured: the CLI needs nothing but the database here.
-  delete env.REDIS_URL;
-  delete env.SMTP_URL;
-  return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', 'src/cli.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const lastLine = (text: string) => text.trim().split('\n').at(-1)!;
 
 describe('cli: tenant:create', () => {
   let ctx: TestContext;

@@ -7,9 +7,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { authenticator } from 'otplib';
 import { recreateDatabase } from '../../src/db/database-admin';
 import { createSecretBox } from '../../src/lib/secret-box';
@@ -17,11 +14,11 @@ import { openSeed } from '../../src/tokens/token-seed';
 import { createKeyRotationService } from '../../src/tokens/key-rotation.service';
 import { base32Encode, generateHotp, generateTotp } from '../../src/otp/otp-engine';
 import { createTestContext, type TestContext } from '../helpers/context';
+import { lastLine, runCli } from '../helpers/cli';
 import { testDatabaseUrl } from '../helpers/env';
 import { createResource, createTenant, createUser } from '../helpers/factories';
 import { waitUntil } from '../helpers/wait';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SEED = Buffer.from('12345678901234567890');
 const HOTP = { kind: 'hotp', algorithm: 'SHA1', digits: 6 } as const;
 const TOTP = { kind: 'totp', algorithm: 'SHA1', digits: 6, period: 30 } as const;
@@ -32,21 +29,6 @@ const k3 = randomBytes(32);
 const keyring = (...keys: Array<[string, Buffer]>) => keys.map(([id, key]) => `${id}:${key.toString('base64')}`).join(',');
 
 const dbUrl = Object.assign(new URL(testDatabaseUrl()), { pathname: `/${new URL(testDatabaseUrl()).pathname.slice(1)}_keyrot` }).toString();
-
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const childEnv: Record<string, string | undefined> = { ...process.env, NODE_ENV: 'test', DATABASE_URL: dbUrl, LOG_LEVEL: 'silent', ...env };
-  delete childEnv.REDIS_URL;
-  delete childEnv.SMTP_URL;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('keys:rotate (SEC-03)', () => {
   let old: TestContext;
@@ -152,20 +134,20 @@ describe('keys:rotate (SEC-03)', () => {
 
   it('runs from the CLI: progress on stderr, a JSON summary as the last stdout line, then nothing left to do', async () => {
     await seedUnderK1();
-    const env = { ENCRYPTION_KEYS: keyring(['k1', k1], ['k2', k2]), ENCRYPTION_KEY_ID: 'k2' };
+    const env = { DATABASE_URL: dbUrl, ENCRYPTION_KEYS: keyring(['k1', k1], ['k2', k2]), ENCRYPTION_KEY_ID: 'k2' };
     const first = await runCli(['keys:rotate', '--batch-size', '2'], env);
     assert.equal(first.code, 0, first.stderr);
-    const summary = JSON.parse(first.stdout.trim().split('\n').at(-1)!);
+    const summary = JSON.parse(lastLine(first.stdout));
     assert.equal(summary.keyId, 'k2');
     assert.ok(summary.rotated.tokens >= 2 && summary.rotated.admins >= 1, first.stdout);
     assert.match(first.stderr, /tokens: \d+\/\d+ checked/);
 
     const second = await runCli(['keys:rotate'], env);
     assert.equal(second.code, 0, second.stderr);
-    assert.deepEqual(JSON.parse(second.stdout.trim().split('\n').at(-1)!).rotated, { tokens: 0, admins: 0, tokenImports: 0 });
+    assert.deepEqual(JSON.parse(lastLine(second.stdout)).rotated, { tokens: 0, admins: 0, tokenImports: 0 });
 
     // Dropping k2 from the keyring too early is reported, not silently skipped.
-    const missing = await runCli(['keys:rotate'], { ENCRYPTION_KEYS: keyring(['k3', k3]), ENCRYPTION_KEY_ID: 'k3' });
+    const missing = await runCli(['keys:rotate'], { DATABASE_URL: dbUrl, ENCRYPTION_KEYS: keyring(['k3', k3]), ENCRYPTION_KEY_ID: 'k3' });
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /missing from ENCRYPTION_KEYS/);
     assert.ok(JSON.parse(missing.stdout.trim().split('\n').at(-1)!).unreadable.tokens >= 2);
