@@ -1,4 +1,5 @@
 /** Outgoing messages (email, SMS). A job carries only the message id; the row carries the content. */
+import { fetchPage } from '../db/paging';
 import type { Queryable } from '../db/knex';
 import { isUuid } from '../db/errors';
 import type { PageRequest } from '../lib/pagination';
@@ -87,11 +88,8 @@ export async function listStaleQueued(q: Queryable, olderThanMs: number, limit =
 
 export async function listMessages(q: Queryable, tenantId: string, page: PageRequest): Promise<{ items: Message[]; total: number }> {
   const base = q('messages').where({ tenant_id: tenantId });
-  const [rows, [{ count }]] = await Promise.all([
-    base.clone().orderBy('created_at', 'desc').limit(page.perPage).offset((page.page - 1) * page.perPage),
-    base.clone().count<{ count: string }[]>('* as count'),
-  ]);
-  return { items: rows.map(toMessage), total: Number(count) };
+  const { rows, total } = await fetchPage(base, page, (query) => query.orderBy('created_at', 'desc'));
+  return { items: rows.map(toMessage), total };
 }
 
 export async function findMessage(q: Queryable, tenantId: string, id: string): Promise<Message | undefined> {

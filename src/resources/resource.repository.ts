@@ -1,4 +1,5 @@
 /** SQL for resources. Every query is scoped by tenant id. */
+import { fetchPage } from '../db/paging';
 import type { Queryable } from '../db/knex';
 import { isUuid } from '../db/errors';
 import type { PageRequest } from '../lib/pagination';
@@ -74,16 +75,10 @@ export interface ResourceListItem extends Resource {
 export async function listResources(q: Queryable, tenantId: string, search: string, page: PageRequest): Promise<{ items: ResourceListItem[]; total: number }> {
   const base = q('resources').where('resources.tenant_id', tenantId);
   if (search) base.whereILike('resources.name', `%${escapeLike(search)}%`);
-  const [rows, [{ count }]] = await Promise.all([
-    base
-      .clone()
-      .select('resources.*', q.raw('(SELECT count(*) FROM resource_users ru WHERE ru.resource_id = resources.id)::int AS user_count'))
-      .orderByRaw('lower(resources.name)')
-      .limit(page.perPage)
-      .offset((page.page - 1) * page.perPage),
-    base.clone().count<{ count: string }[]>('* as count'),
-  ]);
-  return { items: rows.map((r) => ({ ...toResource(r), userCount: r.user_count })), total: Number(count) };
+  const { rows, total } = await fetchPage(base, page, (query) =>
+    query.select('resources.*', q.raw('(SELECT count(*) FROM resource_users ru WHERE ru.resource_id = resources.id)::int AS user_count')).orderByRaw('lower(resources.name)'),
+  );
+  return { items: rows.map((r) => ({ ...toResource(r), userCount: r.user_count })), total };
 }
 
 /** Escapes LIKE wildcards so a search for "50%" means the text "50%". */

@@ -1,4 +1,5 @@
 /** SQL for tokens and their resource assignments. Every query is scoped by tenant id. */
+import { fetchPage } from '../db/paging';
 import type { Queryable } from '../db/knex';
 import { isUuid } from '../db/errors';
 import type { PageRequest } from '../lib/pagination';
@@ -85,17 +86,13 @@ export async function listTokens(q: Queryable, tenantId: string, filter: TokenLi
     const pattern = `%${escapeLike(filter.q.toLowerCase())}%`;
     base.andWhere((w) => w.whereRaw('lower(t.serial) LIKE ?', [pattern]).orWhereRaw('lower(t.name) LIKE ?', [pattern]).orWhereRaw('lower(u.login) LIKE ?', [pattern]));
   }
-  const [rows, [{ count }]] = await Promise.all([
-    base
-      .clone()
+  const { rows, total } = await fetchPage(base, page, (query) =>
+    query
       .select('t.*', 'u.login as user_login', q.raw('(SELECT count(*) FROM token_resources tr WHERE tr.token_id = t.id)::int AS resource_count'))
       .orderBy('t.created_at', 'desc')
-      .orderBy('t.id')
-      .limit(page.perPage)
-      .offset((page.page - 1) * page.perPage),
-    base.clone().count<{ count: string }[]>('* as count'),
-  ]);
-  return { items: rows.map((r) => ({ ...toToken(r), userLogin: r.user_login, resourceCount: r.resource_count })), total: Number(count) };
+      .orderBy('t.id'),
+  );
+  return { items: rows.map((r) => ({ ...toToken(r), userLogin: r.user_login, resourceCount: r.resource_count })), total };
 }
 
 export async function insertTokenResource(q: Queryable, tenantId: string, tokenId: string, resourceId: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 /** SQL for users and their resource assignments. Every query is scoped by tenant id. */
+import { fetchPage } from '../db/paging';
 import type { Queryable } from '../db/knex';
 import { isUuid } from '../db/errors';
 import type { PageRequest } from '../lib/pagination';
@@ -67,11 +68,8 @@ export async function listUsers(q: Queryable, tenantId: string, search: string, 
     const pattern = `%${escapeLike(search.toLowerCase())}%`;
     base.whereRaw(`lower(login || ' ' || coalesce(email, '') || ' ' || coalesce(first_name, '') || ' ' || coalesce(last_name, '')) LIKE ?`, [pattern]);
   }
-  const [rows, [{ count }]] = await Promise.all([
-    base.clone().select('*').orderByRaw('lower(login)').limit(page.perPage).offset((page.page - 1) * page.perPage),
-    base.clone().count<{ count: string }[]>('* as count'),
-  ]);
-  return { items: rows.map(toUser), total: Number(count) };
+  const { rows, total } = await fetchPage(base, page, (query) => query.select('*').orderByRaw('lower(login)'));
+  return { items: rows.map(toUser), total };
 }
 
 /** Assigns idempotently; returns false when it already existed. Both ids must belong to the tenant (checked by the caller). */
@@ -99,9 +97,6 @@ export async function listAssignmentsOfUser(q: Queryable, tenantId: string, user
 
 export async function listUsersOfResource(q: Queryable, tenantId: string, resourceId: string, page: PageRequest): Promise<{ items: User[]; total: number }> {
   const base = q('users as u').join('resource_users as ru', 'ru.user_id', 'u.id').where({ 'ru.tenant_id': tenantId, 'ru.resource_id': resourceId });
-  const [rows, [{ count }]] = await Promise.all([
-    base.clone().select('u.*').orderByRaw('lower(u.login)').limit(page.perPage).offset((page.page - 1) * page.perPage),
-    base.clone().count<{ count: string }[]>('* as count'),
-  ]);
-  return { items: rows.map(toUser), total: Number(count) };
+  const { rows, total } = await fetchPage(base, page, (query) => query.select('u.*').orderByRaw('lower(u.login)'));
+  return { items: rows.map(toUser), total };
 }
