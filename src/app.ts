@@ -13,7 +13,8 @@ import { randomUUID } from 'node:crypto';
 import type { Services } from './services';
 import { createAdminRouter } from './admin/admin.router';
 import { createApiRouter } from './api/api.router';
-import { createPortalRouter } from './portal/portal.router';
+import { createPortalSurface } from './portal/portal.router';
+import { purgeOldWindows } from './rate-limits/rate-limit.repository';
 import { createHealthRouter } from './web/health';
 import { PgSessionStore } from './web/session-store';
 import { createCsrf } from './web/csrf';
@@ -73,7 +74,8 @@ export function createApp(services: Services): express.Express {
   app.use('/static', express.static(STATIC_DIR, { maxAge: config.isProduction ? '1d' : 0 }));
 
   const store = new PgSessionStore(services.db, config.adminSession.idleMinutes * 60_000);
-  const csrf = createCsrf(config.csrfSecret, config.isProduction);
+  const csrf = createCsrf(config.csrfSecret, config.isProduction, { cookieName: config.isProduction ? '__Host-mfa.csrf' : 'mfa.csrf' });
+  const portal = createPortalSurface(services);
   const adminSession = session({
     name: config.isProduction ? '__Host-mfa.sid' : 'mfa.sid',
     secret: config.sessionSecret,
@@ -85,12 +87,14 @@ export function createApp(services: Services): express.Express {
   });
   app.use(cookieParser());
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
+  // A portal host serves its portal only: the console and sign-up never answer there.
+  app.use(portal.hostGate);
   // The one multipart form (token import): parsed before the CSRF check, which reads its `_csrf` field.
   // express-session sees req.session already set and does not load it twice.
   app.post('/admin/tokens/import', adminSession, tokenImportUpload());
   app.use(['/admin', '/signup'], adminSession, csrf.provideToken, csrf.protect);
   app.use(createAdminRouter(services));
-  app.use(createPortalRouter(services));
+  app.use('/portal', portal.pathRouter);
 
   app.get('/', (_req, res) => res.redirect('/admin'));
   app.use((req, res) => {
@@ -98,7 +102,10 @@ export function createApp(services: Services): express.Express {
   });
   app.use(htmlErrorHandler(log));
 
-  const purge = setInterval(() => store.purgeExpired().catch(() => undefined), 10 * 60_000);
+  const purge = setInterval(() => {
+    store.purgeExpired().catch(() => undefined);
+    purgeOldWindows(services.db).catch(() => undefined);
+  }, 10 * 60_000);
   purge.unref();
   return app;
 }

@@ -30,6 +30,8 @@ import { createChallengeCheck } from './validation/challenge.check';
 import { createChallengeService, type ChallengeService } from './validation/challenge.service';
 import { createSmsWebhook } from './mail/sms-webhook';
 import type { Redis } from 'ioredis';
+import { createRateLimiter } from './rate-limits/rate-limiter';
+import { createPortalSignInService, type PortalSignInService } from './portal-sign-in/sign-in.service';
 
 export interface Services {
   config: Config;
@@ -53,6 +55,8 @@ export interface Services {
   /** Email/SMS codes on demand (POST /resources/{id}/challenge). */
   challenges: ChallengeService;
   tokenImports: TokenImportService;
+  /** End-user sign-in at a resource's portal (SPEC §5.2). */
+  portalSignIn: PortalSignInService;
   /** Closes everything this root opened, in dependency order. */
   close(): Promise<void>;
 }
@@ -101,6 +105,10 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const challengeCheck = createChallengeCheck(challengeCodes);
   const codeChecks: CodeChecks = { ...OATH_CHECKS, email: challengeCheck, sms: challengeCheck, backup_codes: createBackupCodeCheck(notifyBackupCodeUse(db, messages, log)) };
 
+  const validation = createAuthenticateService(db, secrets, codeChecks);
+  const challenges = createChallengeService(db, messages, challengeCodes);
+  const limiter = createRateLimiter(db);
+
   return {
     config,
     log,
@@ -117,9 +125,10 @@ export async function createServices(config: Config, options: ServiceOptions = {
     selfService: createSelfServiceService(db, config),
     users: createUserService(db),
     audit: createAuditService(db),
-    tokens: createTokenService(db, secrets, codeChecks),
-    validation: createAuthenticateService(db, secrets, codeChecks),
-    challenges: createChallengeService(db, messages, challengeCodes),
+    tokens: createTokenService(db, secrets, codeChecks, limiter),
+    validation,
+    challenges,
+    portalSignIn: createPortalSignInService(db, { messages, codes: challengeCodes, validation, challenges, limiter }),
     tokenImports: createTokenImportService(db, queue, secrets),
     async close() {
       // In-flight jobs first (in-process ones still use the database and the mailer).

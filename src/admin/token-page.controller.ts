@@ -4,7 +4,7 @@
  */
 import type { Request, Response } from 'express';
 import type { Services } from '../services';
-import { ConflictError, ValidationError } from '../lib/errors';
+import { ConflictError, RateLimitedError, ValidationError } from '../lib/errors';
 import { requireWriter } from '../admins/permissions';
 import { oathParams, type Token } from '../tokens/token.types';
 import { flash, redirect, render } from '../web/views';
@@ -37,8 +37,8 @@ export function createTokenPageController({ tokens, users, resources }: Services
       flash(req, 'success', await run(token));
       redirect(req, res, `/admin/tokens/${token.id}`);
     } catch (err) {
-      if (!(err instanceof ValidationError || err instanceof ConflictError)) throw err;
-      const message = Object.values(err.fields)[0] ?? err.message;
+      if (!(err instanceof ValidationError || err instanceof ConflictError || err instanceof RateLimitedError)) throw err;
+      const message = ('fields' in err ? Object.values(err.fields)[0] : undefined) ?? err.message;
       await renderShow(req, res, token, { values, errors: { [fieldName]: message } }, 422);
     }
   }

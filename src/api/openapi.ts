@@ -44,6 +44,7 @@ const errors = {
   404: { $ref: '#/components/responses/NotFound' },
   409: { $ref: '#/components/responses/Conflict' },
   422: { $ref: '#/components/responses/ValidationFailed' },
+  429: { $ref: '#/components/responses/RateLimited' },
 };
 const readErrors = { 401: errors[401], 404: errors[404] };
 const writeErrors = { 400: errors[400], 401: errors[401], 404: errors[404], 409: errors[409], 422: errors[422] };
@@ -141,7 +142,7 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         delete: operation('clearTokenPin', { summary: 'Remove the token\'s PIN', tag: 'Tokens', params: [tokenId], ok: [200, 'The token', ref('Token')], errors: readErrors }),
       },
       '/tokens/{id}/resync': {
-        post: operation('resyncToken', { summary: 'Re-align an HOTP counter (search 1000 ahead) or a TOTP drift (±1 day) from two consecutive codes', tag: 'Tokens', params: [tokenId], body: 'TokenResync', ok: [200, 'The synchronised token', ref('Token')], errors: writeErrors }),
+        post: operation('resyncToken', { summary: 'Re-align an HOTP counter (search 1000 ahead) or a TOTP drift (±1 day) from two consecutive codes', tag: 'Tokens', params: [tokenId], body: 'TokenResync', ok: [200, 'The synchronised token', ref('Token')], errors: { ...writeErrors, 429: errors[429] } }),
       },
       '/tokens/{id}/reset-drift': {
         post: operation('resetTokenDrift', { summary: 'Reset the learned TOTP drift to 0', tag: 'Tokens', params: [tokenId], ok: [200, 'The token', ref('Token')], errors: readErrors }),
@@ -207,6 +208,7 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         NotFound: { description: 'No such object in your tenant (code `not_found`)', ...json(ref('Error')) },
         Conflict: { description: 'The name, login or self-service address is already taken (code `conflict`, with `fields`)', ...json(ref('Error')) },
         ValidationFailed: { description: 'Some fields are invalid (code `validation_failed`, one message per field in `fields`)', ...json(ref('Error')) },
+        RateLimited: { description: 'Too many attempts for this object; wait and retry (code `rate_limited`)', ...json(ref('Error')) },
       },
     },
   };

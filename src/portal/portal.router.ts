@@ -1,11 +1,18 @@
 /**
- * The end-user Self-Service Portal surface (SPEC §5.1). A request is resolved to its resource by
- * `/portal/{address}/` or, when PORTAL_DOMAIN is set, by the `{address}.{PORTAL_DOMAIN}` host.
- * Unknown or deactivated addresses answer the plain 404 page. Sign-in arrives in a later slice;
- * until then an active portal says so honestly.
+ * The end-user Self-Service Portal surface (SPEC §5). A request is resolved to its resource by
+ * `/portal/{address}/` or, when PORTAL_DOMAIN is set, by the `{address}.{PORTAL_DOMAIN}` host;
+ * a portal host serves nothing but its portal (the console stays off it). Unknown or deactivated
+ * addresses answer the plain 404 page. Each portal has its own session cookie and CSRF cookie on
+ * its own path, and its state names the resource (portal-session.ts).
  */
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Services } from '../services';
+import { DomainError } from '../lib/errors';
+import { render } from '../web/views';
+import { createCsrf } from '../web/csrf';
+import { createPortalSessions } from './portal-session';
+import { createPortalSignInController } from './sign-in.controller';
+import { createPortalDashboardController } from './dashboard.controller';
 
 /** The address label of a `{address}.{PORTAL_DOMAIN}` Host header, or undefined for any other host. */
 export function addressFromHost(host: string | undefined, portalDomain: string | undefined): string | undefined {
@@ -19,30 +26,69 @@ export function addressFromHost(host: string | undefined, portalDomain: string |
   return label && !label.includes('.') ? label : undefined;
 }
 
-export function createPortalRouter({ selfService, config }: Services): Router {
-  const router = Router();
-  const notFound = (res: Response) => {
-    res.status(404).type('html').send(res.app.get('eta').render('portal/not-found', {}));
-  };
-  const home = async (address: string, res: Response) => {
-    const portal = await selfService.findPortal(address);
-    if (!portal) return notFound(res);
-    res.status(200).type('html').send(res.app.get('eta').render('portal/coming-soon', { name: portal.name }));
-  };
+function notFound(res: Response): void {
+  res.status(404).type('html').send(res.app.get('eta').render('portal/not-found', {}));
+}
 
-  // Subdomain form: every path on a portal host belongs to the portal.
-  router.use(async (req: Request, res: Response, next: NextFunction) => {
+export function createPortalSurface(services: Services) {
+  const { selfService, portalSignIn, config, db, log } = services;
+  const secure = config.isProduction;
+  const sessions = createPortalSessions(db, config.sessionSecret, secure);
+  const csrf = createCsrf(config.csrfSecret, secure, { cookieName: secure ? '__Secure-mfa.portal.csrf' : 'mfa.portal.csrf', pathOf: (req) => req.portal!.base });
+  const signIn = createPortalSignInController(portalSignIn);
+  const dashboard = createPortalDashboardController(portalSignIn);
+
+  // Paths relative to the portal's base. Every page carries the portal for the layout.
+  const routes = Router();
+  routes.use(sessions.middleware, sessions.bind, (req, res, next) => {
+    res.locals.portal = req.portal!.resource;
+    res.locals.base = req.portal!.base;
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+  routes.use(csrf.provideToken, csrf.protect);
+  routes.get('/', signIn.loginForm, dashboard.dashboard);
+  routes.post('/sign-in', signIn.login);
+  routes.get('/sign-in/verify', signIn.verifyForm);
+  routes.post('/sign-in/verify', signIn.verify);
+  routes.post('/sign-in/resend', signIn.resend);
+  routes.get('/sign-in/second-factor', signIn.secondFactorForm);
+  routes.post('/sign-in/second-factor', signIn.secondFactor);
+  routes.post('/sign-in/second-factor/send', signIn.sendCode);
+  routes.post('/sign-out', signIn.signOut);
+  routes.get('/actions/:action', dashboard.action);
+  routes.use((_req, res) => notFound(res));
+  routes.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const known = err instanceof DomainError || (err as { code?: string })?.code === 'csrf_invalid';
+    if (!known) log.error({ err, requestId: req.requestId }, 'unhandled portal error');
+    const status = err instanceof DomainError ? err.status : known ? 403 : 500;
+    const text = known ? (err as Error).message : `Something went wrong on our side. Reference: ${req.requestId}`;
+    if (res.headersSent) return;
+    render(req, res, { page: 'portal/message' }, { title: 'Error', heading: status === 403 ? 'Please try again' : 'Something went wrong', text, back: true }, status);
+  });
+
+  async function enter(address: string, base: string, req: Request, res: Response, next: NextFunction) {
+    const resource = await selfService.findPortal(address);
+    if (!resource) return notFound(res);
+    req.portal = { resource, base };
+    routes(req, res, next);
+  }
+
+  /** On a portal host everything belongs to the portal; other hosts pass through. */
+  async function hostGate(req: Request, res: Response, next: NextFunction) {
     const address = addressFromHost(req.get('host'), config.portalDomain);
     if (!address) return next();
-    if (req.method !== 'GET' && req.method !== 'HEAD') return notFound(res);
-    if (req.path !== '/') return notFound(res);
-    await home(address, res);
-  });
+    await enter(address, '/', req, res, () => notFound(res));
+  }
 
-  router.get('/portal/:address', async (req, res) => {
-    if (!req.path.endsWith('/')) return res.redirect(301, `/portal/${encodeURIComponent(String(req.params.address))}/`);
-    await home(String(req.params.address), res);
+  const pathRouter = Router();
+  pathRouter.use('/:address', async (req, res, next) => {
+    const address = String(req.params.address);
+    const base = `/portal/${encodeURIComponent(address)}/`;
+    if (req.path === '/' && !req.originalUrl.split('?')[0].endsWith('/')) return res.redirect(301, base);
+    await enter(address, base, req, res, () => notFound(res));
   });
-  router.use('/portal', (_req, res) => notFound(res));
-  return router;
+  pathRouter.use((_req, res) => notFound(res));
+
+  return { hostGate, pathRouter, store: sessions.store };
 }

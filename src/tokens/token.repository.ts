@@ -163,3 +163,13 @@ export async function claimHotpCounter(q: Queryable, tenantId: string, tokenId: 
 export async function incrementTokenFailures(q: Queryable, tenantId: string, tokenIds: string[]): Promise<void> {
   if (tokenIds.length) await q('tokens').where('tenant_id', tenantId).whereIn('id', tokenIds).increment('fail_count', 1);
 }
+
+/** The user's tokens assigned to the resource, enabled or not, without secrets (the portal dashboard). */
+export async function listUserTokensInResource(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<Token[]> {
+  const rows = await q('tokens as t')
+    .join('token_resources as tr', 'tr.token_id', 't.id')
+    .where({ 't.tenant_id': tenantId, 'tr.tenant_id': tenantId, 'tr.resource_id': resourceId, 't.user_id': userId })
+    .orderBy('t.created_at')
+    .select('t.*');
+  return rows.map(toToken);
+}

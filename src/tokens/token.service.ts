@@ -17,6 +17,7 @@ import type { Actor } from '../audit/actor';
 import { requireWriter } from '../admins/permissions';
 import { findResource } from '../resources/resource.repository';
 import { findUser } from '../users/user.repository';
+import type { Limit, RateLimiter } from '../rate-limits/rate-limiter';
 import { generateSeed, otpauthUri, parseSeed, secretEncoding, syncHotp, syncTotp } from '../otp/otp-engine';
 import type { CodeChecks } from '../validation/code-checks';
 import { issueBackupCodes } from './backup-codes';
@@ -55,7 +56,13 @@ function importedSeed(secret: string): Buffer {
 
 export type TokenService = ReturnType<typeof createTokenService>;
 
-export function createTokenService(db: Db, secrets: SecretBox, checks: CodeChecks, issuer = 'MFA Service') {
+/**
+ * Resync searches far (HOTP 1000 counters, TOTP ±1 day), so unthrottled it would be an oracle for
+ * guessing codes: attempts per token are capped, shared by every process (SEC-06).
+ */
+export const RESYNC_LIMIT: Limit = { name: 'token-resync', max: 10, windowSeconds: 900 };
+
+export function createTokenService(db: Db, secrets: SecretBox, checks: CodeChecks, limiter: RateLimiter, issuer = 'MFA Service') {
   async function mustFind(tenantId: string, id: string): Promise<Token> {
     const token = await repo.findToken(db, tenantId, id);
     if (!token) throw new NotFoundError('Token');
@@ -165,6 +172,7 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
       const params = oathParams(token);
       if (!params || !token.seedSealed) throw new BadRequestError('Only TOTP, HOTP and hardware tokens can be synchronised.');
       if (!/^\d+$/.test(code1.trim()) || !/^\d+$/.test(code2.trim())) throw new ValidationError({ code1: 'Enter two consecutive codes from the token.' });
+      await limiter.consume([{ limit: RESYNC_LIMIT, subject: `${actor.tenantId}:${token.id}` }]);
       const seed = openSeed(secrets, token.id, token.seedSealed);
       let patch: Record<string, unknown> | undefined;
       if (params.kind === 'hotp') {

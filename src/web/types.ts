@@ -1,6 +1,7 @@
 /** Request and session shapes shared by the web surfaces. */
 import type { Actor } from '../audit/actor';
 import type { Admin } from '../admins/admin.types';
+import type { PortalResource } from '../selfservice/self-service.repository';
 
 declare module 'express-session' {
   interface SessionData {
@@ -25,6 +26,8 @@ declare global {
       actor?: Actor;
       admin?: Admin;
       requestId?: string;
+      /** The portal this request was resolved to, and its base path (`/portal/{address}/` or `/`). */
+      portal?: { resource: PortalResource; base: string };
     }
   }
 }

@@ -212,6 +212,20 @@ describe('api: tokens', () => {
     assert.equal((await api.post(`/tokens/${id}/reset-drift`)).body.drift, 0);
   });
 
+  it('SEC-06 resync is throttled per token: after 10 attempts in the window even the right pair gets 429, other tokens unaffected', async () => {
+    const { api, user } = await setup();
+    const seed = randomBytes(20);
+    const code = (n: number) => generateHotp(seed, n, { algorithm: 'SHA1', digits: 6 });
+    const id = (await api.post('/tokens', { type: 'hotp', userId: user.id, secret: base32Encode(seed) })).body.id;
+    const other = (await api.post('/tokens', { type: 'hotp', userId: user.id, secret: base32Encode(seed) })).body.id;
+    for (let i = 0; i < 10; i++) assertApiError(await api.post(`/tokens/${id}/resync`, { otp1: code(700), otp2: code(702) }), 422, 'validation_failed');
+    const refused = await api.post(`/tokens/${id}/resync`, { otp1: code(700), otp2: code(701) });
+    assertApiError(refused, 429, 'rate_limited');
+    assert.match(refused.body.error.message, /Too many attempts/);
+    assert.equal((await api.get(`/tokens/${id}`)).body.counter, 0, 'nothing changed while throttled');
+    assert.equal((await api.post(`/tokens/${other}/resync`, { otp1: code(700), otp2: code(701) })).status, 200, 'the limit is per token');
+  });
+
   it('SEC-20 another tenant\'s key gets 404 for every token route and assignment; no key gets 401', async () => {
     const { api, user, resource } = await setup();
     const token = (await api.post('/tokens', { type: 'totp', userId: user.id })).body.id;

@@ -46,8 +46,8 @@ describe('self-service configuration', () => {
 
     const portal = await request(ctx.app).get(`/portal/${addr}/`);
     assert.equal(portal.status, 200);
-    assert.match(portal.text, /<title>Corporate VPN<\/title>/);
-    assert.match(portal.text, /coming soon/);
+    assert.match(portal.text, /<title>Sign in · Corporate VPN<\/title>/);
+    assert.match(portal.text, new RegExp(`<form method="post" action="/portal/${addr}/sign-in"`));
     assert.equal((await request(ctx.app).get(`/portal/${addr}`)).status, 301);
 
     const audit = await ctx.services.db('audit_events').where({ tenant_id: tenant.tenantId, action: 'resource.self_service.update', target_id: resource.id });

@@ -1,0 +1,117 @@
+/**
+ * SQL for portal sign-in (SPEC §5.2): the member who may sign in at a resource, their emailed
+ * sign-in codes, and the lock counter's release after a first factor. Every query is scoped by
+ * tenant id; codes are never here, only their HMAC.
+ */
+import type { Queryable } from '../db/knex';
+import { isUuid } from '../db/errors';
+
+export interface PortalMember {
+  id: string;
+  login: string;
+  email: string | null;
+  passwordHash: string | null;
+  blocked: boolean;
+}
+
+const MEMBER_COLUMNS = ['u.id', 'u.login', 'u.email', 'u.password_hash', 'u.blocked_at'];
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const toMember = (r: any): PortalMember => ({ id: r.id, login: r.login, email: r.email, passwordHash: r.password_hash, blocked: Boolean(r.blocked_at) });
+
+/**
+ * The user assigned to the resource whose login (case-insensitive) or else email is `typed`.
+ * An email shared by several assigned users identifies nobody.
+ */
+export async function findMemberByLogin(q: Queryable, tenantId: string, resourceId: string, typed: string): Promise<PortalMember | undefined> {
+  const base = () =>
+    q('users as u')
+      .join('resource_users as ru', function joinAssignment() {
+        this.on('ru.user_id', 'u.id').andOn('ru.tenant_id', 'u.tenant_id');
+      })
+      .where({ 'u.tenant_id': tenantId, 'ru.resource_id': resourceId });
+  const byLogin = await base().whereRaw('lower(u.login) = lower(?)', [typed]).first(MEMBER_COLUMNS);
+  if (byLogin) return toMember(byLogin);
+  if (!typed.includes('@')) return undefined;
+  const byEmail = await base().whereRaw('u.email = lower(?)', [typed]).select(MEMBER_COLUMNS).limit(2);
+  return byEmail.length === 1 ? toMember(byEmail[0]) : undefined;
+}
+
+/** The member by id, or undefined once they are unassigned or deleted. */
+export async function findMemberById(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<PortalMember | undefined> {
+  if (!isUuid(userId)) return undefined;
+  const row = await q('users as u')
+    .join('resource_users as ru', function joinAssignment() {
+      this.on('ru.user_id', 'u.id').andOn('ru.tenant_id', 'u.tenant_id');
+    })
+    .where({ 'u.tenant_id': tenantId, 'ru.resource_id': resourceId, 'u.id': userId })
+    .first(MEMBER_COLUMNS);
+  return row ? toMember(row) : undefined;
+}
+
+/**
+ * Gives back the attempt reserved for a first factor that succeeded while a second factor is
+ * still due. Not a reset: the failures before it stay counted, so knowing the password never
+ * buys fresh guesses at the second factor; only a completed check clears the count.
+ */
+export async function releaseAttempt(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<void> {
+  await q.raw(
+    `UPDATE resource_users SET fail_count = greatest(fail_count - 1, 0)
+     WHERE tenant_id = ? AND resource_id = ? AND user_id = ? AND locked_until IS NULL`,
+    [tenantId, resourceId, userId],
+  );
+}
+
+/** True when a sign-in code was sent to this member for this resource less than `seconds` ago. */
+export async function codeSentWithin(q: Queryable, tenantId: string, resourceId: string, userId: string, seconds: number): Promise<boolean> {
+  const row = await q('portal_sign_in_codes')
+    .where({ tenant_id: tenantId, resource_id: resourceId, user_id: userId })
+    .andWhere('created_at', '>', q.raw('now() - make_interval(secs => ?)', [seconds]))
+    .first('id');
+  return Boolean(row);
+}
+
+/** Stores a new code and retires the member's open ones in this resource (only the newest works). */
+export async function replaceCode(q: Queryable, row: { id: string; tenantId: string; resourceId: string; userId: string; codeHash: string; bindingHash: string; ttlSeconds: number }): Promise<void> {
+  await q('portal_sign_in_codes')
+    .where({ tenant_id: row.tenantId, resource_id: row.resourceId, user_id: row.userId })
+    .whereNull('used_at')
+    .andWhere('expires_at', '>', q.fn.now())
+    .update({ expires_at: q.fn.now() });
+  await q('portal_sign_in_codes').insert({
+    id: row.id,
+    tenant_id: row.tenantId,
+    resource_id: row.resourceId,
+    user_id: row.userId,
+    code_hash: row.codeHash,
+    binding_hash: row.bindingHash,
+    expires_at: q.raw('now() + make_interval(secs => ?)', [row.ttlSeconds]),
+  });
+}
+
+/**
+ * Spends one attempt on the member's open code in one atomic UPDATE: concurrent guesses cannot
+ * buy more than `maxAttempts`. Only the newest open code counts, and only for the sign-in it was
+ * sent to (`bindingHash`). Returns the code's hash to compare, or undefined when there is no such
+ * open code or its attempts are used up.
+ */
+export async function reserveCodeAttempt(q: Queryable, tenantId: string, resourceId: string, userId: string, bindingHash: string, maxAttempts: number): Promise<{ id: string; codeHash: string } | undefined> {
+  const result = await q.raw(
+    `UPDATE portal_sign_in_codes SET attempts = attempts + 1
+     WHERE id = (
+         SELECT id FROM portal_sign_in_codes
+         WHERE tenant_id = ? AND resource_id = ? AND user_id = ? AND used_at IS NULL AND expires_at > now()
+         ORDER BY created_at DESC, id LIMIT 1)
+       AND binding_hash = ? AND attempts < ? AND used_at IS NULL AND expires_at > now()
+     RETURNING id, code_hash`,
+    [tenantId, resourceId, userId, bindingHash, maxAttempts],
+  );
+  const row = result.rows[0];
+  return row ? { id: row.id, codeHash: row.code_hash } : undefined;
+}
+
+/** Marks a matched code used; of concurrent right guesses exactly one wins. */
+export async function useCode(q: Queryable, tenantId: string, codeId: string): Promise<boolean> {
+  const updated = await q('portal_sign_in_codes').where({ tenant_id: tenantId, id: codeId }).whereNull('used_at').update({ used_at: q.fn.now() });
+  return updated === 1;
+}

@@ -1,0 +1,286 @@
+/**
+ * Portal sign-in (SPEC §5.2, SEC-08, SEC-10, SEC-11, SEC-22): a login, then the first factor (the
+ * password, or an emailed 6-digit code for users without one), then the second factor when the
+ * user has a token in the resource. The web layer keeps the state between steps in the session;
+ * this service decides each step and never tells apart why a step failed:
+ *
+ * - `start` answers nothing either way; it emails a code when the login belongs to an assigned,
+ *   signable user without a password (so every login leads to the same next page).
+ * - `verifyFirstFactor` spends one argon2 verification on every call (a real one for password
+ *   users, a throwaway one otherwise), so unknown, unassigned, blocked, locked, wrong password
+ *   and wrong code take about the same time and give the same `null`.
+ * - `verifySecondFactor` is the validation API's check (lock, replay, PIN, audit) for this user.
+ *
+ * Every step counts one hit per IP and per typed login in the shared rate limits, and every
+ * attempt of a known user counts toward the resource's lock (SPEC §3), like the API does.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Db } from '../db/knex';
+import { verifyPassword } from '../lib/passwords';
+import { recordAudit } from '../audit/audit.repository';
+import type { Actor } from '../audit/actor';
+import type { MessageService } from '../outbox/message.service';
+import { findResource } from '../resources/resource.repository';
+import type { Resource } from '../resources/resource.types';
+import { listUserTokensInResource, tokensForCheck } from '../tokens/token.repository';
+import type { Token } from '../tokens/token.types';
+import type { ChallengeCodes } from '../validation/challenge-codes';
+import type { AuthenticateService } from '../validation/authenticate.service';
+import { loginSchema } from '../validation/authenticate.service';
+import type { ChallengeService } from '../validation/challenge.service';
+import { recordFailure, recordSuccess, reserveAttempt } from '../validation/lockout.repository';
+import type { Limit, RateLimiter } from '../rate-limits/rate-limiter';
+import type { PortalResource } from '../selfservice/self-service.repository';
+import { findUser } from '../users/user.repository';
+import type { User } from '../users/user.types';
+import * as repo from './sign-in.repository';
+
+export interface SignInPolicy {
+  /** Emailed sign-in code: lifetime, guesses, and at most one new code per this many seconds. */
+  codeTtlSeconds: number;
+  codeAttempts: number;
+  resendSeconds: number;
+  perIp: Limit;
+  perLogin: Limit;
+}
+
+export const DEFAULT_SIGN_IN_POLICY: SignInPolicy = {
+  codeTtlSeconds: 600,
+  codeAttempts: 5,
+  resendSeconds: 60,
+  perIp: { name: 'portal-ip', max: 60, windowSeconds: 600 },
+  perLogin: { name: 'portal-login', max: 12, windowSeconds: 600 },
+};
+
+/** Who is at the portal: the tenant comes from the resolved portal, never from input. */
+export interface Visitor {
+  ip?: string;
+  userAgent?: string;
+}
+
+export type FirstFactorResult =
+  | null
+  | {
+      userId: string;
+      /** `token`: a second step is due; `enroll`: the resource requires a factor the user lacks; `none`: signed in. */
+      next: 'token' | 'enroll' | 'none';
+    };
+
+export interface PortalDashboard {
+  user: User;
+  tokens: Token[];
+  mustEnroll: boolean;
+}
+
+const CHALLENGE_TYPES = new Set(['email', 'sms']);
+
+export type PortalSignInService = ReturnType<typeof createPortalSignInService>;
+
+/**
+ * An emailed code works only in the sign-in that asked for it (SEC-10): the caller keeps a random
+ * binding in that sign-in's session, the code row keeps its digest.
+ */
+export function newCodeBinding(): string {
+  return randomBytes(16).toString('base64url');
+}
+const bindingHash = (binding: string) => createHash('sha256').update(binding).digest('hex');
+
+export function createPortalSignInService(
+  db: Db,
+  deps: { messages: MessageService; codes: ChallengeCodes; validation: AuthenticateService; challenges: ChallengeService; limiter: RateLimiter },
+  policy: SignInPolicy = DEFAULT_SIGN_IN_POLICY,
+) {
+  const { messages, codes, validation, challenges, limiter } = deps;
+  const minutes = Math.round(policy.codeTtlSeconds / 60);
+
+  const actorFor = (portal: PortalResource, visitor: Visitor, member?: { id: string; login?: string }, typed?: string): Actor => ({
+    tenantId: portal.tenantId,
+    type: 'user',
+    id: member?.id,
+    label: member?.login ?? typed,
+    ip: visitor.ip,
+    userAgent: visitor.userAgent,
+  });
+
+  /** Counts this step against the per-IP and per-login limits; throws RateLimitedError when over. */
+  async function throttle(portal: PortalResource, visitor: Visitor, login: string): Promise<void> {
+    await limiter.consume([
+      { limit: policy.perIp, subject: `${portal.id}:${visitor.ip ?? 'unknown'}` },
+      { limit: policy.perLogin, subject: `${portal.id}:${login.toLowerCase()}` },
+    ]);
+  }
+
+  /**
+   * The member who may start signing in (assigned, not blocked, with a password or an email), or
+   * why not — for the audit log only; the visitor sees the same either way.
+   */
+  async function signableMember(portal: PortalResource, login: string): Promise<{ member?: repo.PortalMember; refusal?: string }> {
+    const parsed = loginSchema.safeParse(login);
+    if (!parsed.success) return { refusal: 'malformed_login' };
+    const member = await repo.findMemberByLogin(db, portal.tenantId, portal.id, parsed.data);
+    if (!member) return { refusal: 'unknown_or_unassigned_user' };
+    if (member.blocked) return { refusal: 'blocked' };
+    if (!member.passwordHash && !member.email) return { refusal: 'no_password_or_email' };
+    return { member };
+  }
+
+  /** Emails a fresh sign-in code unless one went out within the resend interval. Returns whether one was sent. */
+  async function sendCode(portal: PortalResource, visitor: Visitor, member: repo.PortalMember & { email: string }, binding: string): Promise<boolean> {
+    const dispatch = await db.transaction(async (trx) => {
+      // Serialise this user's sends so the resend throttle holds under concurrent requests.
+      await trx.raw('SELECT 1 FROM users WHERE tenant_id = ? AND id = ? FOR NO KEY UPDATE', [portal.tenantId, member.id]);
+      if (await repo.codeSentWithin(trx, portal.tenantId, portal.id, member.id, policy.resendSeconds)) return undefined;
+      const id = randomUUID();
+      const code = codes.newCode();
+      await repo.replaceCode(trx, { id, tenantId: portal.tenantId, resourceId: portal.id, userId: member.id, codeHash: codes.hash(id, code), bindingHash: bindingHash(binding), ttlSeconds: policy.codeTtlSeconds });
+      const prepared = await messages.prepare(trx, portal.tenantId, {
+        channel: 'email',
+        recipient: member.email,
+        subject: `Your sign-in code for ${portal.name}`,
+        bodyText: [
+          `Your code to sign in to ${portal.name} is:`,
+          '',
+          `    ${code}`,
+          '',
+          `It expires in ${minutes} minutes and works once.`,
+          'If you did not try to sign in, ignore this message.',
+        ].join('\n'),
+      });
+      await recordAudit(trx, actorFor(portal, visitor, member), { action: 'portal.sign_in.code_sent', targetType: 'user', targetId: member.id, resourceId: portal.id });
+      return prepared.dispatch;
+    });
+    if (!dispatch) return false;
+    await dispatch();
+    return true;
+  }
+
+  /** Checks a typed sign-in code against the member's open one (attempts spent atomically first). */
+  async function matchCode(portal: PortalResource, member: repo.PortalMember, typed: string, binding: string): Promise<boolean> {
+    const code = typed.replace(/\s+/g, '');
+    if (!/^\d{6}$/.test(code)) return false;
+    const open = await repo.reserveCodeAttempt(db, portal.tenantId, portal.id, member.id, bindingHash(binding), policy.codeAttempts);
+    if (!open || !codes.matches(open.codeHash, open.id, code)) return false;
+    return repo.useCode(db, portal.tenantId, open.id);
+  }
+
+  function failure(portal: PortalResource, visitor: Visitor, typed: string, reason: string, member?: repo.PortalMember) {
+    return recordAudit(db, actorFor(portal, visitor, member, typed), {
+      action: 'portal.sign_in',
+      targetType: 'user',
+      targetId: member?.id,
+      resourceId: portal.id,
+      result: 'failure',
+      details: { login: typed, step: 'first_factor', reason },
+    });
+  }
+
+  /**
+   * Step 1: the typed login. Answers nothing (every login leads to the same next page); emails
+   * a code when the login is an assigned user without a password but with an email.
+   */
+  async function start(portal: PortalResource, visitor: Visitor, login: string, binding: string): Promise<void> {
+    await throttle(portal, visitor, login);
+    const { member } = await signableMember(portal, login);
+    if (member && !member.passwordHash && member.email) await sendCode(portal, visitor, { ...member, email: member.email }, binding);
+  }
+
+  return {
+    start,
+    /** "Send a new code": the same silence as start; at most one new code a minute per user. */
+    resendCode: start,
+
+    /**
+     * Step 2: the password, or the emailed code for users without a password. Null for every
+     * failure kind. Counts toward the resource's lock; a success with a second factor still due
+     * gives its attempt back without clearing earlier failures (repo.releaseAttempt).
+     */
+    async verifyFirstFactor(portal: PortalResource, visitor: Visitor, login: string, secret: string, binding: string): Promise<FirstFactorResult> {
+      await throttle(portal, visitor, login);
+      const { member, refusal } = await signableMember(portal, login);
+      const resource = member ? await findResource(db, portal.tenantId, portal.id) : undefined;
+      if (!member || !resource) {
+        await verifyPassword(null, secret);
+        await failure(portal, visitor, login, refusal ?? 'unknown_resource', member);
+        return null;
+      }
+      if (!(await reserveAttempt(db, portal.tenantId, portal.id, member.id, resource.failedAttemptsLimit))) {
+        await verifyPassword(null, secret);
+        await failure(portal, visitor, login, 'locked', member);
+        return null;
+      }
+      // One argon2 verification on every path keeps the timing of both methods alike (SEC-22).
+      const ok = member.passwordHash ? await verifyPassword(member.passwordHash, secret) : (await verifyPassword(null, secret), await matchCode(portal, member, secret, binding));
+      if (!ok) {
+        const locked = await recordFailure(db, portal.tenantId, portal.id, member.id, { limit: resource.failedAttemptsLimit, lockMinutes: resource.lockMinutes });
+        await failure(portal, visitor, login, member.passwordHash ? 'wrong_password' : 'wrong_code', member);
+        if (locked) await recordAudit(db, actorFor(portal, visitor, member), { action: 'user.locked', targetType: 'user', targetId: member.id, resourceId: portal.id, result: 'failure', details: { via: 'portal' } });
+        return null;
+      }
+      // Every enabled token demands the second step, also one this page cannot prove yet (fail closed).
+      const tokens = await tokensForCheck(db, portal.tenantId, portal.id, member.id);
+      const next = tokens.length > 0 ? 'token' : resource.requireSecondFactor ? 'enroll' : 'none';
+      if (next === 'token') await repo.releaseAttempt(db, portal.tenantId, portal.id, member.id);
+      else await recordSuccess(db, portal.tenantId, portal.id, member.id);
+      await recordAudit(db, actorFor(portal, visitor, member), {
+        action: next === 'token' ? 'portal.sign_in.first_factor' : 'portal.sign_in',
+        targetType: 'user',
+        targetId: member.id,
+        resourceId: portal.id,
+        result: 'success',
+        details: { method: member.passwordHash ? 'password' : 'email_code', next },
+      });
+      return { userId: member.id, next };
+    },
+
+    /** What the second-factor page offers: whether a code can be sent by email or SMS. */
+    async secondFactorOptions(portal: PortalResource, userId: string): Promise<{ canSendCode: boolean }> {
+      const tokens = await tokensForCheck(db, portal.tenantId, portal.id, userId);
+      return { canSendCode: tokens.some((t) => CHALLENGE_TYPES.has(t.type)) };
+    },
+
+    /** Sends email/SMS codes for the user's challenge tokens (the API's challenge, same throttles). */
+    async sendSecondFactorCode(portal: PortalResource, visitor: Visitor, userId: string): Promise<void> {
+      const member = await repo.findMemberById(db, portal.tenantId, portal.id, userId);
+      if (!member) return;
+      await throttle(portal, visitor, member.login);
+      await challenges.request(actorFor(portal, visitor, member), portal.id, { login: member.login });
+    },
+
+    /** Step 3: a code from any of the user's tokens in the resource (the validation API's rules). */
+    async verifySecondFactor(portal: PortalResource, visitor: Visitor, userId: string, code: string): Promise<boolean> {
+      const member = await repo.findMemberById(db, portal.tenantId, portal.id, userId);
+      if (!member || member.blocked) return false;
+      await throttle(portal, visitor, member.login);
+      const otp = code.replace(/\s+/g, '');
+      if (!otp || otp.length > 64) return false;
+      const actor = actorFor(portal, visitor, member);
+      const { result, token } = await validation.authenticate(actor, portal.id, { login: member.login, otp });
+      if (result) await recordAudit(db, actor, { action: 'portal.sign_in', targetType: 'user', targetId: member.id, resourceId: portal.id, result: 'success', details: { step: 'second_factor', token: token?.serial } });
+      return result;
+    },
+
+    /**
+     * The signed-in user as the portal shows them, or undefined when they may no longer be here
+     * (unassigned, blocked, deleted): their session ends at once (SEC-15).
+     */
+    async dashboard(portal: PortalResource, userId: string): Promise<PortalDashboard | undefined> {
+      const member = await repo.findMemberById(db, portal.tenantId, portal.id, userId);
+      if (!member || member.blocked) return undefined;
+      const [user, tokens, resource] = await Promise.all([
+        findUser(db, portal.tenantId, userId),
+        listUserTokensInResource(db, portal.tenantId, portal.id, userId),
+        findResource(db, portal.tenantId, portal.id),
+      ]);
+      if (!user || !resource) return undefined;
+      return { user, tokens, mustEnroll: mustEnroll(resource, tokens) };
+    },
+
+    async recordSignOut(portal: PortalResource, visitor: Visitor, userId: string): Promise<void> {
+      await recordAudit(db, actorFor(portal, visitor, { id: userId }), { action: 'portal.sign_out', targetType: 'user', targetId: userId, resourceId: portal.id });
+    },
+  };
+}
+
+function mustEnroll(resource: Resource, tokens: Token[]): boolean {
+  return resource.requireSecondFactor && !tokens.some((t) => t.enabled);
+}

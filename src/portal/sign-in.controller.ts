@@ -1,0 +1,158 @@
+/**
+ * Portal sign-in pages (SPEC §5.2): login → password or emailed code → second factor → dashboard.
+ * The rules live in PortalSignInService; this keeps the step in the session and renders pages.
+ * Every failure of a step shows the same words (SEC-22); a partial sign-in reaches nothing but
+ * its next step (SEC-18).
+ */
+import type { Request, Response } from 'express';
+import { newCodeBinding, type PortalSignInService, type Visitor } from '../portal-sign-in/sign-in.service';
+import { RateLimitedError } from '../lib/errors';
+import { redirect, render } from '../web/views';
+import { rotate, signInState } from './portal-session';
+
+export const SIGN_IN_FAILED = 'Those sign-in details are not right. Check them and try again.';
+const CODE_FAILED = 'That code is not right. Enter a current code from your token, or a backup code.';
+const CODE_SENT_NOTICE = 'If you have a code by email or SMS in this portal, a new code is on its way.';
+
+export function visitorOf(req: Request): Visitor {
+  return { ip: req.ip, userAgent: req.get('user-agent')?.slice(0, 300) };
+}
+
+function field(req: Request, name: string, max = 300): string {
+  const value = req.body?.[name];
+  return typeof value === 'string' ? value.slice(0, max) : '';
+}
+
+/** Runs a step; a rate limit shows `page` again with the limit's message and 429. */
+async function limited(req: Request, res: Response, page: string, data: Record<string, unknown>, step: () => Promise<void>): Promise<void> {
+  try {
+    await step();
+  } catch (err) {
+    if (!(err instanceof RateLimitedError)) throw err;
+    render(req, res, { page }, { ...data, error: err.message }, 429);
+  }
+}
+
+export function createPortalSignInController(signIn: PortalSignInService) {
+  const url = (req: Request, path = '') => `${req.portal!.base}${path}`;
+
+  function takeFlash(req: Request) {
+    const flash = req.session.flash;
+    delete req.session.flash;
+    return flash;
+  }
+
+  return {
+    /** Step 1, or where the visitor's sign-in currently stands. */
+    loginForm(req: Request, res: Response, next: () => void) {
+      const state = signInState(req);
+      if (state?.stage === 'signed_in') return next();
+      if (state?.stage === 'second_factor') return res.redirect(303, url(req, 'sign-in/second-factor'));
+      render(req, res, { page: 'portal/sign-in' }, { login: state?.login ?? '', flash: takeFlash(req) });
+    },
+
+    async login(req: Request, res: Response) {
+      const login = field(req, 'login', 254).trim();
+      if (!login) {
+        render(req, res, { page: 'portal/sign-in' }, { login, errors: { login: 'Enter your login or email address.' } }, 422);
+        return;
+      }
+      await limited(req, res, 'portal/sign-in', { login }, async () => {
+        const codeBinding = newCodeBinding();
+        await signIn.start(req.portal!.resource, visitorOf(req), login, codeBinding);
+        req.session.portal = { resourceId: req.portal!.resource.id, stage: 'first_factor', login, codeBinding, startedAt: Date.now() };
+        redirect(req, res, url(req, 'sign-in/verify'));
+      });
+    },
+
+    verifyForm(req: Request, res: Response) {
+      const state = signInState(req);
+      if (state?.stage !== 'first_factor') return res.redirect(303, url(req));
+      render(req, res, { page: 'portal/verify' }, { login: state.login, flash: takeFlash(req) });
+    },
+
+    async verify(req: Request, res: Response) {
+      const state = signInState(req);
+      if (state?.stage !== 'first_factor' || !state.login || !state.codeBinding) return redirect(req, res, url(req));
+      const secret = field(req, 'secret', 128);
+      const page = 'portal/verify';
+      if (!secret) {
+        render(req, res, { page }, { login: state.login, errors: { secret: 'Enter your password or the code we emailed you.' } }, 422);
+        return;
+      }
+      await limited(req, res, page, { login: state.login }, async () => {
+        const result = await signIn.verifyFirstFactor(req.portal!.resource, visitorOf(req), state.login!, secret, state.codeBinding!);
+        if (!result) {
+          render(req, res, { page }, { login: state.login, error: SIGN_IN_FAILED }, 401);
+          return;
+        }
+        const base = { resourceId: req.portal!.resource.id, userId: result.userId, startedAt: Date.now() };
+        if (result.next === 'token') {
+          await rotate(req, { ...base, stage: 'second_factor' });
+          return redirect(req, res, url(req, 'sign-in/second-factor'));
+        }
+        await rotate(req, { ...base, stage: 'signed_in', signedInAt: Date.now() });
+        redirect(req, res, url(req));
+      });
+    },
+
+    async resend(req: Request, res: Response) {
+      const state = signInState(req);
+      if (state?.stage !== 'first_factor' || !state.login || !state.codeBinding) return redirect(req, res, url(req));
+      await limited(req, res, 'portal/verify', { login: state.login }, async () => {
+        await signIn.resendCode(req.portal!.resource, visitorOf(req), state.login!, state.codeBinding!);
+        req.session.flash = { kind: 'success', text: 'If your account signs in with an emailed code, a new code is on its way. Codes can be sent once a minute.' };
+        redirect(req, res, url(req, 'sign-in/verify'));
+      });
+    },
+
+    async secondFactorForm(req: Request, res: Response) {
+      const state = signInState(req);
+      if (state?.stage !== 'second_factor') return res.redirect(303, url(req));
+      const options = await signIn.secondFactorOptions(req.portal!.resource, state.userId!);
+      render(req, res, { page: 'portal/second-factor' }, { ...options, flash: takeFlash(req) });
+    },
+
+    async secondFactor(req: Request, res: Response) {
+      const state = signInState(req);
+      if (state?.stage !== 'second_factor') return redirect(req, res, url(req));
+      const portal = req.portal!.resource;
+      const options = await signIn.secondFactorOptions(portal, state.userId!);
+      const code = field(req, 'code', 64);
+      if (!code.trim()) {
+        render(req, res, { page: 'portal/second-factor' }, { ...options, errors: { code: 'Enter the code from your token.' } }, 422);
+        return;
+      }
+      await limited(req, res, 'portal/second-factor', options, async () => {
+        if (!(await signIn.verifySecondFactor(portal, visitorOf(req), state.userId!, code))) {
+          render(req, res, { page: 'portal/second-factor' }, { ...options, error: CODE_FAILED }, 401);
+          return;
+        }
+        const now = Date.now();
+        await rotate(req, { resourceId: portal.id, userId: state.userId, stage: 'signed_in', startedAt: state.startedAt, signedInAt: now, secondFactorAt: now });
+        redirect(req, res, url(req));
+      });
+    },
+
+    async sendCode(req: Request, res: Response) {
+      const state = signInState(req);
+      if (state?.stage !== 'second_factor') return redirect(req, res, url(req));
+      const options = await signIn.secondFactorOptions(req.portal!.resource, state.userId!);
+      await limited(req, res, 'portal/second-factor', options, async () => {
+        await signIn.sendSecondFactorCode(req.portal!.resource, visitorOf(req), state.userId!);
+        req.session.flash = { kind: 'success', text: CODE_SENT_NOTICE };
+        redirect(req, res, url(req, 'sign-in/second-factor'));
+      });
+    },
+
+    /** Cancels a sign-in in progress, or signs out: the server-side session is deleted (a fresh one carries the notice). */
+    async signOut(req: Request, res: Response) {
+      const state = signInState(req);
+      const signedIn = state?.stage === 'signed_in' && state.userId;
+      if (signedIn) await signIn.recordSignOut(req.portal!.resource, visitorOf(req), state.userId!);
+      await rotate(req, undefined);
+      if (signedIn) req.session.flash = { kind: 'success', text: 'You have signed out.' };
+      redirect(req, res, url(req));
+    },
+  };
+}
