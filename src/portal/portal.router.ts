@@ -8,11 +8,17 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Services } from '../services';
 import { DomainError } from '../lib/errors';
+import { StepUpRequiredError } from '../portal-actions/portal-user';
 import { render } from '../web/views';
 import { createCsrf } from '../web/csrf';
 import { createPortalSessions } from './portal-session';
 import { createPortalSignInController } from './sign-in.controller';
 import { createPortalDashboardController } from './dashboard.controller';
+import { createActionGate } from './action-gate';
+import { profileActionRoutes } from './actions/profile.routes';
+import { tokenActionRoutes } from './actions/token.routes';
+import { enrollmentRoutes } from './actions/enrollment.routes';
+import { webauthnRoutes } from './actions/webauthn.routes';
 
 /** The address label of a `{address}.{PORTAL_DOMAIN}` Host header, or undefined for any other host. */
 export function addressFromHost(host: string | undefined, portalDomain: string | undefined): string | undefined {
@@ -36,7 +42,8 @@ export function createPortalSurface(services: Services) {
   const sessions = createPortalSessions(db, config.sessionSecret, secure);
   const csrf = createCsrf(config.csrfSecret, secure, { cookieName: secure ? '__Secure-mfa.portal.csrf' : 'mfa.portal.csrf', pathOf: (req) => req.portal!.base });
   const signIn = createPortalSignInController(portalSignIn);
-  const dashboard = createPortalDashboardController(portalSignIn);
+  const gates = createActionGate(portalSignIn, db);
+  const dashboard = createPortalDashboardController(gates);
 
   // Paths relative to the portal's base. Every page carries the portal for the layout.
   const routes = Router();
@@ -47,7 +54,7 @@ export function createPortalSurface(services: Services) {
     next();
   });
   routes.use(csrf.provideToken, csrf.protect);
-  routes.get('/', signIn.loginForm, dashboard.dashboard);
+  routes.get('/', signIn.loginForm, gates.signedInUser, dashboard.dashboard);
   routes.post('/sign-in', signIn.login);
   routes.get('/sign-in/verify', signIn.verifyForm);
   routes.post('/sign-in/verify', signIn.verify);
@@ -56,9 +63,14 @@ export function createPortalSurface(services: Services) {
   routes.post('/sign-in/second-factor', signIn.secondFactor);
   routes.post('/sign-in/second-factor/send', signIn.sendCode);
   routes.post('/sign-out', signIn.signOut);
-  routes.get('/actions/:action', dashboard.action);
+  routes.get('/step-up', gates.signedInUser, signIn.stepUpForm);
+  routes.post('/step-up', gates.signedInUser, signIn.stepUp);
+  // Each action's own routes (they gate themselves), then the honest answer for the rest.
+  routes.use('/actions', profileActionRoutes(services, gates), tokenActionRoutes(services, gates), enrollmentRoutes(services, gates), webauthnRoutes(services, gates));
+  routes.get('/actions/:action', dashboard.notBuiltYet);
   routes.use((_req, res) => notFound(res));
-  routes.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+  routes.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (err instanceof StepUpRequiredError) return gates.freshSecondFactor(req, res, next);
     const known = err instanceof DomainError || (err as { code?: string })?.code === 'csrf_invalid';
     if (!known) log.error({ err, requestId: req.requestId }, 'unhandled portal error');
     const status = err instanceof DomainError ? err.status : known ? 403 : 500;

@@ -33,6 +33,12 @@ async function limited(req: Request, res: Response, page: string, data: Record<s
   }
 }
 
+/** Only paths inside this portal are followed after a step (no open redirect). */
+function safeNext(req: Request, value: unknown): string {
+  const base = req.portal!.base;
+  return typeof value === 'string' && value.startsWith(base) && !value.includes('//') && !value.includes('\\') ? value : base;
+}
+
 export function createPortalSignInController(signIn: PortalSignInService) {
   const url = (req: Request, path = '') => `${req.portal!.base}${path}`;
 
@@ -142,6 +148,27 @@ export function createPortalSignInController(signIn: PortalSignInService) {
         await signIn.sendSecondFactorCode(req.portal!.resource, visitorOf(req), state.userId!);
         req.session.flash = { kind: 'success', text: CODE_SENT_NOTICE };
         redirect(req, res, url(req, 'sign-in/second-factor'));
+      });
+    },
+
+    /** Step-up (SEC-14): a signed-in user proves a second factor again before a sensitive action. After gates.signedInUser. */
+    async stepUpForm(req: Request, res: Response) {
+      const options = await signIn.secondFactorOptions(req.portal!.resource, req.portalUser!.userId);
+      render(req, res, { page: 'portal/step-up' }, { ...options, next: safeNext(req, req.query.next) });
+    },
+
+    async stepUp(req: Request, res: Response) {
+      const u = req.portalUser!;
+      const next = safeNext(req, req.body?.next);
+      const options = await signIn.secondFactorOptions(u.portal, u.userId);
+      const code = field(req, 'code', 64);
+      await limited(req, res, 'portal/step-up', { ...options, next }, async () => {
+        if (!code.trim() || !(await signIn.verifySecondFactor(u.portal, u.visitor, u.userId, code))) {
+          render(req, res, { page: 'portal/step-up' }, { ...options, next, error: CODE_FAILED }, 401);
+          return;
+        }
+        req.session.portal!.secondFactorAt = Date.now();
+        redirect(req, res, next);
       });
     },
 
