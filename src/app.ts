@@ -25,6 +25,8 @@ import './web/types';
 
 const require = createRequire(import.meta.url);
 const HTMX_FILE = require.resolve('htmx.org/dist/htmx.min.js');
+// The package exports no subpaths: its UMD bundle sits beside the CommonJS entry.
+const WEBAUTHN_BROWSER_FILE = path.resolve(path.dirname(require.resolve('@simplewebauthn/browser')), '../dist/bundle/index.umd.min.js');
 const STATIC_DIR = path.resolve(VIEWS_DIR, '../static');
 
 export function createApp(services: Services): express.Express {
@@ -71,6 +73,7 @@ export function createApp(services: Services): express.Express {
 
   app.use(createHealthRouter(services));
   app.get('/static/vendor/htmx.min.js', (_req, res) => res.sendFile(HTMX_FILE, { maxAge: '7d' }));
+  app.get('/static/vendor/simplewebauthn-browser.umd.min.js', (_req, res) => res.sendFile(WEBAUTHN_BROWSER_FILE, { maxAge: '7d' }));
   app.use('/static', express.static(STATIC_DIR, { maxAge: config.isProduction ? '1d' : 0 }));
 
   const store = new PgSessionStore(services.db, config.adminSession.idleMinutes * 60_000);

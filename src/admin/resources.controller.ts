@@ -17,6 +17,8 @@ function settingsFromForm(body: Record<string, unknown>) {
     maxTokensPerUser: formNumber(body.maxTokensPerUser),
     requireSecondFactor: formBoolean(body.requireSecondFactor),
     totpWindow: formNumber(body.totpWindow),
+    trustedEnvironmentSkipsSecondFactor: formBoolean(body.trustedEnvironmentSkipsSecondFactor),
+    notifyNewEnvironment: formBoolean(body.notifyNewEnvironment),
   };
 }
 

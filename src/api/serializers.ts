@@ -20,6 +20,8 @@ export const resourceJson = z.object({
   maxTokensPerUser: z.int(),
   requireSecondFactor: z.boolean(),
   totpWindow: z.int(),
+  trustedEnvironmentSkipsSecondFactor: z.boolean().describe('a browser the user marked as trusted in this resource\'s portal skips the second factor'),
+  notifyNewEnvironment: z.boolean().describe('email the user on a portal sign-in from a browser not seen before'),
   createdAt: isoDate,
   updatedAt: isoDate,
 });
@@ -75,6 +77,8 @@ export function serializeResource(r: Resource): ResourceJson {
     maxTokensPerUser: r.maxTokensPerUser,
     requireSecondFactor: r.requireSecondFactor,
     totpWindow: r.totpWindow,
+    trustedEnvironmentSkipsSecondFactor: r.trustedEnvironmentSkipsSecondFactor,
+    notifyNewEnvironment: r.notifyNewEnvironment,
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   };

@@ -34,6 +34,8 @@ import type { PortalResource } from '../selfservice/self-service.repository';
 import { findUser } from '../users/user.repository';
 import type { User } from '../users/user.types';
 import * as repo from './sign-in.repository';
+import { authenticationOptions, checkAssertion } from '../webauthn/webauthn-assertion';
+import type { PendingCeremony, RelyingParty } from '../webauthn/webauthn.types';
 
 export interface SignInPolicy {
   /** Emailed sign-in code: lifetime, guesses, and at most one new code per this many seconds. */
@@ -232,10 +234,51 @@ export function createPortalSignInService(
       return { userId: member.id, next };
     },
 
-    /** What the second-factor page offers: whether a code can be sent by email or SMS. */
-    async secondFactorOptions(portal: PortalResource, userId: string): Promise<{ canSendCode: boolean }> {
+    /** What the second-factor page offers: whether a code can be sent by email or SMS, whether a security key can be used. */
+    async secondFactorOptions(portal: PortalResource, userId: string): Promise<{ canSendCode: boolean; canUseWebauthn: boolean }> {
       const tokens = await tokensForCheck(db, portal.tenantId, portal.id, userId);
-      return { canSendCode: tokens.some((t) => CHALLENGE_TYPES.has(t.type)) };
+      return { canSendCode: tokens.some((t) => CHALLENGE_TYPES.has(t.type)), canUseWebauthn: tokens.some((t) => t.type === 'webauthn') };
+    },
+
+    /** Step 3 with a security key: the browser's options and the ceremony to keep; undefined when the user has no key usable here. */
+    async webauthnOptions(portal: PortalResource, userId: string, rp: RelyingParty) {
+      const member = await repo.findMemberById(db, portal.tenantId, portal.id, userId);
+      if (!member || member.blocked) return undefined;
+      // Not throttled: options prove nothing; the answer is (verifySecondFactorWebauthn).
+      return authenticationOptions(db, { tenantId: portal.tenantId, resourceId: portal.id, userId }, rp);
+    },
+
+    /**
+     * Step 3 with a security key (SEC-26): like a typed code it respects the resource's lock (the
+     * attempt is reserved first, SEC-07/SEC-08) and a failed or unverifiable assertion counts as a
+     * failure. `pending` must already be taken out of the session (single use).
+     */
+    async verifySecondFactorWebauthn(portal: PortalResource, visitor: Visitor, userId: string, pending: PendingCeremony | undefined, answer: unknown): Promise<boolean> {
+      const member = await repo.findMemberById(db, portal.tenantId, portal.id, userId);
+      if (!member || member.blocked) return false;
+      await throttle(portal, visitor, member.login);
+      const resource = await findResource(db, portal.tenantId, portal.id);
+      if (!resource) return false;
+      const actor = actorFor(portal, visitor, member);
+      const audit = (result: 'success' | 'failure', details: Record<string, unknown>) => ({ action: 'portal.sign_in', targetType: 'user', targetId: member.id, resourceId: portal.id, result, details: { step: 'second_factor', method: 'webauthn', ...details } });
+      if (!(await reserveAttempt(db, portal.tenantId, portal.id, member.id, resource.failedAttemptsLimit))) {
+        await recordAudit(db, actor, audit('failure', { reason: 'locked' }));
+        return false;
+      }
+      const outcome = await checkAssertion(db, { tenantId: portal.tenantId, resourceId: portal.id, userId: member.id }, pending, answer);
+      if (!outcome.ok) {
+        await db.transaction(async (trx) => {
+          const locked = await recordFailure(trx, portal.tenantId, portal.id, member.id, { limit: resource.failedAttemptsLimit, lockMinutes: resource.lockMinutes });
+          await recordAudit(trx, actor, audit('failure', { reason: outcome.reason }));
+          if (locked) await recordAudit(trx, actor, { action: 'user.locked', targetType: 'user', targetId: member.id, resourceId: portal.id, result: 'failure', details: { via: 'portal' } });
+        });
+        return false;
+      }
+      await db.transaction(async (trx) => {
+        await recordSuccess(trx, portal.tenantId, portal.id, member.id);
+        await recordAudit(trx, actor, audit('success', { token: outcome.serial }));
+      });
+      return true;
     },
 
     /** Sends email/SMS codes for the user's challenge tokens (the API's challenge, same throttles). */

@@ -9,6 +9,7 @@ import session from 'express-session';
 import type { NextFunction, Request, Response } from 'express';
 import type { Db } from '../db/knex';
 import { PgSessionStore } from '../web/session-store';
+import type { PendingCeremony } from '../webauthn/webauthn.types';
 
 export const PORTAL_IDLE_MINUTES = 15;
 const ABSOLUTE_MS = 12 * 3_600_000;
@@ -28,6 +29,10 @@ export interface PortalSignInState {
   signedInAt?: number;
   /** When the user last proved a second factor (step-up for sensitive actions, SEC-14). */
   secondFactorAt?: number;
+  /** A token enrolment in progress (SPEC §5.3); backup codes sealed for their download while it is pending. */
+  enrollment?: { tokenId: string; type: string; codesSealed?: string };
+  /** A WebAuthn ceremony in progress (its challenge), taken out when answered: single use. */
+  webauthn?: PendingCeremony;
 }
 
 declare module 'express-session' {

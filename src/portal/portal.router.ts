@@ -18,7 +18,9 @@ import { createActionGate } from './action-gate';
 import { profileActionRoutes } from './actions/profile.routes';
 import { tokenActionRoutes } from './actions/token.routes';
 import { enrollmentRoutes } from './actions/enrollment.routes';
-import { webauthnRoutes } from './actions/webauthn.routes';
+import { webauthnJson, webauthnRoutes } from './actions/webauthn.routes';
+import { environmentRoutes } from './actions/environment.routes';
+import { provideEnvironments } from './complete-sign-in';
 
 /** The address label of a `{address}.{PORTAL_DOMAIN}` Host header, or undefined for any other host. */
 export function addressFromHost(host: string | undefined, portalDomain: string | undefined): string | undefined {
@@ -41,7 +43,7 @@ export function createPortalSurface(services: Services) {
   const secure = config.isProduction;
   const sessions = createPortalSessions(db, config.sessionSecret, secure);
   const csrf = createCsrf(config.csrfSecret, secure, { cookieName: secure ? '__Secure-mfa.portal.csrf' : 'mfa.portal.csrf', pathOf: (req) => req.portal!.base });
-  const signIn = createPortalSignInController(portalSignIn);
+  const signIn = createPortalSignInController(portalSignIn, config);
   const gates = createActionGate(portalSignIn, db);
   const dashboard = createPortalDashboardController(gates);
 
@@ -54,6 +56,7 @@ export function createPortalSurface(services: Services) {
     next();
   });
   routes.use(csrf.provideToken, csrf.protect);
+  routes.use(provideEnvironments(services));
   routes.get('/', signIn.loginForm, gates.signedInUser, dashboard.dashboard);
   routes.post('/sign-in', signIn.login);
   routes.get('/sign-in/verify', signIn.verifyForm);
@@ -62,12 +65,14 @@ export function createPortalSurface(services: Services) {
   routes.get('/sign-in/second-factor', signIn.secondFactorForm);
   routes.post('/sign-in/second-factor', signIn.secondFactor);
   routes.post('/sign-in/second-factor/send', signIn.sendCode);
+  routes.post('/sign-in/second-factor/webauthn/options', signIn.webauthnOptions);
+  routes.post('/sign-in/second-factor/webauthn', webauthnJson, signIn.webauthnSecondFactor);
   routes.post('/sign-out', signIn.signOut);
   routes.get('/step-up', gates.signedInUser, signIn.stepUpForm);
   routes.post('/step-up', gates.signedInUser, signIn.stepUp);
-  // Each action's own routes (they gate themselves), then the honest answer for the rest.
-  routes.use('/actions', profileActionRoutes(services, gates), tokenActionRoutes(services, gates), enrollmentRoutes(services, gates), webauthnRoutes(services, gates));
-  routes.get('/actions/:action', dashboard.notBuiltYet);
+  // Each action's own routes (they gate themselves); anything else there is not an action.
+  routes.use('/actions', profileActionRoutes(services, gates), tokenActionRoutes(services, gates), webauthnRoutes(services, gates), enrollmentRoutes(services, gates), environmentRoutes(services, gates));
+  routes.use('/actions', dashboard.unknownAction);
   routes.use((_req, res) => notFound(res));
   routes.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (err instanceof StepUpRequiredError) return gates.freshSecondFactor(req, res, next);

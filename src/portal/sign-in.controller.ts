@@ -9,10 +9,16 @@ import { newCodeBinding, type PortalSignInService, type Visitor } from '../porta
 import { RateLimitedError } from '../lib/errors';
 import { redirect, render } from '../web/views';
 import { rotate, signInState } from './portal-session';
+import { completeSignIn, signInByTrustedEnvironment } from './complete-sign-in';
+import { BadRequestError, UnauthorizedError } from '../lib/errors';
+import { relyingPartyOf, type RelyingPartyPolicy } from '../webauthn/relying-party';
+import { jsonErrors, keepCeremony, saveSession, takeCeremony } from './actions/webauthn.routes';
 
 export const SIGN_IN_FAILED = 'Those sign-in details are not right. Check them and try again.';
 const CODE_FAILED = 'That code is not right. Enter a current code from your token, or a backup code.';
 const CODE_SENT_NOTICE = 'If you have a code by email or SMS in this portal, a new code is on its way.';
+export const KEY_FAILED = 'Your security key was not accepted. Try again, or enter a code.';
+const SIGN_IN_EXPIRED = 'Your sign-in has expired. Reload the page and start again.';
 
 export function visitorOf(req: Request): Visitor {
   return { ip: req.ip, userAgent: req.get('user-agent')?.slice(0, 300) };
@@ -39,7 +45,7 @@ function safeNext(req: Request, value: unknown): string {
   return typeof value === 'string' && value.startsWith(base) && !value.includes('//') && !value.includes('\\') ? value : base;
 }
 
-export function createPortalSignInController(signIn: PortalSignInService) {
+export function createPortalSignInController(signIn: PortalSignInService, rpPolicy: RelyingPartyPolicy) {
   const url = (req: Request, path = '') => `${req.portal!.base}${path}`;
 
   function takeFlash(req: Request) {
@@ -93,11 +99,12 @@ export function createPortalSignInController(signIn: PortalSignInService) {
           return;
         }
         const base = { resourceId: req.portal!.resource.id, userId: result.userId, startedAt: Date.now() };
-        if (result.next === 'token') {
+        // §5.4: a browser this user trusted here may skip the second step (no secondFactorAt then).
+        if (result.next === 'token' && !(await signInByTrustedEnvironment(req, result.userId))) {
           await rotate(req, { ...base, stage: 'second_factor' });
           return redirect(req, res, url(req, 'sign-in/second-factor'));
         }
-        await rotate(req, { ...base, stage: 'signed_in', signedInAt: Date.now() });
+        await completeSignIn(req, res, result.userId, { startedAt: base.startedAt });
         redirect(req, res, url(req));
       });
     },
@@ -134,11 +141,38 @@ export function createPortalSignInController(signIn: PortalSignInService) {
           render(req, res, { page: 'portal/second-factor' }, { ...options, error: CODE_FAILED }, 401);
           return;
         }
-        const now = Date.now();
-        await rotate(req, { resourceId: portal.id, userId: state.userId, stage: 'signed_in', startedAt: state.startedAt, signedInAt: now, secondFactorAt: now });
+        await completeSignIn(req, res, state.userId!, { startedAt: state.startedAt, secondFactorAt: Date.now() });
         redirect(req, res, url(req));
       });
     },
+
+    /** Step 3 with a security key, part 1 (JSON): the options for the browser; the challenge stays in the session. */
+    webauthnOptions: jsonErrors(async (req: Request, res: Response) => {
+      const state = signInState(req);
+      if (state?.stage !== 'second_factor') throw new BadRequestError(SIGN_IN_EXPIRED);
+      const started = await signIn.webauthnOptions(req.portal!.resource, state.userId!, relyingPartyOf(req, rpPolicy));
+      if (!started) throw new BadRequestError('You have no security key for this portal at this address. Enter a code instead.');
+      await keepCeremony(req, started.pending);
+      res.json(started.options);
+    }),
+
+    /** Step 3 with a security key, part 2 (JSON): the browser's answer; on success the sign-in completes like with a code. */
+    webauthnSecondFactor: jsonErrors(async (req: Request, res: Response) => {
+      const state = signInState(req);
+      if (state?.stage !== 'second_factor') throw new BadRequestError(SIGN_IN_EXPIRED);
+      if (!req.is('application/json')) {
+        // The form was posted without JavaScript: no ceremony ran, so no attempt is counted.
+        req.session.flash = { kind: 'error', text: 'Security keys need JavaScript in your browser. Enter a code instead.' };
+        return redirect(req, res, url(req, 'sign-in/second-factor'));
+      }
+      const pending = await takeCeremony(req);
+      if (!(await signIn.verifySecondFactorWebauthn(req.portal!.resource, visitorOf(req), state.userId!, pending, req.body?.response))) {
+        throw new UnauthorizedError(KEY_FAILED);
+      }
+      await completeSignIn(req, res, state.userId!, { startedAt: state.startedAt, secondFactorAt: Date.now() });
+      await saveSession(req);
+      res.json({ redirect: url(req) });
+    }),
 
     async sendCode(req: Request, res: Response) {
       const state = signInState(req);

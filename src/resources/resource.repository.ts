@@ -14,6 +14,8 @@ const COLUMNS: Record<keyof ResourcePatchInput, string> = {
   maxTokensPerUser: 'max_tokens_per_user',
   requireSecondFactor: 'require_second_factor',
   totpWindow: 'totp_window',
+  trustedEnvironmentSkipsSecondFactor: 'trusted_environment_skips_second_factor',
+  notifyNewEnvironment: 'notify_new_environment',
 };
 
 function toRow(input: ResourcePatchInput): Record<string, unknown> {
@@ -38,6 +40,8 @@ export function toResource(r: any): Resource {
     maxTokensPerUser: r.max_tokens_per_user,
     requireSecondFactor: r.require_second_factor,
     totpWindow: r.totp_window,
+    trustedEnvironmentSkipsSecondFactor: r.trusted_environment_skips_second_factor,
+    notifyNewEnvironment: r.notify_new_environment,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

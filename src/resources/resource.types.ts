@@ -11,6 +11,10 @@ export interface Resource {
   maxTokensPerUser: number;
   requireSecondFactor: boolean;
   totpWindow: number;
+  /** §5.4: a browser the user trusted in this resource skips the second factor. */
+  trustedEnvironmentSkipsSecondFactor: boolean;
+  /** §5.4: email the user when they sign in from a browser not seen before in this resource. */
+  notifyNewEnvironment: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -25,6 +29,8 @@ export const resourceSettingsSchema = z.object({
   maxTokensPerUser: z.number({ error: 'Enter a whole number from 1 to 20.' }).int().min(1, 'Use a number from 1 to 20.').max(20, 'Use a number from 1 to 20.').optional(),
   requireSecondFactor: z.boolean({ error: 'Use true or false.' }).optional(),
   totpWindow: z.number({ error: 'Enter a whole number from 0 to 10.' }).int().min(0, 'Use a number from 0 to 10.').max(10, 'Use a number from 0 to 10.').optional(),
+  trustedEnvironmentSkipsSecondFactor: z.boolean({ error: 'Use true or false.' }).optional(),
+  notifyNewEnvironment: z.boolean({ error: 'Use true or false.' }).optional(),
 }).strict();
 
 export const resourceCreateSchema = resourceSettingsSchema;
@@ -41,4 +47,6 @@ export const RESOURCE_DEFAULTS = {
   maxTokensPerUser: 1,
   requireSecondFactor: false,
   totpWindow: 1,
+  trustedEnvironmentSkipsSecondFactor: false,
+  notifyNewEnvironment: false,
 } as const;

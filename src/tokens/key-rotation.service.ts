@@ -19,6 +19,8 @@ import type { SecretBox } from '../lib/secret-box';
  */
 export const SEALED_COLUMNS = [
   { name: 'tokens', table: 'tokens', column: 'seed_sealed', keyIdColumn: 'seed_key_id', context: (id: string) => `token-seed:${id}` },
+  // A reissued seed waiting for its first code (src/portal-actions/token-actions.service.ts).
+  { name: 'pendingSeeds', table: 'tokens', column: 'pending_seed_sealed', keyIdColumn: undefined, context: (id: string) => `token-seed:${id}` },
   { name: 'admins', table: 'admins', column: 'totp_secret_sealed', keyIdColumn: undefined, context: (id: string) => `admin-totp:${id}` },
   { name: 'tokenImports', table: 'token_imports', column: 'file_sealed', keyIdColumn: undefined, context: (id: string) => `token-import:${id}` },
 ] as const;
@@ -42,7 +44,7 @@ export interface RotationOptions {
 }
 
 function emptyCounts(): Record<SealedColumnName, number> {
-  return { tokens: 0, admins: 0, tokenImports: 0 };
+  return { tokens: 0, pendingSeeds: 0, admins: 0, tokenImports: 0 };
 }
 
 export type KeyRotationService = ReturnType<typeof createKeyRotationService>;

@@ -4,6 +4,7 @@
  * deletion, and the admin "is this code valid" check. Every change is audited in its transaction.
  */
 import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
 import { isUniqueViolation } from '../db/errors';
 import { BadRequestError, ConflictError, NotFoundError, ValidationError } from '../lib/errors';
@@ -54,6 +55,13 @@ function importedSeed(secret: string): Buffer {
   }
 }
 
+export interface CreateOptions {
+  /** false: created inactive (a portal enrolment enables it once proven). Default: enabled. */
+  enabled?: boolean;
+  /** Runs inside the creating transaction, after the insert; a throw rolls the creation back. */
+  within?: (trx: Knex.Transaction, token: Token) => Promise<void>;
+}
+
 export type TokenService = ReturnType<typeof createTokenService>;
 
 /**
@@ -87,8 +95,12 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
       return toPage(items, total, page);
     },
 
-    /** Creates a token of any type but webauthn (enrolled in the portal). Audited. */
-    async create(actor: Actor, input: unknown): Promise<CreatedToken> {
+    /**
+     * Creates a token of any type but webauthn (enrolled in the portal). Audited. `options.enabled`
+     * false creates it inactive (portal enrolment, until proven); `options.within` runs in the
+     * creating transaction (e.g. resource assignment), so both commit or neither.
+     */
+    async create(actor: Actor, input: unknown, options: CreateOptions = {}): Promise<CreatedToken> {
       requireWriter(actor);
       const data = parseInput(tokenCreateSchema, input);
       const type = data.type;
@@ -108,6 +120,7 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
 
       const id = randomUUID();
       const row: Record<string, unknown> = { id, tenant_id: actor.tenantId, user_id: owner?.id ?? null, type, serial: data.serial ?? newSerial(type), name: data.name ?? '' };
+      if (options.enabled === false) row.enabled = false;
       let uri: string | undefined;
       if (isOath) {
         const kind = type === 'hardware' ? (data.period ? 'totp' : data.counter !== undefined ? 'hotp' : 'totp') : type;
@@ -123,6 +136,7 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
           const token = await repo.insertToken(trx, row);
           const backupCodes = type === 'backup_codes' ? await issueBackupCodes(trx, actor.tenantId, id) : undefined;
           await recordAudit(trx, actor, { action: 'token.create', targetType: 'token', targetId: id, details: { serial: token.serial, type, imported: Boolean(data.secret), userId: owner?.id } });
+          if (options.within) await options.within(trx, token);
           return { token, otpauthUri: uri, backupCodes };
         });
       } catch (err) {

@@ -6,7 +6,7 @@
  * mail goes through the queue and nodemailer), types a wrong code first (generic alert, focus
  * back on the field), then the right one, passes the second factor with a TOTP code computed
  * from the token's seed, sees the dashboard (login, token, exactly the one action), opens the
- * action ("not available yet") and signs out. Every page is screenshotted (desktop, and the
+ * action (Change Name: saves a new name that the dashboard then greets) and signs out. Every page is screenshotted (desktop, and the
  * sign-in and dashboard on a phone); any CSP violation or script error fails the test.
  */
 import { after, before, describe, it } from 'node:test';
@@ -267,7 +267,7 @@ describe('portal sign-in in a real browser', () => {
       for (const path of [portalPath, `${portalPath}actions/change_name`]) {
         const res = await page.request.get(path);
         assert.equal(new URL(res.url()).pathname, `${portalPath}sign-in/second-factor`, `${path} sends a half-signed-in visitor to the second factor`);
-        assert.doesNotMatch(await res.text(), /Your tokens here|not available in this portal yet/);
+        assert.doesNotMatch(await res.text(), /Your tokens here|Change your name/);
       }
       await field.fill(authenticator.generate(seed!));
       await screenshot(page, '36-portal-second-factor');
@@ -315,13 +315,16 @@ describe('portal sign-in in a real browser', () => {
     await step(page, 'action page', async () => {
       await page.getByRole('link', { name: 'Change Name' }).click();
       await page.waitForURL((u) => u.pathname === `${portalPath}actions/change_name`);
-      await page.getByRole('heading', { level: 1, name: 'Change Name' }).waitFor();
-      await page.getByText('Change Name is not available in this portal yet.', { exact: false }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Change your name' }).waitFor();
       await assertPortalHeader(page, resourceName, portalPath);
+      await page.getByLabel('First name').fill('Carol');
+      await page.getByLabel('Last name').fill('Tester');
       await screenshot(page, '38-portal-action');
-      await page.getByRole('link', { name: 'Back to the portal' }).click();
+      await page.getByRole('button', { name: 'Save name' }).click();
       await page.waitForURL((u) => u.pathname === portalPath);
-      await page.getByRole('heading', { level: 1, name: `Hello, ${user.login}`, exact: true }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Hello, Carol Tester', exact: true }).waitFor();
+      const saved = await s.db('users').where({ id: user.id }).first('first_name', 'last_name');
+      assert.deepEqual([saved.first_name, saved.last_name], ['Carol', 'Tester']);
     });
 
     await step(page, 'sign out', async () => {

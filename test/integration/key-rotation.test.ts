@@ -53,6 +53,8 @@ describe('keys:rotate (SEC-03)', () => {
     const totp = (await s.tokens.create(tenant.actor, { type: 'totp', userId: user.id, secret: base32Encode(SEED) })).token;
     const hotp = (await s.tokens.create(tenant.actor, { type: 'hotp', userId: user.id, secret: base32Encode(SEED), counter: 0 })).token;
     for (const t of [totp, hotp]) await s.tokens.assignToResource(tenant.actor, resource.id, t.id);
+    // A reissued seed waiting for its first code (portal Reissue Token) is sealed the same way.
+    await s.db('tokens').where({ id: totp.id }).update({ pending_seed_sealed: s.secrets.encrypt(Buffer.alloc(20, 9), `token-seed:${totp.id}`), pending_seed_at: s.db.fn.now() });
     const importId = randomUUID();
     await s.db('token_imports').insert({ id: importId, tenant_id: tenant.tenantId, format: 'csv', filename: 'x.csv', file_sealed: s.secrets.encrypt(Buffer.from('serial,secret'), `token-import:${importId}`) });
     return { tenant, resource, user, totp, hotp, importId };
@@ -74,8 +76,11 @@ describe('keys:rotate (SEC-03)', () => {
     const [summary, results] = await Promise.all([rotation.rotateAll({ batchSize: 1 }), during]);
     assert.deepEqual(results, [true, true, true, true, true]);
     assert.equal(summary.keyId, 'k2');
-    assert.ok(summary.rotated.tokens >= 2 && summary.rotated.admins >= 1 && summary.rotated.tokenImports >= 1, JSON.stringify(summary));
-    assert.deepEqual(Object.values(summary.unreadable), [0, 0, 0]);
+    assert.ok(summary.rotated.tokens >= 2 && summary.rotated.pendingSeeds >= 1 && summary.rotated.admins >= 1 && summary.rotated.tokenImports >= 1, JSON.stringify(summary));
+    assert.deepEqual(Object.values(summary.unreadable), [0, 0, 0, 0]);
+    const pending = await db('tokens').where({ id: totp.id }).first('pending_seed_sealed');
+    assert.equal(pending.pending_seed_sealed.split(':')[1], 'k2', 'the pending seed is under the new key');
+    assert.deepEqual(next.services.secrets.decrypt(pending.pending_seed_sealed, `token-seed:${totp.id}`), Buffer.alloc(20, 9));
 
     const rows = await db('tokens').whereIn('id', [totp.id, hotp.id]).select('id', 'seed_key_id', 'seed_sealed', 'hotp_counter');
     for (const row of rows) {
@@ -104,8 +109,8 @@ describe('keys:rotate (SEC-03)', () => {
     }
 
     const again = await rotation.rotateAll();
-    assert.deepEqual(again.rotated, { tokens: 0, admins: 0, tokenImports: 0 }, 'idempotent');
-    assert.deepEqual(await rotation.remaining(), { tokens: 0, admins: 0, tokenImports: 0 });
+    assert.deepEqual(again.rotated, { tokens: 0, pendingSeeds: 0, admins: 0, tokenImports: 0 }, 'idempotent');
+    assert.deepEqual(await rotation.remaining(), { tokens: 0, pendingSeeds: 0, admins: 0, tokenImports: 0 });
   });
 
   it('never overwrites a ciphertext written after it was read (compare-and-set)', async () => {
@@ -144,7 +149,7 @@ describe('keys:rotate (SEC-03)', () => {
 
     const second = await runCli(['keys:rotate'], env);
     assert.equal(second.code, 0, second.stderr);
-    assert.deepEqual(JSON.parse(lastLine(second.stdout)).rotated, { tokens: 0, admins: 0, tokenImports: 0 });
+    assert.deepEqual(JSON.parse(lastLine(second.stdout)).rotated, { tokens: 0, pendingSeeds: 0, admins: 0, tokenImports: 0 });
 
     // Dropping k2 from the keyring too early is reported, not silently skipped.
     const missing = await runCli(['keys:rotate'], { DATABASE_URL: dbUrl, ENCRYPTION_KEYS: keyring(['k3', k3]), ENCRYPTION_KEY_ID: 'k3' });
