@@ -70,6 +70,8 @@ export function createPortalSurface(services: Services) {
   routes.post('/sign-out', signIn.signOut);
   routes.get('/step-up', gates.signedInUser, signIn.stepUpForm);
   routes.post('/step-up', gates.signedInUser, signIn.stepUp);
+  routes.post('/step-up/webauthn/options', gates.signedInUser, signIn.stepUpWebauthnOptions);
+  routes.post('/step-up/webauthn', webauthnJson, gates.signedInUser, signIn.stepUpWebauthn);
   // Each action's own routes (they gate themselves); anything else there is not an action.
   routes.use('/actions', profileActionRoutes(services, gates), tokenActionRoutes(services, gates), webauthnRoutes(services, gates), enrollmentRoutes(services, gates), environmentRoutes(services, gates));
   routes.use('/actions', dashboard.unknownAction);

@@ -206,6 +206,25 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
       });
     },
 
+    /** Step-up with a security key, part 1 (JSON). After gates.signedInUser. */
+    stepUpWebauthnOptions: jsonErrors(async (req: Request, res: Response) => {
+      const u = req.portalUser!;
+      const started = await signIn.webauthnOptions(u.portal, u.userId, relyingPartyOf(req, rpPolicy));
+      if (!started) throw new BadRequestError('You have no security key for this portal at this address. Enter a code instead.');
+      await keepCeremony(req, started.pending);
+      res.json(started.options);
+    }),
+
+    /** Step-up with a security key, part 2 (JSON): the same check as at sign-in, then back to `next`. */
+    stepUpWebauthn: jsonErrors(async (req: Request, res: Response) => {
+      const u = req.portalUser!;
+      const pending = await takeCeremony(req);
+      if (!(await signIn.verifySecondFactorWebauthn(u.portal, u.visitor, u.userId, pending, req.body?.response))) throw new UnauthorizedError(KEY_FAILED);
+      req.session.portal!.secondFactorAt = Date.now();
+      await saveSession(req);
+      res.json({ redirect: safeNext(req, req.query.next) });
+    }),
+
     /** Cancels a sign-in in progress, or signs out: the server-side session is deleted (a fresh one carries the notice). */
     async signOut(req: Request, res: Response) {
       const state = signInState(req);

@@ -302,6 +302,34 @@ describe('portal WebAuthn (SPEC §5.3 webauthn, §5.2 step 3)', () => {
       assert.equal((await lockRow(w, user.id)).fail_count, before + 1, 'the failure counts toward the lock');
     });
 
+    it('SEC-14 step-up with the key: a stale second factor sends a sensitive action to the step-up page, the key confirms and the action opens', async () => {
+      const w = await world({ actions: ['enroll_token', 'change_password'] });
+      const user = await member(w);
+      const key = new SoftKey();
+      await enrolKey(await signedIn(w, user.login), w, key);
+      const agent = await atSecondFactor(w, user.login);
+      assert.equal((await postJson(agent, second(w), `${second(w)}/webauthn`, { response: key.assert(await options(agent, w)) })).status, 200);
+      const action = `${w.portal.base}actions/change_password`;
+      assert.equal((await agent.get(action)).status, 200, 'fresh right after the key sign-in');
+      await ctx.services.db.raw(`UPDATE sessions SET data = jsonb_set(data, '{portal,secondFactorAt}', to_jsonb(?::bigint)) WHERE data->'portal'->>'userId' = ?`, [Date.now() - 6 * 60_000, user.id]);
+      const stale = await agent.get(action);
+      assert.equal(stale.status, 303);
+      const stepUp = String(stale.headers.location);
+      assert.ok(stepUp.startsWith(`${w.portal.base}step-up?next=`), stepUp);
+      const page = await agent.get(stepUp);
+      assert.match(page.text, /Use your security key/);
+      const verifyUrl = `${w.portal.base}step-up/webauthn?next=${encodeURIComponent(action)}`;
+      const opts = await postJson(agent, stepUp, `${w.portal.base}step-up/webauthn/options`);
+      assert.equal(opts.status, 200, opts.text);
+      const bad = await postJson(agent, stepUp, verifyUrl, { response: { id: 'bogus' } });
+      assert.equal(bad.status, 401, 'a bogus answer is refused');
+      const again = await postJson(agent, stepUp, `${w.portal.base}step-up/webauthn/options`);
+      const ok = await postJson(agent, stepUp, verifyUrl, { response: key.assert(again.body) });
+      assert.equal(ok.status, 200, ok.text);
+      assert.deepEqual(ok.body, { redirect: action });
+      assert.equal((await agent.get(action)).status, 200, 'the action opens after the step-up');
+    });
+
     it('SEC-07/SEC-08 failed assertions count toward the lock, and a locked user is refused even with a good assertion', async () => {
       const { w, user, key } = await keyUser();
       const agent = await atSecondFactor(w, user.login);
