@@ -100,7 +100,9 @@ export async function benchValidate(options: ValidateOptions): Promise<Record<st
     await baseline.stop();
 
     // (b) The real app, as `npm start` runs it, on the bench database.
-    const app = await startServer('app', 'src/server.ts', env, async (url) => (await fetch(`${url}/healthz`)).ok, ROOT);
+    // BENCH_PROFILE_DIR=/some/dir writes a V8 CPU profile of the app process there (for docs/performance.md).
+    const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+    const app = await startServer('app', 'src/server.ts', env, async (url) => (await fetch(`${url}/healthz`)).ok, ROOT, profile);
     servers.push(app);
     const counters = new Array<number>(options.users).fill(0);
     const successTraffic = () => codeTraffic(data, data.successResourceId, (i) => hotp(data.seeds[i], counters[i]++), true);
