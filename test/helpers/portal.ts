@@ -1,4 +1,5 @@
 /** Portal test helpers: an active portal for a resource, and a visitor walking its sign-in steps. */
+import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { Express } from 'express';
 import type { Services } from '../../src/services';
@@ -69,4 +70,20 @@ export function sessionIdOf(cookieValue: string): string {
   const decoded = decodeURIComponent(cookieValue);
   if (!decoded.startsWith('s:')) throw new Error(`not a signed session cookie: ${cookieValue}`);
   return decoded.slice(2, decoded.lastIndexOf('.'));
+}
+
+/** A 303 to exactly `location`. */
+export function assertRedirect(res: request.Response, location: string, what = 'redirect'): void {
+  assert.equal(res.status, 303, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
+  assert.equal(res.headers.location, location, what);
+}
+
+/** The text of the page's error flash (role="alert"), if any. */
+export function alertOf(html: string): string | undefined {
+  return html.match(/role="alert">([^<]*)</)?.[1];
+}
+
+/** The inline message of a form field (the _field partial's error paragraph). */
+export function fieldError(html: string, name: string): string | undefined {
+  return html.match(new RegExp(`id="f-${name}-error">([^<]*)<`))?.[1];
 }

@@ -13,7 +13,19 @@ import { createTestContext, type TestContext } from '../helpers/context';
 import { createTenant, createUser, unique, type TestTenant } from '../helpers/factories';
 import { apiClient } from '../helpers/api-client';
 import { postForm, type Agent } from '../helpers/admin-agent';
-import { createPortal, enterLogin, enterSecondFactor, enterSecret, lastEmailedCode, sessionIdOf, setCookieValue, visitor, type TestPortal } from '../helpers/portal';
+import {
+  createPortal,
+  enterLogin,
+  enterSecondFactor,
+  enterSecret,
+  lastEmailedCode,
+  sessionIdOf,
+  setCookieValue,
+  visitor,
+  type TestPortal,
+  assertRedirect,
+  fieldError,
+} from '../helpers/portal';
 import { base32Decode, base32Encode, generateHotp, generateTotp } from '../../src/otp/otp-engine';
 import { createEnrollmentService } from '../../src/portal-actions/enrollment.service';
 import { createChallengeCodes } from '../../src/validation/challenge-codes';
@@ -39,15 +51,6 @@ function codeOtherThan(...taken: string[]): string {
     const code = String(n).padStart(6, '0');
     if (!taken.includes(code)) return code;
   }
-}
-
-function assertRedirect(res: request.Response, location: string, what = 'redirect'): void {
-  assert.equal(res.status, 303, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  assert.equal(res.headers.location, location, what);
-}
-
-function fieldError(html: string, name: string): string | undefined {
-  return html.match(new RegExp(`id="f-${name}-error">([^<]*)<`))?.[1];
 }
 
 /** The manual key shown on the start page (groups of 4 base32 characters), as the seed. */

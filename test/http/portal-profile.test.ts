@@ -12,7 +12,19 @@ import { createTestContext, type TestContext } from '../helpers/context';
 import { createTenant, createUser, unique, type TestTenant } from '../helpers/factories';
 import { apiClient } from '../helpers/api-client';
 import { postForm, type Agent } from '../helpers/admin-agent';
-import { createPortal, enterLogin, enterSecondFactor, enterSecret, lastEmailedCode, sessionIdOf, setCookieValue, visitor, type TestPortal } from '../helpers/portal';
+import {
+  createPortal,
+  enterLogin,
+  enterSecondFactor,
+  enterSecret,
+  lastEmailedCode,
+  sessionIdOf,
+  setCookieValue,
+  visitor,
+  type TestPortal,
+  assertRedirect,
+  fieldError,
+} from '../helpers/portal';
 import { base32Encode, generateHotp } from '../../src/otp/otp-engine';
 import { verifyPassword } from '../../src/lib/passwords';
 
@@ -37,16 +49,6 @@ function codeOtherThan(...taken: string[]): string {
     const code = String(n).padStart(6, '0');
     if (!taken.includes(code)) return code;
   }
-}
-
-/** The inline message of a form field (the _field partial's error paragraph). */
-function fieldError(html: string, name: string): string | undefined {
-  return html.match(new RegExp(`id="f-${name}-error">([^<]*)<`))?.[1];
-}
-
-function assertRedirect(res: request.Response, location: string, what = 'redirect'): void {
-  assert.equal(res.status, 303, `${what}: ${res.status} ${res.text.slice(0, 400)}`);
-  assert.equal(res.headers.location, location, what);
 }
 
 describe('portal profile actions (SPEC §5.3)', () => {

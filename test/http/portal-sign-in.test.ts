@@ -25,6 +25,8 @@ import {
   setCookieValue,
   visitor,
   type TestPortal,
+  assertRedirect,
+  alertOf,
 } from '../helpers/portal';
 import { base32Encode, generateHotp } from '../../src/otp/otp-engine';
 import { ACTION_GROUPS } from '../../src/selfservice/self-service.types';
@@ -54,11 +56,6 @@ function codeOtherThan(...taken: string[]): string {
 /** Wrong for an HOTP token at counter 0: none of the codes its look-ahead could accept. */
 const WRONG_HOTP = codeOtherThan(...Array.from({ length: 30 }, (_, n) => hotp(n)));
 
-/** The text of the page's error flash (role="alert"), if any. */
-function alertOf(html: string): string | undefined {
-  return html.match(/role="alert">([^<]*)</)?.[1];
-}
-
 /** The page with its CSRF token and the given typed values replaced by placeholders. */
 function normalise(html: string, ...typed: string[]): string {
   let out = html.split(csrfFrom(html)).join('{csrf}');
@@ -76,11 +73,6 @@ function assertSignInForm(res: request.Response, portal: { base: string }, what 
 function assertDashboard(res: request.Response, what = 'the dashboard'): void {
   assert.equal(res.status, 200, `${what}: ${res.status} ${res.headers.location ?? ''}`);
   assert.ok(res.text.includes(DASHBOARD_MARK), what);
-}
-
-function assertRedirect(res: request.Response, location: string, what = 'redirect'): void {
-  assert.equal(res.status, 303, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
-  assert.equal(res.headers.location, location, what);
 }
 
 describe('portal sign-in (SPEC §5.2)', () => {

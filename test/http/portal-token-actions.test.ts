@@ -13,7 +13,17 @@ import { createTestContext, type TestContext } from '../helpers/context';
 import { createResource, createTenant, createUser, unique, type TestTenant } from '../helpers/factories';
 import { apiClient } from '../helpers/api-client';
 import { postForm, type Agent } from '../helpers/admin-agent';
-import { createPortal, enterLogin, enterSecondFactor, enterSecret, sessionIdOf, setCookieValue, visitor, type TestPortal } from '../helpers/portal';
+import {
+  createPortal,
+  enterLogin,
+  enterSecondFactor,
+  enterSecret,
+  sessionIdOf,
+  setCookieValue,
+  visitor,
+  type TestPortal,
+  alertOf,
+} from '../helpers/portal';
 import { base32Decode, base32Encode, generateHotp } from '../../src/otp/otp-engine';
 import { CLAIM_FAILED, REISSUE_EXPIRED, SYNC_FAILED, UNASSIGN_LAST_REFUSED } from '../../src/portal-actions/token-actions.service';
 
@@ -36,10 +46,6 @@ function wrongCode(seed: Buffer = SEED): string {
     const code = String(n).padStart(6, '0');
     if (!taken.has(code)) return code;
   }
-}
-
-function alertOf(html: string): string | undefined {
-  return html.match(/role="alert">([^<]*)</)?.[1];
 }
 
 describe('portal token actions (SPEC §5.3)', () => {
