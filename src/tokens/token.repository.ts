@@ -122,14 +122,18 @@ export async function countUserTokensInResource(q: Queryable, tenantId: string, 
   return Number(count);
 }
 
-/** The user's enabled tokens assigned to the resource, with what verification needs. */
-export async function tokensForCheck(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<TokenSecretRow[]> {
-  const rows = await q('tokens as t')
+/** The user's tokens assigned to the resource, oldest first (whole rows: callers map them). */
+function userTokensInResource(q: Queryable, tenantId: string, resourceId: string, userId: string) {
+  return q('tokens as t')
     .join('token_resources as tr', 'tr.token_id', 't.id')
-    .where({ 't.tenant_id': tenantId, 'tr.resource_id': resourceId, 't.user_id': userId, 't.enabled': true })
+    .where({ 't.tenant_id': tenantId, 'tr.tenant_id': tenantId, 'tr.resource_id': resourceId, 't.user_id': userId })
     .orderBy('t.created_at')
     .select('t.*');
-  return rows.map(toSecretRow);
+}
+
+/** The user's enabled tokens assigned to the resource, with what verification needs. */
+export async function tokensForCheck(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<TokenSecretRow[]> {
+  return (await userTokensInResource(q, tenantId, resourceId, userId).andWhere('t.enabled', true)).map(toSecretRow);
 }
 
 /** The user's tokens with the resources they are assigned to (for the user page). */
@@ -166,10 +170,5 @@ export async function incrementTokenFailures(q: Queryable, tenantId: string, tok
 
 /** The user's tokens assigned to the resource, enabled or not, without secrets (the portal dashboard). */
 export async function listUserTokensInResource(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<Token[]> {
-  const rows = await q('tokens as t')
-    .join('token_resources as tr', 'tr.token_id', 't.id')
-    .where({ 't.tenant_id': tenantId, 'tr.tenant_id': tenantId, 'tr.resource_id': resourceId, 't.user_id': userId })
-    .orderBy('t.created_at')
-    .select('t.*');
-  return rows.map(toToken);
+  return (await userTokensInResource(q, tenantId, resourceId, userId)).map(toToken);
 }
