@@ -38,17 +38,6 @@ export async function insertPending(q: Queryable, row: { tenantId: string; resou
   await q('portal_enrollments').insert({ tenant_id: row.tenantId, resource_id: row.resourceId, user_id: row.userId, token_id: row.tokenId, type: row.type });
 }
 
-/** The user's tokens in the resource, pending enrolments not counted (for max tokens per user). */
-export async function countSettledTokens(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<number> {
-  const [{ count }] = await q('token_resources as tr')
-    .join('tokens as t', 't.id', 'tr.token_id')
-    .leftJoin('portal_enrollments as pe', 'pe.token_id', 't.id')
-    .where({ 'tr.tenant_id': tenantId, 'tr.resource_id': resourceId, 't.user_id': userId })
-    .whereNull('pe.token_id')
-    .count<{ count: string }[]>('* as count');
-  return Number(count);
-}
-
 /** The user's pending, unexpired enrolment of `type` in the resource with this token id, with what verification needs. */
 export async function findPending(q: Queryable, tenantId: string, resourceId: string, userId: string, tokenId: string, type: string): Promise<TokenSecretRow | undefined> {
   if (!isUuid(tokenId)) return undefined;

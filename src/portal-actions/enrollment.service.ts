@@ -22,7 +22,7 @@ import type { Resource } from '../resources/resource.types';
 import { ENROLLMENT_TYPES } from '../selfservice/self-service.types';
 import { consumeBackupCode } from '../tokens/backup-codes';
 import type { TokenService } from '../tokens/token.service';
-import { insertTokenResource } from '../tokens/token.repository';
+import { countUserTokensInResource, insertTokenResource } from '../tokens/token.repository';
 import type { Token, TokenSecretRow } from '../tokens/token.types';
 import { findUser } from '../users/user.repository';
 import type { User } from '../users/user.types';
@@ -141,7 +141,7 @@ export function createEnrollmentService({ db, tokens, secrets, messages, codes }
     /** The portal's enabled types (webauthn included, enrolled elsewhere), whether this user can use each, and the token limit. */
     async options(u: PortalUser): Promise<EnrollmentOptions> {
       const { user, resource } = await context(u);
-      const count = await repo.countSettledTokens(db, u.portal.tenantId, u.portal.id, u.userId);
+      const count = await countUserTokensInResource(db, u.portal.tenantId, u.userId, u.portal.id);
       const choices = ENROLLMENT_TYPES.filter(([id]) => u.portal.enrollmentTokenTypes.includes(id)).map(([type, label]) => {
         const reason = unavailable(type, user);
         return { type, label, available: !reason, reason };
@@ -157,7 +157,7 @@ export function createEnrollmentService({ db, tokens, secrets, messages, codes }
       const missing = unavailable(type, user);
       if (missing) throw new ValidationError({ type: missing }, missing);
       const limitReached = () => new ConflictError(`You already have the maximum of ${resource.maxTokensPerUser} token${resource.maxTokensPerUser === 1 ? '' : 's'} in ${resource.name}.`);
-      if ((await repo.countSettledTokens(db, u.portal.tenantId, u.portal.id, u.userId)) >= resource.maxTokensPerUser) throw limitReached();
+      if ((await countUserTokensInResource(db, u.portal.tenantId, u.userId, u.portal.id)) >= resource.maxTokensPerUser) throw limitReached();
 
       let sent: { sentTo: string; dispatch: () => Promise<void> } | undefined;
       const created = await tokens.create(
@@ -168,7 +168,7 @@ export function createEnrollmentService({ db, tokens, secrets, messages, codes }
           within: async (trx, token) => {
             if (!(await repo.lockMembership(trx, u.portal.tenantId, u.portal.id, u.userId))) throw new NotFoundError('Your membership');
             await repo.discardPending(trx, u.portal.tenantId, u.portal.id, u.userId);
-            if ((await repo.countSettledTokens(trx, u.portal.tenantId, u.portal.id, u.userId)) >= resource.maxTokensPerUser) throw limitReached();
+            if ((await countUserTokensInResource(trx, u.portal.tenantId, u.userId, u.portal.id)) >= resource.maxTokensPerUser) throw limitReached();
             await insertTokenResource(trx, u.portal.tenantId, token.id, u.portal.id);
             await repo.insertPending(trx, { tenantId: u.portal.tenantId, resourceId: u.portal.id, userId: u.userId, tokenId: token.id, type });
             await recordAudit(trx, actorOf(u), { action: 'portal.token.enroll_start', targetType: 'token', targetId: token.id, resourceId: u.portal.id, details: { serial: token.serial, type } });

@@ -10,6 +10,7 @@ import type { Services } from '../services';
 import { DomainError } from '../lib/errors';
 import { StepUpRequiredError } from '../portal-actions/portal-user';
 import { render } from '../web/views';
+import { clientErrorOf } from '../web/error-handler';
 import { createCsrf } from '../web/csrf';
 import { createPortalSessions } from './portal-session';
 import { createPortalSignInController } from './sign-in.controller';
@@ -70,6 +71,7 @@ export function createPortalSurface(services: Services) {
   routes.post('/sign-out', signIn.signOut);
   routes.get('/step-up', gates.signedInUser, signIn.stepUpForm);
   routes.post('/step-up', gates.signedInUser, signIn.stepUp);
+  routes.post('/step-up/send', gates.signedInUser, signIn.stepUpSend);
   routes.post('/step-up/webauthn/options', gates.signedInUser, signIn.stepUpWebauthnOptions);
   routes.post('/step-up/webauthn', webauthnJson, gates.signedInUser, signIn.stepUpWebauthn);
   // Each action's own routes (they gate themselves); anything else there is not an action.
@@ -78,10 +80,11 @@ export function createPortalSurface(services: Services) {
   routes.use((_req, res) => notFound(res));
   routes.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (err instanceof StepUpRequiredError) return gates.freshSecondFactor(req, res, next);
-    const known = err instanceof DomainError || (err as { code?: string })?.code === 'csrf_invalid';
-    if (!known) log.error({ err, requestId: req.requestId }, 'unhandled portal error');
-    const status = err instanceof DomainError ? err.status : known ? 403 : 500;
-    const text = known ? (err as Error).message : `Something went wrong on our side. Reference: ${req.requestId}`;
+    // Domain errors and client errors of the middleware (CSRF, body parsing) keep their 4xx.
+    const client = err instanceof DomainError ? { status: err.status, message: err.message } : clientErrorOf(err);
+    if (!client) log.error({ err, requestId: req.requestId }, 'unhandled portal error');
+    const status = client?.status ?? 500;
+    const text = client?.message ?? `Something went wrong on our side. Reference: ${req.requestId}`;
     if (res.headersSent) return;
     render(req, res, { page: 'portal/message' }, { title: 'Error', heading: status === 403 ? 'Please try again' : 'Something went wrong', text, back: true }, status);
   });

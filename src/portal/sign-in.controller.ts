@@ -188,7 +188,7 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
     /** Step-up (SEC-14): a signed-in user proves a second factor again before a sensitive action. After gates.signedInUser. */
     async stepUpForm(req: Request, res: Response) {
       const options = await signIn.secondFactorOptions(req.portal!.resource, req.portalUser!.userId);
-      render(req, res, { page: 'portal/step-up' }, { ...options, next: safeNext(req, req.query.next) });
+      render(req, res, { page: 'portal/step-up' }, { ...options, next: safeNext(req, req.query.next), flash: takeFlash(req) });
     },
 
     async stepUp(req: Request, res: Response) {
@@ -201,8 +201,20 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
           render(req, res, { page: 'portal/step-up' }, { ...options, next, error: CODE_FAILED }, 401);
           return;
         }
-        req.session.portal!.secondFactorAt = Date.now();
+        await rotate(req, { ...req.session.portal!, secondFactorAt: Date.now() });
         redirect(req, res, next);
+      });
+    },
+
+    /** Step-up with an email/SMS token: sends its code (the same throttles as at sign-in). After gates.signedInUser. */
+    async stepUpSend(req: Request, res: Response) {
+      const u = req.portalUser!;
+      const next = safeNext(req, req.body?.next);
+      const options = await signIn.secondFactorOptions(u.portal, u.userId);
+      await limited(req, res, 'portal/step-up', { ...options, next }, async () => {
+        await signIn.sendSecondFactorCode(u.portal, u.visitor, u.userId);
+        req.session.flash = { kind: 'success', text: CODE_SENT_NOTICE };
+        redirect(req, res, `${url(req, 'step-up')}?next=${encodeURIComponent(next)}`);
       });
     },
 
@@ -220,7 +232,7 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
       const u = req.portalUser!;
       const pending = await takeCeremony(req);
       if (!(await signIn.verifySecondFactorWebauthn(u.portal, u.visitor, u.userId, pending, req.body?.response))) throw new UnauthorizedError(KEY_FAILED);
-      req.session.portal!.secondFactorAt = Date.now();
+      await rotate(req, { ...req.session.portal!, secondFactorAt: Date.now() });
       await saveSession(req);
       res.json({ redirect: safeNext(req, req.query.next) });
     }),

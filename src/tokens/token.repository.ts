@@ -113,11 +113,21 @@ export async function listResourceIdsOfToken(q: Queryable, tenantId: string, tok
   return q('token_resources as tr').join('resources as r', 'r.id', 'tr.resource_id').where({ 'tr.tenant_id': tenantId, 'tr.token_id': tokenId }).orderByRaw('lower(r.name)').select('r.id', 'r.name');
 }
 
-/** Number of tokens of a user assigned to a resource (for max tokens per user). */
+/**
+ * Number of tokens of a user assigned to a resource (for max tokens per user). A portal enrolment
+ * not yet confirmed does not count: it cannot be used, and an abandoned one must not block the
+ * user (it is discarded at the next enrolment start or after 30 minutes).
+ */
 export async function countUserTokensInResource(q: Queryable, tenantId: string, userId: string, resourceId: string): Promise<number> {
   const [{ count }] = await q('token_resources as tr')
-    .join('tokens as t', 't.id', 'tr.token_id')
+    .join('tokens as t', function joinToken() {
+      this.on('t.id', 'tr.token_id').andOn('t.tenant_id', 'tr.tenant_id');
+    })
+    .leftJoin('portal_enrollments as pe', function joinPending() {
+      this.on('pe.token_id', 't.id').andOn('pe.tenant_id', 't.tenant_id');
+    })
     .where({ 'tr.tenant_id': tenantId, 'tr.resource_id': resourceId, 't.user_id': userId })
+    .whereNull('pe.token_id')
     .count<{ count: string }[]>('* as count');
   return Number(count);
 }

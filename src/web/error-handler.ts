@@ -16,7 +16,7 @@ interface HttpishError {
 }
 
 /** Body-parser, CSRF and similar middleware errors carry a 4xx status of their own. */
-function clientErrorOf(err: unknown): { status: number; code: string; message: string } | undefined {
+export function clientErrorOf(err: unknown): { status: number; code: string; message: string } | undefined {
   const e = err as HttpishError;
   const status = e?.status ?? e?.statusCode;
   if (!status || status < 400 || status >= 500) return undefined;

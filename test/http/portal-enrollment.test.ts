@@ -446,17 +446,20 @@ describe('portal Enroll Token (SPEC §5.3)', () => {
 
       const stepUp = await postForm(agent, `${w.portal.base}step-up`, `${w.portal.base}step-up`, { code: hotp(SEED, 1), next: url(w, '/totp') });
       assertRedirect(stepUp, url(w, '/totp'), 'back to the enrolment');
+      // The step-up rotated the session id (SEC-17): follow the new one.
+      const rotatedSid = sessionIdOf(setCookieValue(stepUp, 'mfa.portal.sid')!);
+      assert.notEqual(rotatedSid, sid);
       const started = await start(agent, w, 'totp');
       assert.equal(started.status, 200);
       const seed = manualSeed(started.text);
 
       // The factor goes stale before the confirmation: refused, the token stays disabled.
-      await setSecondFactorAt(sid, Date.now() - 6 * 60_000);
+      await setSecondFactorAt(rotatedSid, Date.now() - 6 * 60_000);
       const late = await confirm(agent, w, 'totp', totp(seed));
       assert.equal(late.status, 403);
       assert.ok(late.text.includes(STEP_UP_TEXT));
       assert.equal((await tokensOf(user.id)).find((t) => t.type === 'totp').enabled, false);
-      await setSecondFactorAt(sid, Date.now());
+      await setSecondFactorAt(rotatedSid, Date.now());
       assertRedirect(await confirm(agent, w, 'totp', totp(seed)), w.portal.base);
       assert.equal((await tokensOf(user.id)).find((t) => t.type === 'totp').enabled, true);
     });

@@ -955,6 +955,42 @@ describe('portal sign-in (SPEC §5.2)', () => {
       assert.ok(dashboard.text.includes(`Serial ${token.serial}`));
     });
 
+    it('SEC-14 SEC-17 step-up with an email token: the step-up page sends a code, it opens the action, and the session id rotates', async () => {
+      const w = await world({ allowedActions: ['change_password'] });
+      const email = newEmail('stepup');
+      const user = await member(w, { password: PASSWORD, email });
+      await addToken(w, user.id, { type: 'email' });
+      const agent = visitor(ctx.app);
+      const base = w.portal.base;
+      assertRedirect(await loginAndSecret(agent, w.portal, user.login), `${base}sign-in/second-factor`);
+      await postForm(agent, `${base}sign-in/second-factor`, `${base}sign-in/second-factor/send`, {});
+      assertRedirect(await enterSecondFactor(agent, w.portal, (await lastEmailedCode(ctx.services, w.tenant.tenantId, email))!), base);
+      // Age the second factor, and let the per-token resend interval pass.
+      await ctx.services.db.raw(`UPDATE sessions SET data = jsonb_set(data, '{portal,secondFactorAt}', to_jsonb(?::bigint)) WHERE data->'portal'->>'userId' = ?`, [Date.now() - 6 * 60_000, user.id]);
+      await ctx.services.db('token_challenges').where({ tenant_id: w.tenant.tenantId }).update({ created_at: ctx.services.db.raw(`now() - interval '2 minutes'`) });
+
+      const action = `${base}actions/change_password`;
+      const stale = await agent.get(action);
+      const stepUp = String(stale.headers.location);
+      assert.ok(stepUp.startsWith(`${base}step-up?next=`), stepUp);
+      const page = await agent.get(stepUp);
+      assert.match(page.text, /Send me a code by email or SMS/);
+      const sent = await postForm(agent, stepUp, `${base}step-up/send`, { next: action });
+      assertRedirect(sent, `${base}step-up?next=${encodeURIComponent(action)}`);
+      assert.equal((await messagesTo(w, email)).length, 2, 'a second code went out');
+      const code = (await lastEmailedCode(ctx.services, w.tenant.tenantId, email))!;
+      const sessionsOf = async () => (await ctx.services.db('sessions').whereRaw(`data->'portal'->>'userId' = ?`, [user.id]).pluck('sid')).sort();
+      const before = await sessionsOf();
+      const confirmed = await postForm(agent, stepUp, `${base}step-up`, { code, next: action });
+      assertRedirect(confirmed, action);
+      const after = await sessionsOf();
+      assert.equal(before.length, 1);
+      assert.equal(after.length, 1);
+      assert.notEqual(after[0], before[0], 'a new session id after the step-up (the old row is gone)');
+      assert.equal(sessionIdOf(setCookieValue(confirmed, SID)!), after[0]);
+      assert.equal((await agent.get(action)).status, 200, 'the action opens');
+    });
+
     it('an SMS token: the texted code passes the second step', async () => {
       const w = await world();
       const phone = `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
