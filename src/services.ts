@@ -25,12 +25,12 @@ import { createTokenService, type TokenService } from './tokens/token.service';
 import { createAuthenticateService, type AuthenticateService } from './validation/authenticate.service';
 import { OATH_CHECKS, type CodeChecks } from './validation/code-checks';
 import { createBackupCodeCheck, notifyBackupCodeUse } from './validation/backup-code.check';
-import { createChallengeCodes } from './validation/challenge-codes';
+import { createChallengeCodes, type ChallengeCodes } from './validation/challenge-codes';
 import { createChallengeCheck } from './validation/challenge.check';
 import { createChallengeService, type ChallengeService } from './validation/challenge.service';
 import { createSmsWebhook } from './mail/sms-webhook';
 import type { Redis } from 'ioredis';
-import { createRateLimiter } from './rate-limits/rate-limiter';
+import { createRateLimiter, type RateLimiter } from './rate-limits/rate-limiter';
 import { createPortalSignInService, type PortalSignInService } from './portal-sign-in/sign-in.service';
 
 export interface Services {
@@ -57,6 +57,10 @@ export interface Services {
   tokenImports: TokenImportService;
   /** End-user sign-in at a resource's portal (SPEC §5.2). */
   portalSignIn: PortalSignInService;
+  /** Shared rate limits (PostgreSQL), for every surface. */
+  limiter: RateLimiter;
+  /** HMAC keys for the 6-digit codes sent by email or SMS. */
+  challengeCodes: ChallengeCodes;
   /** Closes everything this root opened, in dependency order. */
   close(): Promise<void>;
 }
@@ -128,6 +132,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     tokens: createTokenService(db, secrets, codeChecks, limiter),
     validation,
     challenges,
+    limiter,
+    challengeCodes,
     portalSignIn: createPortalSignInService(db, { messages, codes: challengeCodes, validation, challenges, limiter }),
     tokenImports: createTokenImportService(db, queue, secrets),
     async close() {

@@ -100,12 +100,6 @@ export function createEnvironmentService(db: Db, messages: MessageService) {
       return environment;
     },
 
-    /** Whether this browser is already trusted (the dashboard stops offering to trust it). */
-    async isTrusted(portal: PortalResource, userId: string, deviceHash: string | undefined): Promise<boolean> {
-      if (!deviceHash) return false;
-      return Boolean((await repo.findByDevice(db, ownerOf(portal, userId), deviceHash))?.trustedAt);
-    },
-
     /** The user's trusted browsers in this portal, newest use first, the current one marked. */
     async list(u: PortalUser, deviceHash: string | undefined): Promise<EnvironmentView[]> {
       requireAction(u, 'manage_environment');

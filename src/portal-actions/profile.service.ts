@@ -45,15 +45,7 @@ export interface PasswordInput {
 export type ProfileActions = ReturnType<typeof createProfileActions>;
 
 export function createProfileActions(db: Db, messages: MessageService, limiter: RateLimiter) {
-  async function currentUser(u: PortalUser): Promise<User> {
-    const user = await findUser(db, u.portal.tenantId, u.userId);
-    if (!user) throw new NotFoundError('Your account');
-    return user;
-  }
-
   return {
-    currentUser,
-
     /** Sets first and last name (trimmed, at most 100 characters each; blank clears). */
     async changeName(u: PortalUser, input: NameInput): Promise<User> {
       requireAction(u, 'change_name');
@@ -78,6 +70,11 @@ export function createProfileActions(db: Db, messages: MessageService, limiter: 
           const before = await findUser(trx, u.portal.tenantId, u.userId);
           if (!before) throw new NotFoundError('Your account');
           if (before.login === login) throw new ValidationError({ login: 'This is already your login.' });
+          // An address-like login must be the user's own email: any other would let the taken check
+          // tell whether some colleague uses that address (enumeration, SEC-22).
+          if (login.includes('@') && login.toLowerCase() !== before.email?.toLowerCase()) {
+            throw new ValidationError({ login: 'A login with "@" must be your own email address. Choose a login without "@".' });
+          }
           if (await repo.loginTakenByOther(trx, u.portal.tenantId, login, u.userId)) throw taken();
           const user = (await updateUser(trx, u.portal.tenantId, u.userId, { login }))!;
           await recordAudit(trx, actorOf(u, login), { action: 'portal.profile.alias_change', targetType: 'user', targetId: u.userId, resourceId: u.portal.id, details: { from: before.login, to: login } });

@@ -15,7 +15,7 @@
  * attempt of a known user counts toward the resource's lock (SPEC §3), like the API does.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Db } from '../db/knex';
+import type { Db, Queryable } from '../db/knex';
 import { verifyPassword } from '../lib/passwords';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
@@ -165,8 +165,8 @@ export function createPortalSignInService(
     return repo.useCode(db, portal.tenantId, open.id);
   }
 
-  function failure(portal: PortalResource, visitor: Visitor, typed: string, reason: string, member?: repo.PortalMember) {
-    return recordAudit(db, actorFor(portal, visitor, member, typed), {
+  function failure(portal: PortalResource, visitor: Visitor, typed: string, reason: string, member?: repo.PortalMember, q: Queryable = db) {
+    return recordAudit(q, actorFor(portal, visitor, member, typed), {
       action: 'portal.sign_in',
       targetType: 'user',
       targetId: member?.id,
@@ -213,9 +213,12 @@ export function createPortalSignInService(
       // One argon2 verification on every path keeps the timing of both methods alike (SEC-22).
       const ok = member.passwordHash ? await verifyPassword(member.passwordHash, secret) : (await verifyPassword(null, secret), await matchCode(portal, member, secret, binding));
       if (!ok) {
-        const locked = await recordFailure(db, portal.tenantId, portal.id, member.id, { limit: resource.failedAttemptsLimit, lockMinutes: resource.lockMinutes });
-        await failure(portal, visitor, login, member.passwordHash ? 'wrong_password' : 'wrong_code', member);
-        if (locked) await recordAudit(db, actorFor(portal, visitor, member), { action: 'user.locked', targetType: 'user', targetId: member.id, resourceId: portal.id, result: 'failure', details: { via: 'portal' } });
+        // The counted failure, the lock and their audit events commit together.
+        await db.transaction(async (trx) => {
+          const locked = await recordFailure(trx, portal.tenantId, portal.id, member.id, { limit: resource.failedAttemptsLimit, lockMinutes: resource.lockMinutes });
+          await failure(portal, visitor, login, member.passwordHash ? 'wrong_password' : 'wrong_code', member, trx);
+          if (locked) await recordAudit(trx, actorFor(portal, visitor, member), { action: 'user.locked', targetType: 'user', targetId: member.id, resourceId: portal.id, result: 'failure', details: { via: 'portal' } });
+        });
         return null;
       }
       // Every enabled token demands the second step, also one this page cannot prove yet (fail closed).

@@ -13,7 +13,7 @@ import { isActionAllowed, needsStepUp, type PortalUser } from '../portal-actions
 import type { AllowedAction } from '../selfservice/self-service.types';
 import { redirect, render } from '../web/views';
 import { rotate, signInState } from './portal-session';
-import { visitorOf } from './sign-in.controller';
+import { visitorOf } from './visitor';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

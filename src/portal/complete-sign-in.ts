@@ -10,8 +10,8 @@ import type { Services } from '../services';
 import { createDeviceCookie, type DeviceCookie } from '../environments/device-cookie';
 import { createEnvironmentService, type EnvironmentService } from '../environments/environment.service';
 import { summariseUserAgent } from '../environments/user-agent';
-import type { Visitor } from '../portal-sign-in/sign-in.service';
 import { rotate, signInState } from './portal-session';
+import { visitorOf } from './visitor';
 
 export interface PortalEnvironments {
   service: EnvironmentService;
@@ -67,7 +67,6 @@ export function trustOffered(req: Request): boolean {
   );
 }
 
-const visitorOf = (req: Request): Visitor => ({ ip: req.ip, userAgent: req.get('user-agent')?.slice(0, 300) });
 
 /** The hash of the verified device id this request carries for this portal, if any. */
 export function currentDeviceHash(req: Request): string | undefined {

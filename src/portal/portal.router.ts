@@ -112,5 +112,5 @@ export function createPortalSurface(services: Services) {
   });
   pathRouter.use((_req, res) => notFound(res));
 
-  return { hostGate, pathRouter, store: sessions.store };
+  return { hostGate, pathRouter };
 }

@@ -5,10 +5,11 @@
  * its next step (SEC-18).
  */
 import type { Request, Response } from 'express';
-import { newCodeBinding, type PortalSignInService, type Visitor } from '../portal-sign-in/sign-in.service';
+import { newCodeBinding, type PortalSignInService } from '../portal-sign-in/sign-in.service';
 import { RateLimitedError } from '../lib/errors';
-import { redirect, render } from '../web/views';
+import { redirect, render, bodyText, takeFlash } from '../web/views';
 import { rotate, signInState } from './portal-session';
+import { visitorOf } from './visitor';
 import { completeSignIn, signInByTrustedEnvironment } from './complete-sign-in';
 import { BadRequestError, UnauthorizedError } from '../lib/errors';
 import { relyingPartyOf, type RelyingPartyPolicy } from '../webauthn/relying-party';
@@ -19,15 +20,6 @@ const CODE_FAILED = 'That code is not right. Enter a current code from your toke
 const CODE_SENT_NOTICE = 'If you have a code by email or SMS in this portal, a new code is on its way.';
 export const KEY_FAILED = 'Your security key was not accepted. Try again, or enter a code.';
 const SIGN_IN_EXPIRED = 'Your sign-in has expired. Reload the page and start again.';
-
-export function visitorOf(req: Request): Visitor {
-  return { ip: req.ip, userAgent: req.get('user-agent')?.slice(0, 300) };
-}
-
-function field(req: Request, name: string, max = 300): string {
-  const value = req.body?.[name];
-  return typeof value === 'string' ? value.slice(0, max) : '';
-}
 
 /** Runs a step; a rate limit shows `page` again with the limit's message and 429. */
 async function limited(req: Request, res: Response, page: string, data: Record<string, unknown>, step: () => Promise<void>): Promise<void> {
@@ -48,12 +40,6 @@ function safeNext(req: Request, value: unknown): string {
 export function createPortalSignInController(signIn: PortalSignInService, rpPolicy: RelyingPartyPolicy) {
   const url = (req: Request, path = '') => `${req.portal!.base}${path}`;
 
-  function takeFlash(req: Request) {
-    const flash = req.session.flash;
-    delete req.session.flash;
-    return flash;
-  }
-
   return {
     /** Step 1, or where the visitor's sign-in currently stands. */
     loginForm(req: Request, res: Response, next: () => void) {
@@ -64,7 +50,7 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
     },
 
     async login(req: Request, res: Response) {
-      const login = field(req, 'login', 254).trim();
+      const login = bodyText(req, 'login', 254).trim();
       if (!login) {
         render(req, res, { page: 'portal/sign-in' }, { login, errors: { login: 'Enter your login or email address.' } }, 422);
         return;
@@ -86,7 +72,7 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
     async verify(req: Request, res: Response) {
       const state = signInState(req);
       if (state?.stage !== 'first_factor' || !state.login || !state.codeBinding) return redirect(req, res, url(req));
-      const secret = field(req, 'secret', 128);
+      const secret = bodyText(req, 'secret', 128);
       const page = 'portal/verify';
       if (!secret) {
         render(req, res, { page }, { login: state.login, errors: { secret: 'Enter your password or the code we emailed you.' } }, 422);
@@ -131,7 +117,7 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
       if (state?.stage !== 'second_factor') return redirect(req, res, url(req));
       const portal = req.portal!.resource;
       const options = await signIn.secondFactorOptions(portal, state.userId!);
-      const code = field(req, 'code', 64);
+      const code = bodyText(req, 'code', 64);
       if (!code.trim()) {
         render(req, res, { page: 'portal/second-factor' }, { ...options, errors: { code: 'Enter the code from your token.' } }, 422);
         return;
@@ -195,7 +181,7 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
       const u = req.portalUser!;
       const next = safeNext(req, req.body?.next);
       const options = await signIn.secondFactorOptions(u.portal, u.userId);
-      const code = field(req, 'code', 64);
+      const code = bodyText(req, 'code', 64);
       await limited(req, res, 'portal/step-up', { ...options, next }, async () => {
         if (!code.trim() || !(await signIn.verifySecondFactor(u.portal, u.visitor, u.userId, code))) {
           render(req, res, { page: 'portal/step-up' }, { ...options, next, error: CODE_FAILED }, 401);

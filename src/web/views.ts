@@ -47,3 +47,16 @@ export function redirect(req: Request, res: Response, url: string): void {
 export function flash(req: Request, kind: 'success' | 'error', text: string): void {
   req.session.flash = { kind, text };
 }
+
+/** Reads a flash message once (it is gone from the session afterwards). */
+export function takeFlash(req: Request): { kind: 'success' | 'error'; text: string } | undefined {
+  const message = req.session.flash;
+  delete req.session.flash;
+  return message;
+}
+
+/** A text field of a posted form, cut to `max` characters; '' when absent or not text. */
+export function bodyText(req: Request, name: string, max = 300): string {
+  const value = req.body?.[name];
+  return typeof value === 'string' ? value.slice(0, max) : '';
+}

@@ -1,7 +1,7 @@
 /** POST /api/v1/resources/{id}/authenticate and the unlock route, through HTTP (SPEC §3). */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AddressInfo, Server } from 'node:net';
+import type { Server } from 'node:net';
 import request from 'supertest';
 import { createTestContext, type TestContext } from '../helpers/context';
 import { createTenant, createResource, createUser } from '../helpers/factories';

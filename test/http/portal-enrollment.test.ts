@@ -8,7 +8,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type request from 'supertest';
 import { createTestContext, type TestContext } from '../helpers/context';
 import { createTenant, createUser, unique, type TestTenant } from '../helpers/factories';
 import { apiClient } from '../helpers/api-client';

@@ -7,7 +7,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type request from 'supertest';
 import { createTestContext, type TestContext } from '../helpers/context';
 import { createTenant, createUser, unique, type TestTenant } from '../helpers/factories';
 import { apiClient } from '../helpers/api-client';
@@ -195,15 +194,18 @@ describe('portal profile actions (SPEC §5.3)', () => {
       await signedIn(w, login.toLowerCase());
     });
 
-    it('a login taken in the tenant (in any case) is refused with 409, also another user\'s email; a login of another tenant is free', async () => {
+    it('a login taken in the tenant (in any case) is refused with 409; an address-like login must be your own email (no probing of colleagues\' addresses); a login of another tenant is free', async () => {
       const w = await world(['change_alias']);
       const user = await member(w);
       const other = await createUser(ctx.services, w.tenant, { login: unique('Taken'), email: newEmail('taken') });
       const agent = await signedIn(w, user.login);
-      for (const login of [other.login.toUpperCase(), other.email!.toUpperCase()]) {
+      const taken = await post(agent, w, 'change_alias', { login: other.login.toUpperCase() });
+      assert.equal(taken.status, 409);
+      assert.equal(fieldError(taken.text, 'login'), LOGIN_TAKEN);
+      for (const login of [other.email!.toUpperCase(), newEmail('nobody')]) {
         const res = await post(agent, w, 'change_alias', { login });
-        assert.equal(res.status, 409, login);
-        assert.equal(fieldError(res.text, 'login'), LOGIN_TAKEN);
+        assert.equal(res.status, 422, `${login}: the same answer whether or not someone uses it`);
+        assert.match(fieldError(res.text, 'login') ?? '', /must be your own email address/);
       }
       assert.equal((await userRow(user.id)).login, user.login);
       assert.equal((await audits(w, 'portal.profile.alias_change')).length, 0);

@@ -15,31 +15,25 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import QRCode from 'qrcode';
 import type { Services } from '../../services';
 import { ConflictError, RateLimitedError, ValidationError } from '../../lib/errors';
-import { createChallengeCodes } from '../../validation/challenge-codes';
 import { requireEnrollmentType } from '../../portal-actions/portal-user';
 import { createEnrollmentService, ENROLLABLE_TYPES, EnrollmentCodeError, TYPE_LABELS, type EnrollableType, type StartedEnrollment } from '../../portal-actions/enrollment.service';
-import { redirect, render } from '../../web/views';
+import { redirect, render, bodyText } from '../../web/views';
 import { messagePage, type createActionGate } from '../action-gate';
 
 const CONFIRM_PAGE = { page: 'portal/actions/enroll-confirm' };
 const START_PAGE = { page: 'portal/actions/enroll-start' };
 
-function field(req: Request, name: string, max: number): string {
-  const value = req.body?.[name];
-  return typeof value === 'string' ? value.slice(0, max) : '';
-}
-
 const sealContext = (tokenId: string) => `portal-enrollment-codes:${tokenId}`;
 
 export function enrollmentRoutes(services: Services, gates: ReturnType<typeof createActionGate>): Router {
-  const { config, secrets } = services;
+  const { secrets } = services;
   const enrollment = createEnrollmentService({
     db: services.db,
     tokens: services.tokens,
     secrets,
     messages: services.messages,
     // Same keys, same derivation as the challenge service: codes sent here verify like any other.
-    codes: createChallengeCodes(config.encryption.keys, config.encryption.activeKeyId),
+    codes: services.challengeCodes,
   });
   const r = Router();
   const gate = gates.gate('enroll_token');
@@ -115,7 +109,7 @@ export function enrollmentRoutes(services: Services, gates: ReturnType<typeof cr
     r.post(path, ...gate, allowType(type), async (req, res) => {
       let started: StartedEnrollment;
       try {
-        started = await enrollment.start(req.portalUser!, type, field(req, 'name', 100));
+        started = await enrollment.start(req.portalUser!, type, bodyText(req, 'name', 100));
       } catch (err) {
         if (err instanceof ConflictError) return messagePage(req, res, 409, 'Token limit reached', err.message);
         if (err instanceof ValidationError) return render(req, res, START_PAGE, { ...startData(req, type), errors: err.fields, error: err.message }, 422);
@@ -144,7 +138,7 @@ export function enrollmentRoutes(services: Services, gates: ReturnType<typeof cr
     r.post(`${path}/confirm`, ...gate, allowType(type), async (req, res) => {
       const u = req.portalUser!;
       try {
-        const token = await enrollment.confirm(u, type, pendingId(req, type), field(req, 'code', 100));
+        const token = await enrollment.confirm(u, type, pendingId(req, type), bodyText(req, 'code', 100));
         delete req.session.portal!.enrollment;
         req.session.flash = { kind: 'success', text: `Your token ${token.name || token.serial} is ready: use it the next time you sign in.` };
         redirect(req, res, req.portal!.base);

@@ -8,17 +8,10 @@
 import { Router, type Request, type Response } from 'express';
 import type { Services } from '../../services';
 import { ConflictError, RateLimitedError, ValidationError } from '../../lib/errors';
-import { createRateLimiter } from '../../rate-limits/rate-limiter';
-import { createChallengeCodes } from '../../validation/challenge-codes';
 import { createProfileActions } from '../../portal-actions/profile.service';
 import { createContactChanges, type ContactKind } from '../../portal-actions/contact-change.service';
-import { redirect, render } from '../../web/views';
+import { redirect, render, bodyText, takeFlash } from '../../web/views';
 import type { createActionGate } from '../action-gate';
-
-function field(req: Request, name: string, max = 300): string {
-  const value = req.body?.[name];
-  return typeof value === 'string' ? value.slice(0, max) : '';
-}
 
 /** Runs a change; a domain refusal of the input shows `page` again with its messages. */
 type PageData = Record<string, unknown> | (() => Promise<Record<string, unknown>>);
@@ -42,23 +35,17 @@ function done(req: Request, res: Response, text: string, to = req.portal!.base):
   redirect(req, res, to);
 }
 
-function takeFlash(req: Request) {
-  const flash = req.session.flash;
-  delete req.session.flash;
-  return flash;
-}
-
 export function profileActionRoutes(services: Services, gates: ReturnType<typeof createActionGate>): Router {
-  const { db, messages, config } = services;
-  const profile = createProfileActions(db, messages, createRateLimiter(db));
-  const contacts = createContactChanges(db, messages, createChallengeCodes(config.encryption.keys, config.encryption.activeKeyId));
+  const { db, messages } = services;
+  const profile = createProfileActions(db, messages, services.limiter);
+  const contacts = createContactChanges(db, messages, services.challengeCodes);
   const user = (req: Request) => req.portalUser!.dashboard.user;
   const r = Router();
 
   const NAME = 'portal/actions/profile-name';
   r.get('/change_name', ...gates.gate('change_name'), (req, res) => render(req, res, { page: NAME }, { firstName: user(req).firstName ?? '', lastName: user(req).lastName ?? '' }));
   r.post('/change_name', ...gates.gate('change_name'), async (req, res) => {
-    const input = { firstName: field(req, 'firstName', 1000), lastName: field(req, 'lastName', 1000) };
+    const input = { firstName: bodyText(req, 'firstName', 1000), lastName: bodyText(req, 'lastName', 1000) };
     await attempt(req, res, NAME, input, async () => {
       await profile.changeName(req.portalUser!, input);
       done(req, res, 'Your name was changed.');
@@ -68,7 +55,7 @@ export function profileActionRoutes(services: Services, gates: ReturnType<typeof
   const ALIAS = 'portal/actions/profile-alias';
   r.get('/change_alias', ...gates.gate('change_alias'), (req, res) => render(req, res, { page: ALIAS }, { current: user(req).login, login: user(req).login }));
   r.post('/change_alias', ...gates.gate('change_alias'), async (req, res) => {
-    const login = field(req, 'login', 1000);
+    const login = bodyText(req, 'login', 1000);
     await attempt(req, res, ALIAS, { current: user(req).login, login }, async () => {
       const changed = await profile.changeAlias(req.portalUser!, { login });
       done(req, res, `Your login is now ${changed.login}.`);
@@ -79,7 +66,7 @@ export function profileActionRoutes(services: Services, gates: ReturnType<typeof
   const passwordPage = (req: Request) => ({ hasPassword: user(req).hasPassword });
   r.get('/change_password', ...gates.gate('change_password'), gates.freshSecondFactor, (req, res) => render(req, res, { page: PASSWORD }, passwordPage(req)));
   r.post('/change_password', ...gates.gate('change_password'), gates.freshSecondFactor, async (req, res) => {
-    const input = { currentPassword: field(req, 'currentPassword', 1000), newPassword: field(req, 'newPassword', 1000), confirmPassword: field(req, 'confirmPassword', 1000) };
+    const input = { currentPassword: bodyText(req, 'currentPassword', 1000), newPassword: bodyText(req, 'newPassword', 1000), confirmPassword: bodyText(req, 'confirmPassword', 1000) };
     await attempt(req, res, PASSWORD, passwordPage(req), async () => {
       await profile.changePassword(req.portalUser!, input);
       done(req, res, 'Your password was changed.');
@@ -95,7 +82,7 @@ export function profileActionRoutes(services: Services, gates: ReturnType<typeof
 
     r.get(path, ...steps, async (req, res) => render(req, res, { page: CONTACT }, await page(req, { flash: takeFlash(req) })));
     r.post(path, ...steps, async (req, res) => {
-      const value = field(req, kind, 300);
+      const value = bodyText(req, kind, 300);
       await attempt(req, res, CONTACT, () => page(req, { value, pending: undefined }), async () => {
         await contacts.request(req.portalUser!, kind, value);
         done(req, res, kind === 'email' ? 'We sent a code to the new address.' : 'We sent a code by SMS to the new number.', here(req));
@@ -103,7 +90,7 @@ export function profileActionRoutes(services: Services, gates: ReturnType<typeof
     });
     r.post(`${path}/confirm`, ...steps, async (req, res) => {
       await attempt(req, res, CONTACT, () => page(req), async () => {
-        await contacts.confirm(req.portalUser!, kind, field(req, 'code', 64));
+        await contacts.confirm(req.portalUser!, kind, bodyText(req, 'code', 64));
         done(req, res, kind === 'email' ? 'Your email address was changed.' : 'Your phone number was changed.');
       });
     });

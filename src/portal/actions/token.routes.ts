@@ -9,11 +9,10 @@ import { Router, type Request, type Response } from 'express';
 import QRCode from 'qrcode';
 import type { Services } from '../../services';
 import { ConflictError, RateLimitedError, ValidationError, type FieldErrors } from '../../lib/errors';
-import { createRateLimiter } from '../../rate-limits/rate-limiter';
 import { createTokenActionsService, PENDING_SEED_MS, PIN_TYPES, REISSUE_TYPES } from '../../portal-actions/token-actions.service';
 import { OATH_TYPES } from '../../tokens/token.types';
 import { findResource } from '../../resources/resource.repository';
-import { redirect, render } from '../../web/views';
+import { redirect, render, bodyText, takeFlash } from '../../web/views';
 import type { createActionGate } from '../action-gate';
 
 type Gates = ReturnType<typeof createActionGate>;
@@ -21,23 +20,12 @@ type PageData = { errors?: FieldErrors; error?: string; selected?: string; value
 
 const FIELDS_NEED_ATTENTION = 'Some fields need attention.';
 
-function field(req: Request, name: string, max = 200): string {
-  const value = req.body?.[name];
-  return typeof value === 'string' ? value.slice(0, max) : '';
-}
-
 export function tokenActionRoutes(services: Services, gates: Gates): Router {
   const { db } = services;
-  const actions = createTokenActionsService({ db, secrets: services.secrets, messages: services.messages, tokens: services.tokens, limiter: createRateLimiter(db) });
+  const actions = createTokenActionsService({ db, secrets: services.secrets, messages: services.messages, tokens: services.tokens, limiter: services.limiter });
   const r = Router();
   const user = (req: Request) => req.portalUser!;
   const tokensHere = (req: Request) => user(req).dashboard.tokens;
-
-  function takeFlash(req: Request) {
-    const flash = req.session.flash;
-    delete req.session.flash;
-    return flash;
-  }
 
   /** Each page: its view and the data it lists, for the GET and for a refused POST. */
   const pages: Record<string, { view: string; data: (req: Request) => Promise<Record<string, unknown>> }> = {
@@ -73,7 +61,7 @@ export function tokenActionRoutes(services: Services, gates: Gates): Router {
         if (!(err instanceof ValidationError || err instanceof ConflictError || err instanceof RateLimitedError)) throw err;
         const errors = err instanceof RateLimitedError ? {} : err.fields;
         const error = err.message === FIELDS_NEED_ATTENTION ? (errors.tokenId ?? err.message) : err.message;
-        await show(req, res, page, { errors, error, selected: field(req, 'tokenId', 64) || undefined, values: values(req) }, err.status);
+        await show(req, res, page, { errors, error, selected: bodyText(req, 'tokenId', 64) || undefined, values: values(req) }, err.status);
       }
     };
   }
@@ -82,34 +70,34 @@ export function tokenActionRoutes(services: Services, gates: Gates): Router {
 
   // Unassign Token (step-up).
   r.get('/unassign_token', ...gates.gate('unassign_token'), gates.freshSecondFactor, (req, res) => show(req, res, 'unassign'));
-  r.post('/unassign_token', ...gates.gate('unassign_token'), post('unassign', async (req) => `${name(await actions.unassign(user(req), field(req, 'tokenId')))} was removed from this portal.`));
+  r.post('/unassign_token', ...gates.gate('unassign_token'), post('unassign', async (req) => `${name(await actions.unassign(user(req), bodyText(req, 'tokenId', 200)))} was removed from this portal.`));
 
   // Token Synchronization.
   r.get('/sync_token', ...gates.gate('sync_token'), (req, res) => show(req, res, 'sync'));
-  r.post('/sync_token', ...gates.gate('sync_token'), post('sync', async (req) => `${name(await actions.sync(user(req), field(req, 'tokenId'), field(req, 'code1', 20), field(req, 'code2', 20)))} is synchronised.`));
+  r.post('/sync_token', ...gates.gate('sync_token'), post('sync', async (req) => `${name(await actions.sync(user(req), bodyText(req, 'tokenId', 200), bodyText(req, 'code1', 20), bodyText(req, 'code2', 20)))} is synchronised.`));
 
   // Configure PIN (step-up).
   r.get('/configure_pin', ...gates.gate('configure_pin'), gates.freshSecondFactor, (req, res) => show(req, res, 'pin'));
   r.post('/configure_pin', ...gates.gate('configure_pin'), post('pin', async (req) => {
-    const token = await actions.setPin(user(req), field(req, 'tokenId'), { pin: field(req, 'pin', 64), pinConfirm: field(req, 'pinConfirm', 64) });
+    const token = await actions.setPin(user(req), bodyText(req, 'tokenId', 200), { pin: bodyText(req, 'pin', 64), pinConfirm: bodyText(req, 'pinConfirm', 64) });
     return `The PIN of ${name(token)} is saved. Type it together with the code from now on.`;
   }));
-  r.post('/configure_pin/remove', ...gates.gate('configure_pin'), post('pin', async (req) => `The PIN of ${name(await actions.removePin(user(req), field(req, 'tokenId')))} was removed.`));
+  r.post('/configure_pin/remove', ...gates.gate('configure_pin'), post('pin', async (req) => `The PIN of ${name(await actions.removePin(user(req), bodyText(req, 'tokenId', 200)))} was removed.`));
 
   // Assign Existing Token (step-up when the user has a token here).
   r.get('/assign_token', ...gates.gate('assign_token'), gates.freshSecondFactor, (req, res) => show(req, res, 'assign'));
-  r.post('/assign_token', ...gates.gate('assign_token'), post('assign', async (req) => `${name(await actions.assignOwn(user(req), field(req, 'tokenId')))} now works in this portal.`));
+  r.post('/assign_token', ...gates.gate('assign_token'), post('assign', async (req) => `${name(await actions.assignOwn(user(req), bodyText(req, 'tokenId', 200)))} now works in this portal.`));
   r.post('/assign_token/claim', ...gates.gate('assign_token'), post(
     'assign',
-    async (req) => `${name(await actions.claimHardware(user(req), field(req, 'serial', 100), field(req, 'code', 20)))} is now yours and works in this portal.`,
-    (req) => ({ serial: field(req, 'serial', 100) }),
+    async (req) => `${name(await actions.claimHardware(user(req), bodyText(req, 'serial', 100), bodyText(req, 'code', 20)))} is now yours and works in this portal.`,
+    (req) => ({ serial: bodyText(req, 'serial', 100) }),
   ));
 
   // Reissue Token (step-up): the new key is shown on the POST's own response, once.
   r.get('/reissue_token', ...gates.gate('reissue_token'), gates.freshSecondFactor, (req, res) => show(req, res, 'reissue'));
   r.post('/reissue_token', ...gates.gate('reissue_token'), async (req, res) => {
     try {
-      const { token, uri, manualKey } = await actions.startReissue(user(req), field(req, 'tokenId'));
+      const { token, uri, manualKey } = await actions.startReissue(user(req), bodyText(req, 'tokenId', 200));
       const qrSvg = await QRCode.toString(uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
       res.set('Cache-Control', 'no-store');
       render(req, res, { page: 'portal/actions/token-reissue-key' }, { token, qrSvg, manualKey, minutes: PENDING_SEED_MS / 60_000 });
@@ -118,7 +106,7 @@ export function tokenActionRoutes(services: Services, gates: Gates): Router {
       await show(req, res, 'reissue', { errors: err.fields, error: err.fields.tokenId ?? err.message }, err.status);
     }
   });
-  r.post('/reissue_token/confirm', ...gates.gate('reissue_token'), post('reissue', async (req) => `${name(await actions.confirmReissue(user(req), field(req, 'tokenId'), field(req, 'code', 20)))} now uses its new key; the old one no longer works.`));
+  r.post('/reissue_token/confirm', ...gates.gate('reissue_token'), post('reissue', async (req) => `${name(await actions.confirmReissue(user(req), bodyText(req, 'tokenId', 200), bodyText(req, 'code', 20)))} now uses its new key; the old one no longer works.`));
 
   return r;
 }
