@@ -17,6 +17,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../db/knex';
 import { verifyPassword } from '../lib/passwords';
+import { withMinimumDuration } from '../lib/timing';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
 import type { MessageService } from '../outbox/message.service';
@@ -45,6 +46,9 @@ export interface SignInPolicy {
   perIp: Limit;
   perLogin: Limit;
 }
+
+/** The login step takes at least this long, whether or not a code was sent (see lib/timing.ts). */
+export const CODE_SEND_PADDING_MS = 120;
 
 export const DEFAULT_SIGN_IN_POLICY: SignInPolicy = {
   codeTtlSeconds: 600,
@@ -182,8 +186,11 @@ export function createPortalSignInService(
    */
   async function start(portal: PortalResource, visitor: Visitor, login: string, binding: string): Promise<void> {
     await throttle(portal, visitor, login);
-    const { member } = await signableMember(portal, login);
-    if (member && !member.passwordHash && member.email) await sendCode(portal, visitor, { ...member, email: member.email }, binding);
+    // Only some logins get a code written and queued: pad so that work does not show (SEC-22).
+    await withMinimumDuration(CODE_SEND_PADDING_MS, async () => {
+      const { member } = await signableMember(portal, login);
+      if (member && !member.passwordHash && member.email) await sendCode(portal, visitor, { ...member, email: member.email }, binding);
+    });
   }
 
   return {

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { Db, Queryable } from '../db/knex';
 import { NotFoundError } from '../lib/errors';
 import { parseInput } from '../lib/validation';
+import { withMinimumDuration } from '../lib/timing';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
 import type { MessageService } from '../outbox/message.service';
@@ -35,6 +36,9 @@ export interface ChallengePolicy {
   /** At most this many codes per user and hour, over all their tokens (SEC-07). */
   hourlyCapPerUser: number;
 }
+
+/** Every processed request takes at least this long, whether or not a code went out (see lib/timing.ts). */
+export const CHALLENGE_PADDING_MS = 120;
 
 export const DEFAULT_CHALLENGE_POLICY: ChallengePolicy = { ttlSeconds: 300, resendSeconds: 30, hourlyCapPerUser: 10 };
 
@@ -106,6 +110,33 @@ export function createChallengeService(db: Db, messages: MessageService, codes: 
     return serials;
   }
 
+  /** The work of `request` once the resource is known: every branch answers CHALLENGE_ANSWER. */
+  async function answer(actor: Actor, resource: Resource, login: string): Promise<ChallengeAnswer> {
+    const member = await repo.findChallengeMember(db, actor.tenantId, resource.id, login, resource.failedAttemptsLimit);
+
+    const audit = (q: Queryable, reason: Reason, serials: string[] = []) =>
+      recordAudit(q, actor, {
+        action: 'challenge.request',
+        targetType: 'user',
+        targetId: member?.id,
+        resourceId: resource.id,
+        result: reason === 'sent' ? 'success' : 'failure',
+        details: { login, reason, ...(serials.length ? { tokens: serials } : {}) },
+      });
+
+    if (!member || member.blocked || member.locked) {
+      await audit(db, !member ? 'unknown_user' : member.blocked ? 'blocked' : 'locked');
+      return CHALLENGE_ANSWER;
+    }
+    const tokens = (await tokensForCheck(db, actor.tenantId, resource.id, member.id)).filter((t) => CHALLENGE_TYPES.has(t.type));
+    if (tokens.length === 0) {
+      await audit(db, 'no_token');
+      return CHALLENGE_ANSWER;
+    }
+    await issue(actor, resource, member, tokens, audit);
+    return CHALLENGE_ANSWER;
+  }
+
   return {
     /**
      * Sends a code for each of the user's enabled email/SMS tokens in a resource of the actor's
@@ -117,29 +148,8 @@ export function createChallengeService(db: Db, messages: MessageService, codes: 
       const { login } = parseInput(challengeRequestSchema, input);
       const resource = await findResource(db, actor.tenantId, resourceId);
       if (!resource) throw new NotFoundError('Resource');
-      const member = await repo.findChallengeMember(db, actor.tenantId, resource.id, login, resource.failedAttemptsLimit);
-
-      const audit = (q: Queryable, reason: Reason, serials: string[] = []) =>
-        recordAudit(q, actor, {
-          action: 'challenge.request',
-          targetType: 'user',
-          targetId: member?.id,
-          resourceId: resource.id,
-          result: reason === 'sent' ? 'success' : 'failure',
-          details: { login, reason, ...(serials.length ? { tokens: serials } : {}) },
-        });
-
-      if (!member || member.blocked || member.locked) {
-        await audit(db, !member ? 'unknown_user' : member.blocked ? 'blocked' : 'locked');
-        return CHALLENGE_ANSWER;
-      }
-      const tokens = (await tokensForCheck(db, actor.tenantId, resource.id, member.id)).filter((t) => CHALLENGE_TYPES.has(t.type));
-      if (tokens.length === 0) {
-        await audit(db, 'no_token');
-        return CHALLENGE_ANSWER;
-      }
-      await issue(actor, resource, member, tokens, audit);
-      return CHALLENGE_ANSWER;
+      // Only some requests write and queue codes: pad so that work does not show (SEC-22).
+      return withMinimumDuration(CHALLENGE_PADDING_MS, () => answer(actor, resource, login));
     },
   };
 }

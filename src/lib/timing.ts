@@ -1,0 +1,17 @@
+/**
+ * Evens out response times that would otherwise tell apart who exists (SEC-22): a step whose
+ * work differs by account (a code written and queued for one, nothing for another) is padded to
+ * a fixed minimum duration. The padding is a timer, so it costs no CPU; it must be longer than
+ * the slowest path's usual work to hide it.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export async function withMinimumDuration<T>(minimumMs: number, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    const left = minimumMs - (performance.now() - started);
+    if (left > 0) await sleep(left);
+  }
+}

@@ -1,0 +1,22 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { withMinimumDuration } from '../../src/lib/timing';
+
+describe('withMinimumDuration (SEC-22 padding)', () => {
+  it('pads quick work up to the minimum, and passes results and errors through', async () => {
+    let t = performance.now();
+    assert.equal(await withMinimumDuration(60, async () => 'quick'), 'quick');
+    assert.ok(performance.now() - t >= 59, 'quick work is padded');
+
+    t = performance.now();
+    await assert.rejects(withMinimumDuration(60, async () => { throw new Error('refused'); }), /refused/);
+    assert.ok(performance.now() - t >= 59, 'a failure is padded too (no early answer)');
+  });
+
+  it('adds nothing to work that already took longer', async () => {
+    const t = performance.now();
+    await withMinimumDuration(5, () => new Promise((r) => setTimeout(r, 40)));
+    const took = performance.now() - t;
+    assert.ok(took >= 39, `the work itself (${took} ms)`);
+  });
+});
