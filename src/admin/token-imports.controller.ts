@@ -52,12 +52,13 @@ export function createTokenImportsController({ tokenImports }: Services) {
           filename: req.file?.originalname ?? '',
           content: req.file?.buffer ?? Buffer.alloc(0),
           password: formText(body.password),
+          preSharedKey: formText(body.preSharedKey),
         });
         flash(req, 'success', `"${started.filename || 'The file'}" was checked: ${started.total.toLocaleString('en')} tokens are being imported.`);
         redirect(req, res, `/admin/tokens/imports/${started.id}`);
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
-        // The password field is never echoed back; the file has to be chosen again anyway.
+        // The password and pre-shared key fields are never echoed back; the file has to be chosen again anyway.
         const recent = await tokenImports.listRecent(req.actor!.tenantId);
         render(req, res, FORM, { recent, values, errors: err.fields, error: err.message }, 422);
       }

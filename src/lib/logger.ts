@@ -7,7 +7,7 @@ export function createLogger(level: string): Logger {
   return pino({
     level,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.otp', '*.secret', '*.code', '*.apiKey'],
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.otp', '*.secret', '*.code', '*.apiKey', '*.preSharedKey', '*.pin'],
       censor: '[redacted]',
     },
   });

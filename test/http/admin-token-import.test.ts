@@ -1,11 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createTestContext, type TestContext } from '../helpers/context';
 import { addAdmin, createTenant } from '../helpers/factories';
 import { csrfOf, signIn, type Agent } from '../helpers/admin-agent';
 import { waitUntil } from '../helpers/wait';
 import { buildCsv, buildPskc, randomSeeds } from '../helpers/token-files';
+import { buildPreSharedPskc } from '../helpers/pskc-preshared';
+import { apiClient } from '../helpers/api-client';
+import { generateHotp, generateTotp } from '../../src/otp/otp-engine';
 
 describe('console: hardware token import', () => {
   let ctx: TestContext;
@@ -29,6 +32,8 @@ describe('console: hardware token import', () => {
     assert.match(res.text, /<label for="f-file">/);
     assert.match(res.text, /id="f-file" name="file" type="file"/);
     assert.match(res.text, /name="password" type="password" autocomplete="off"/);
+    assert.match(res.text, /<label for="f-key">PSKC pre-shared key<\/label>/);
+    assert.match(res.text, /id="f-key" name="preSharedKey" type="password" autocomplete="off"[^>]*aria-describedby="f-key-hint"/);
   });
 
   it('imports an uploaded CSV file and shows the finished progress', async () => {
@@ -75,6 +80,53 @@ describe('console: hardware token import', () => {
       return r.status === 'done' ? r : undefined;
     });
     assert.equal(row.format, 'pskc');
+  });
+
+  it('imports PSKC files encrypted with a pre-shared AES-128 or AES-256 key, whose codes then verify through the API', async () => {
+    for (const bytes of [16, 32]) {
+      const tenant = await createTenant(ctx.services);
+      const agent = await signIn(ctx.app, tenant);
+      const key = randomBytes(bytes);
+      const specs = randomSeeds(6, `PSK${bytes * 8}`);
+      const typed = key.toString('hex').toUpperCase().replace(/(.{8})(?!$)/g, '$1 ');
+      const res = await upload(agent, { name: 'vendor.xml', content: buildPreSharedPskc(specs, key, { encryptCounter: bytes === 32 }) }, { format: 'pskc', password: '', preSharedKey: typed });
+      assert.equal(res.status, 303, res.text);
+      const id = String(res.headers.location).split('/').pop();
+      const row = await waitUntil(async () => {
+        const r = await ctx.services.db('token_imports').where({ id }).first();
+        return r.status === 'done' || r.status === 'failed' ? r : undefined;
+      });
+      assert.deepEqual([row.status, row.error, row.processed, row.file_sealed], ['done', null, 6, null], 'done, and the sealed file (with the key) dropped');
+      const api = apiClient(ctx.app, tenant.apiKey);
+      for (const s of specs) {
+        const token = await ctx.services.db('tokens').where({ tenant_id: tenant.tenantId, serial: s.serial }).first();
+        const params = { algorithm: 'SHA1', digits: s.digits ?? 6 } as const;
+        const code = s.kind === 'totp' ? generateTotp(s.seed, Date.now(), { ...params, kind: 'totp', period: s.period ?? 30 }) : generateHotp(s.seed, s.counter ?? 0, params);
+        const verified = await api.post(`/tokens/${token.id}/verify`, { otp: code });
+        assert.deepEqual([verified.status, verified.body], [200, { result: true }], `${s.serial} (AES-${bytes * 8})`);
+      }
+      const audit = await ctx.services.db('audit_events').where({ tenant_id: tenant.tenantId, action: 'token.import.start' }).first();
+      assert.doesNotMatch(JSON.stringify(audit.details), new RegExp(key.toString('hex'), 'i'), 'the key is not audited');
+    }
+  });
+
+  it('refuses a pre-shared-key PSKC file whole when the key is wrong or missing, and imports nothing', async () => {
+    const tenant = await createTenant(ctx.services);
+    const agent = await signIn(ctx.app, tenant);
+    const key = randomBytes(16);
+    const file = { name: 'vendor.pskcxml', content: buildPreSharedPskc(randomSeeds(5, 'WRONG'), key, { keyName: 'Acme-PSK' }) };
+    const wrongKey = randomBytes(16).toString('hex');
+    const wrong = await upload(agent, file, { preSharedKey: wrongKey });
+    assert.equal(wrong.status, 422);
+    assert.match(wrong.text, /KeyPackage 1 \(serial WRONG-000001, line \d+\): Key\/Data\/Secret\/ValueMAC (cannot be checked|does not match): the pre-shared key is wrong[^<]*Nothing was imported\./);
+    assert.doesNotMatch(wrong.text, new RegExp(wrongKey, 'i'), 'the key typed is not echoed back');
+    const missing = await upload(agent, file, { password: 'not this' });
+    assert.equal(missing.status, 422);
+    assert.match(missing.text, /This PSKC file is encrypted with a pre-shared key \(&quot;Acme-PSK&quot;\): enter that key, in hex, to import it\./);
+    const short = await upload(agent, file, { preSharedKey: randomBytes(32).toString('hex') });
+    assert.match(short.text, /The pre-shared key has 32 bytes but the file is encrypted with AES-128/);
+    assert.equal((await ctx.services.db('token_imports').where({ tenant_id: tenant.tenantId })).length, 0);
+    assert.equal((await ctx.services.db('tokens').where({ tenant_id: tenant.tenantId })).length, 0);
   });
 
   it('refuses a malformed file whole with the bad line named, re-rendering the form in place for htmx', async () => {

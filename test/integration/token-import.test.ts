@@ -5,14 +5,16 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { createTestContext, type TestContext } from '../helpers/context';
 import { createTenant, type TestTenant } from '../helpers/factories';
 import { waitUntil } from '../helpers/wait';
 import { buildCsv, buildPskc, randomSeeds } from '../helpers/token-files';
+import { buildPreSharedPskc } from '../helpers/pskc-preshared';
 import { base32Encode } from '../../src/otp/base32';
 import { openSeed } from '../../src/tokens/token-seed';
-import { sealImportFile } from '../../src/tokens/import/import-file';
+import { openImportFile, sealImportFile } from '../../src/tokens/import/import-file';
 import { ValidationError } from '../../src/lib/errors';
 
 describe('hardware token import', () => {
@@ -29,8 +31,8 @@ describe('hardware token import', () => {
       return row.status === 'done' || row.status === 'failed' ? row : undefined;
     }, timeoutMs, `import ${id} to finish`);
 
-  async function importAll(tenant: TestTenant, format: 'csv' | 'pskc', content: string, password?: string): Promise<void> {
-    const created = await ctx.services.tokenImports.startImport(tenant.actor, { format, filename: `tokens.${format}`, content: Buffer.from(content), password });
+  async function importAll(tenant: TestTenant, format: 'csv' | 'pskc', content: string, password?: string, preSharedKey?: string): Promise<void> {
+    const created = await ctx.services.tokenImports.startImport(tenant.actor, { format, filename: `tokens.${format}`, content: Buffer.from(content), password, preSharedKey });
     const row = await waitDone(created.id);
     assert.equal(row.status, 'done', row.error);
     assert.equal(row.processed, 10_000);
@@ -50,6 +52,29 @@ describe('hardware token import', () => {
     assert.equal(await countTokens(tenant.tenantId), 10_000);
     const audit = await ctx.services.db('audit_events').where({ tenant_id: tenant.tenantId }).whereIn('action', ['token.import.start', 'token.import.done']).orderBy('id');
     assert.deepEqual(audit.map((a) => [a.action, a.details.total ?? a.details.count]), [['token.import.start', 10_000], ['token.import.done', 10_000]]);
+  });
+
+  it('imports 10 000 tokens from a PSKC file encrypted with a pre-shared AES-256 key', async () => {
+    const tenant = await createTenant(ctx.services);
+    const key = randomBytes(32);
+    const specs = randomSeeds(10_000, 'PSK');
+    await importAll(tenant, 'pskc', buildPreSharedPskc(specs, key), undefined, key.toString('hex'));
+    assert.equal(await countTokens(tenant.tenantId), 10_000);
+    const row = await ctx.services.db('tokens').where({ tenant_id: tenant.tenantId, serial: specs[9_999].serial }).first();
+    assert.deepEqual(openSeed(ctx.services.secrets, row.id, row.seed_sealed), specs[9_999].seed);
+  });
+
+  it('keeps the pre-shared key sealed with the file, like the password, and opens files sealed before keys existed', () => {
+    const { secrets } = ctx.services;
+    const id = randomUUID();
+    const key = randomBytes(16).toString('hex');
+    const content = Buffer.from(buildPreSharedPskc(randomSeeds(2, 'SEALED'), Buffer.from(key, 'hex')));
+    const sealed = sealImportFile(secrets, id, { content, preSharedKey: key });
+    assert.ok(!sealed.toLowerCase().includes(key) && !sealed.includes(Buffer.from(key).toString('base64')), 'the key is not readable in the sealed file');
+    assert.deepEqual(openImportFile(secrets, id, sealed), { content, password: undefined, preSharedKey: key });
+    assert.throws(() => openImportFile(secrets, randomUUID(), sealed), 'bound to its import id');
+    const legacy = secrets.encrypt(gzipSync(Buffer.concat([Buffer.from('{"password":"pw"}\n'), content])), `token-import:${id}`);
+    assert.deepEqual(openImportFile(secrets, id, legacy), { content, password: 'pw', preSharedKey: undefined });
   });
 
   it('refuses a malformed file whole, naming the line, and writes nothing', async () => {

@@ -5,11 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { parseTokenPskc } from '../../src/tokens/import/pskc-parser';
 import { ImportFormatError } from '../../src/tokens/import/import.types';
 import { buildPskc, type SeedSpec } from '../helpers/token-files';
+import { buildPreSharedPskc, RFC6030_FIGURE5, RFC6030_PRESHARED_KEY } from '../helpers/pskc-preshared';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/pskc/${name}.pskcxml`, import.meta.url), 'utf8');
 const RFC_SEED = Buffer.from('12345678901234567890');
 
-function refused(xml: string, password: string | undefined, pattern: RegExp): void {
+function refused(xml: string, password: string | { password?: string; preSharedKey?: string } | undefined, pattern: RegExp): void {
   assert.throws(() => parseTokenPskc(xml, password), (err: unknown) => {
     assert.ok(err instanceof ImportFormatError, `expected ImportFormatError, got ${err}`);
     assert.match(err.message, pattern);
@@ -94,8 +95,68 @@ describe('PSKC (RFC 6030) hardware token parser', () => {
     refused(pinOnly, undefined, /no HOTP or TOTP keys/);
   });
 
-  it('refuses pre-shared-key encryption with a reason (RFC 6030 Figure 6 style)', () => {
-    const xml = fixture('rfc6030-figure7').replace(/<pskc:EncryptionKey>[\s\S]*<\/pskc:EncryptionKey>/, '<pskc:EncryptionKey><ds:KeyName xmlns:ds="http://www.w3.org/2000/09/xmldsig#">Pre-shared-key</ds:KeyName></pskc:EncryptionKey>');
-    refused(xml, 'qwerty', /pre-shared or public key \("Pre-shared-key"\), which is not supported/);
+  it('decrypts RFC 6030 Figure 5 (pre-shared AES-128 key, MAC key encrypted with it, HMAC-SHA1)', () => {
+    const [token, ...rest] = parseTokenPskc(RFC6030_FIGURE5, { preSharedKey: RFC6030_PRESHARED_KEY });
+    assert.equal(rest.length, 0);
+    assert.deepEqual(token.seed, RFC_SEED);
+    assert.deepEqual([token.serial, token.kind, token.digits, token.counter], ['987654321', 'hotp', 8, 0]);
+    // Only the credential the file declares is read: a password typed as well is ignored.
+    assert.deepEqual(parseTokenPskc(RFC6030_FIGURE5, { password: 'ignored', preSharedKey: '12 34 56 78 90 12 34 56 78 90 12 34 56 78 90 12' })[0].seed, RFC_SEED);
+    assert.deepEqual(parseTokenPskc(fixture('rfc6030-figure7'), { password: 'qwerty', preSharedKey: 'ignored' })[0].seed, RFC_SEED);
+  });
+
+  it('reads generated pre-shared-key files with AES-128, AES-192 and AES-256 keys, HMAC-SHA1 and HMAC-SHA256, encrypted counters', () => {
+    for (const [bytes, mac] of [[16, 'hmac-sha1'], [24, 'hmac-sha1'], [32, 'hmac-sha256']] as const) {
+      const key = randomBytes(bytes);
+      const xml = buildPreSharedPskc(specs, key, { mac, encryptCounter: true });
+      for (const typed of [key.toString('hex'), key.toString('hex').toUpperCase(), `0x${key.toString('hex')}`, key.toString('hex').replace(/(..)(?!$)/g, '$1:')]) {
+        const tokens = parseTokenPskc(xml, { preSharedKey: typed });
+        assert.deepEqual(tokens.map((t) => t.seed.toString('hex')), specs.map((s) => s.seed.toString('hex')), `AES-${bytes * 8}`);
+        assert.deepEqual(tokens.map((t) => [t.serial, t.kind, t.algorithm, t.digits, t.period ?? t.counter]), [['AC-1', 'totp', 'SHA256', 6, 60], ['AC-2', 'hotp', 'SHA1', 8, 17], ['AC-3', 'totp', 'SHA512', 8, 30]]);
+      }
+    }
+  });
+
+  it('asks for the pre-shared key when the file needs one, and checks its form and length', () => {
+    const xml = buildPreSharedPskc(specs, randomBytes(16), { keyName: 'Acme transport key 7' });
+    refused(xml, undefined, /^This PSKC file is encrypted with a pre-shared key \("Acme transport key 7"\): enter that key, in hex, to import it\.$/);
+    refused(xml, 'a password', /encrypted with a pre-shared key .*: enter that key/);
+    refused(xml, { preSharedKey: '   ' }, /encrypted with a pre-shared key .*: enter that key/);
+    refused(xml, { preSharedKey: 'not hex at all, not at all, no!!' }, /^The pre-shared key should be written in hex: 32, 48 or 64 hex digits/);
+    refused(xml, { preSharedKey: 'abcd' }, /should be written in hex/);
+    refused(xml, { preSharedKey: randomBytes(32).toString('hex') }, /^The pre-shared key has 32 bytes but the file is encrypted with AES-128, which needs a 16-byte key \(32 hex digits\): check the key\.$/);
+    refused(buildPreSharedPskc(specs, randomBytes(32)), { preSharedKey: randomBytes(16).toString('hex') }, /has 16 bytes but the file is encrypted with AES-256, which needs a 32-byte key/);
+  });
+
+  it('refuses a wrong pre-shared key whole, naming the first KeyPackage, whichever way the MAC key fails', () => {
+    refused(RFC6030_FIGURE5, { preSharedKey: '12345678901234567890123456789013' }, /^KeyPackage 1 \(serial 987654321, line \d+\): Key\/Data\/Secret\/ValueMAC (cannot be checked|does not match): the pre-shared key is wrong/);
+    // A wrong key usually breaks the MAC key's padding; now and then (1 in ~256) the padding holds
+    // and the garbage MAC key fails the first ValueMAC instead: both read the same.
+    for (const bytes of [16, 32]) {
+      const xml = buildPreSharedPskc(specs, randomBytes(bytes));
+      for (let i = 0; i < 40; i++) {
+        refused(xml, { preSharedKey: randomBytes(bytes).toString('hex') }, /^KeyPackage 1 \(serial AC-1, line \d+\): Key\/Data\/Secret\/ValueMAC (cannot be checked|does not match): the pre-shared key is wrong/);
+      }
+    }
+  });
+
+  it('checks each ValueMAC before decrypting: a tampered value or MAC refuses the file, naming its KeyPackage', () => {
+    const key = randomBytes(16);
+    const xml = buildPreSharedPskc(specs, key);
+    const macs = [...xml.matchAll(/<ValueMAC>([^<]*)<\/ValueMAC>/g)].map((m) => m[1]);
+    const second = macs[1];
+    const flipped = Buffer.from(second, 'base64');
+    flipped[0] ^= 1;
+    refused(xml.replace(second, flipped.toString('base64')), { preSharedKey: key.toString('hex') }, /^KeyPackage 2 \(serial AC-2, line \d+\): Key\/Data\/Secret\/ValueMAC does not match: the pre-shared key is wrong or the file was altered\.$/);
+    const cipherValues = [...xml.matchAll(/<xenc:CipherValue>([^<]*)<\/xenc:CipherValue>/g)].map((m) => m[1]);
+    const third = Buffer.from(cipherValues[3], 'base64'); // [0] is the MAC key, then one per KeyPackage
+    third[third.length - 1] ^= 1; // would break the padding if it were decrypted before the MAC check
+    refused(xml.replace(cipherValues[3], third.toString('base64')), { preSharedKey: key.toString('hex') }, /^KeyPackage 3 \(serial AC-3, line \d+\): Key\/Data\/Secret\/ValueMAC does not match/);
+    refused(xml.replace(/<ValueMAC>[^<]*<\/ValueMAC>/, ''), { preSharedKey: key.toString('hex') }, /^KeyPackage 1 .*ValueMAC is missing/);
+  });
+
+  it('still refuses files encrypted with a public key (RFC 6030 §6.3), saying why', () => {
+    const xml = buildPreSharedPskc(specs, randomBytes(16)).replace(/<EncryptionKey>[\s\S]*?<\/EncryptionKey>/, '<EncryptionKey><ds:X509Data><ds:X509Certificate>MIIB</ds:X509Certificate></ds:X509Data></EncryptionKey>');
+    refused(xml, { preSharedKey: randomBytes(16).toString('hex') }, /^KeyContainer\/EncryptionKey: the file is encrypted with a public key \(X509Data\), which is not supported/);
   });
 });

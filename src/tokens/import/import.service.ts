@@ -26,6 +26,8 @@ export interface StartImportInput {
   content: Buffer;
   /** For password-protected PSKC files. */
   password?: string;
+  /** For PSKC files encrypted with a pre-shared key: the key in hex. Sealed with the file, like the password. */
+  preSharedKey?: string;
 }
 
 function refuse(message: string): ValidationError {
@@ -58,7 +60,7 @@ export function createTokenImportService(db: Db, queue: JobQueue, secrets: Secre
       if (input.content.length === 0) throw refuse('Choose a CSV or PSKC file to import.');
       const filename = cleanFilename(input.filename);
       const format = detectFormat(input.format, filename, input.content);
-      const file = { content: input.content, password: input.password || undefined };
+      const file = { content: input.content, password: input.password || undefined, preSharedKey: input.preSharedKey?.trim() || undefined };
       let tokens: ImportedToken[];
       try {
         tokens = parseImportFile(format, file);

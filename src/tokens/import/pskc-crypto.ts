@@ -1,12 +1,15 @@
 /**
- * The cryptography of password-protected PSKC files (RFC 6030 §6.1, §6.2), pure node:crypto:
- * PBKDF2 key derivation (PKCS #5 v2.0), AES-CBC with the IV prepended to the ciphertext
- * (XML Encryption), and HMAC value MACs compared in constant time.
+ * The cryptography of encrypted PSKC files (RFC 6030 §6.1 pre-shared key, §6.2 password), pure
+ * node:crypto: PBKDF2 key derivation (PKCS #5 v2.0), hex pre-shared keys, AES-CBC with the IV
+ * prepended to the ciphertext (XML Encryption), and HMAC value MACs compared in constant time.
  * Algorithms are named by their W3C/RSA URIs; only the fragment after `#` decides.
  */
 import { createDecipheriv, createHmac, pbkdf2Sync, timingSafeEqual } from 'node:crypto';
 
 export class PskcCryptoError extends Error {}
+
+/** The padding did not check out: almost always a wrong key. Callers name the key (password, pre-shared key). */
+export class PskcWrongKeyError extends PskcCryptoError {}
 
 const CIPHERS: Record<string, { cipher: string; keyLength: number }> = {
   'aes128-cbc': { cipher: 'aes-128-cbc', keyLength: 16 },
@@ -52,19 +55,30 @@ export function derivePbkdf2(password: string, params: Pbkdf2Params): Buffer {
 }
 
 /**
+ * A pre-shared AES key typed by an admin: hex, 16, 24 or 32 bytes. Spaces, colons and dashes
+ * between the digits and a leading 0x are allowed (vendors print keys in groups). Undefined when
+ * it is not such a key.
+ */
+export function parseHexKey(text: string): Buffer | undefined {
+  const clean = text.trim().replace(/^0x/i, '').replace(/[\s:-]+/g, '');
+  if (!/^[0-9a-fA-F]*$/.test(clean) || ![32, 48, 64].includes(clean.length)) return undefined;
+  return Buffer.from(clean, 'hex');
+}
+
+/**
  * AES-CBC decryption of a CipherValue (16-byte IV then ciphertext, PKCS #7 padding). A padding
- * failure almost always means a wrong key: the caller turns it into "the password is wrong".
+ * failure almost always means a wrong key: PskcWrongKeyError, which the caller words.
  */
 export function decryptCbc(algorithmUri: string, key: Buffer, data: Buffer): Buffer {
   const spec = CIPHERS[fragment(algorithmUri)];
   if (!spec) throw new PskcCryptoError(`the encryption algorithm "${algorithmUri}" is not supported (use aes128-cbc, aes192-cbc or aes256-cbc)`);
-  if (key.length !== spec.keyLength) throw new PskcCryptoError(`the derived key has ${key.length} bytes but ${fragment(algorithmUri)} needs ${spec.keyLength}`);
+  if (key.length !== spec.keyLength) throw new PskcCryptoError(`the key has ${key.length} bytes but ${fragment(algorithmUri)} needs ${spec.keyLength}`);
   if (data.length < 32 || data.length % 16 !== 0) throw new PskcCryptoError('the CipherValue is not an IV followed by whole AES blocks');
   const decipher = createDecipheriv(spec.cipher, key, data.subarray(0, 16));
   try {
     return Buffer.concat([decipher.update(data.subarray(16)), decipher.final()]);
   } catch {
-    throw new PskcCryptoError('the value could not be decrypted: the password is wrong');
+    throw new PskcWrongKeyError('the value could not be decrypted with this key');
   }
 }
 

@@ -1,5 +1,6 @@
 /**
- * Hardware tokens from PSKC, RFC 6030 (pure: XML text and optional password in, tokens out).
+ * Hardware tokens from PSKC, RFC 6030 (pure: XML text and the admin's optional password or
+ * pre-shared key in, tokens out).
  *
  * Per KeyPackage: the serial is DeviceInfo/SerialNo (else the Key's Id); Key/@Algorithm is the
  * HOTP or TOTP URN (`urn:ietf:params:xml:ns:keyprov:pskc:hotp`, `...#totp`, the older
@@ -14,14 +15,17 @@ import { MAX_SEED_BYTES, MIN_SEED_BYTES } from '../../otp/seed';
 import type { OtpAlgorithm, OtpDigits } from '../../otp/otp.types';
 import { assertUniqueSerials, ImportFormatError, MAX_IMPORT_TOKENS, normaliseAlgorithm, printable, serialProblem, type ImportedToken } from './import.types';
 import { decodeBase64 } from './pskc-crypto';
-import { createDecryptor, type Decryptor } from './pskc-encryption';
+import { createDecryptor, type Decryptor, type PskcCredentials } from './pskc-encryption';
 import { attr, child, children, path, readKeyContainer, textOf, type XmlElement } from './pskc-xml';
 
-export function parseTokenPskc(xml: string, password?: string): ImportedToken[] {
+export type { PskcCredentials } from './pskc-encryption';
+
+/** `credentials` as a string is a password (the form before pre-shared keys were supported). */
+export function parseTokenPskc(xml: string, credentials: PskcCredentials | string = {}): ImportedToken[] {
   const container = readKeyContainer(xml);
   const packages = children(container, 'KeyPackage');
   if (packages.length > MAX_IMPORT_TOKENS) throw new ImportFormatError(`The file has more than ${MAX_IMPORT_TOKENS} KeyPackages; split it into smaller files.`);
-  const decryptor = createDecryptor(container, password);
+  const decryptor = createDecryptor(container, typeof credentials === 'string' ? { password: credentials } : credentials);
   const tokens: ImportedToken[] = [];
   packages.forEach((pkg, i) => {
     const token = readPackage(pkg, i + 1, decryptor);
