@@ -13,13 +13,12 @@
  * and in the database; every page is screenshotted (60-portal-action-*), a few on a phone; any
  * CSP violation or console error fails the test.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
-import { PHONE_VIEWPORT, screenshot, useBrowser, type WatchedPage } from '../helpers/browser';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
+import { PHONE_VIEWPORT, screenshot, useBrowserWithMail, type WatchedPage } from '../helpers/browser';
 import { createTenant, createUser, unique } from '../helpers/factories';
 import { createPortal } from '../helpers/portal';
 import { hotpCode, nowSec } from '../helpers/oathtool';
@@ -92,16 +91,7 @@ async function flash(page: Page, text: string) {
 }
 
 describe('every self-service action in a real browser', () => {
-  let smtp: SmtpSink;
-  const env: Record<string, string | undefined> = {};
-  before(async () => {
-    smtp = await startSmtpSink();
-    env.SMTP_URL = smtp.url;
-  });
-  const b = useBrowser(env);
-  after(async () => {
-    await smtp?.close();
-  });
+  const { browser: b, mail: sink } = useBrowserWithMail();
 
   it('with every action and type enabled, a user does each action from the dashboard (TOTP from oathtool, email, environments)', { timeout: 180_000 }, async () => {
     const s = b.ctx.services;
@@ -216,7 +206,7 @@ describe('every self-service action in a real browser', () => {
     const totpToken = await db('tokens').where({ user_id: user.id, type: 'totp' }).first();
     assert.equal(totpToken?.enabled, true, 'the TOTP token is enabled once proven');
     assert.ok(await assigned(totpToken.id), 'and assigned to the resource');
-    const notice = await step(page, 'enroll notice', () => smtp.waitFor((m) => m.to.includes(email) && m.subject === 'A new token was added', 15_000));
+    const notice = await step(page, 'enroll notice', () => sink().waitFor((m) => m.to.includes(email) && m.subject === 'A new token was added', 15_000));
     assert.match(notice.text, /Phone app|TOTP|authenticator/i);
 
     // ---- 3. Sign out; sign in with the password and the TOTP code of the next time step ----
@@ -322,7 +312,7 @@ describe('every self-service action in a real browser', () => {
       await submit(page, 'Change password');
       await dashboardWith(page, 'Your password was changed.');
       assert.ok(await verifyPassword((await userRow()).password_hash, NEW_PASSWORD), 'the new password is stored');
-      await smtp.waitFor((m) => m.to.includes(email) && m.subject === 'Your password was changed', 15_000);
+      await sink().waitFor((m) => m.to.includes(email) && m.subject === 'Your password was changed', 15_000);
     });
 
     const newEmail = `${unique('erin.new')}@example.test`;
@@ -333,7 +323,7 @@ describe('every self-service action in a real browser', () => {
       await submit(page, 'Send code');
       await flash(page, 'We sent a code to the new address.');
       await page.getByText(`We sent a 6-digit code to ${newEmail}`, { exact: false }).waitFor();
-      const mail = await smtp.waitFor((m) => m.to.includes(newEmail), 15_000);
+      const mail = await sink().waitFor((m) => m.to.includes(newEmail), 15_000);
       const code = mail.text.match(/\b(\d{6})\b/)?.[1] ?? assert.fail(`no code in the mail: ${mail.text}`);
       assert.equal((await userRow()).email, email, 'unchanged until the code is entered');
       await page.getByLabel('Code', { exact: true }).fill(code);
@@ -342,7 +332,7 @@ describe('every self-service action in a real browser', () => {
       await dashboardWith(page, 'Your email address was changed.');
       assert.equal((await userRow()).email, newEmail);
       assert.match((await page.getByRole('region', { name: 'Profile' }).textContent()) ?? '', new RegExp(newEmail.replace(/\./g, '\\.')));
-      const old = await smtp.waitFor((m) => m.to.includes(email) && m.subject === 'Your email address was changed', 15_000);
+      const old = await sink().waitFor((m) => m.to.includes(email) && m.subject === 'Your email address was changed', 15_000);
       assert.match(old.text, /now go to the new address/, 'the old address is told');
     });
 

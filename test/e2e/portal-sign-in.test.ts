@@ -9,12 +9,11 @@
  * action (Change Name: saves a new name that the dashboard then greets) and signs out. Every page is screenshotted (desktop, and the
  * sign-in and dashboard on a phone); any CSP violation or script error fails the test.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { authenticator } from 'otplib';
 import type { Page } from 'playwright-core';
-import { PHONE_VIEWPORT, screenshot, useBrowser, type WatchedPage } from '../helpers/browser';
-import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
+import { PHONE_VIEWPORT, screenshot, useBrowserWithMail, type WatchedPage } from '../helpers/browser';
 import { createResource, createTenant, createUser, unique } from '../helpers/factories';
 import { createPortal } from '../helpers/portal';
 import { waitUntil } from '../helpers/wait';
@@ -110,22 +109,11 @@ const codeIn = (text: string) => text.match(/\b(\d{6})\b/)?.[1] ?? assert.fail(`
 const otherThan = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
 describe('portal sign-in in a real browser', () => {
-  let smtp: SmtpSink;
-  // useBrowser() reads `env` in its own before(), which runs after this one: by then the sink
-  // listens and its URL is in SMTP_URL (no REDIS_URL: the in-process queue sends the mail).
-  const env: Record<string, string | undefined> = {};
-  before(async () => {
-    smtp = await startSmtpSink();
-    env.SMTP_URL = smtp.url;
-  });
-  const b = useBrowser(env);
-  after(async () => {
-    await smtp?.close();
-  });
+  const { browser: b, mail: sink } = useBrowserWithMail();
 
   it('configures a portal in the console, then a user signs in with an emailed code and a TOTP code', { timeout: 120_000 }, async () => {
     const s = b.ctx.services;
-    assert.equal(b.ctx.config.smtpUrl, smtp.url, 'the app sends mail to the test SMTP sink');
+    assert.equal(b.ctx.config.smtpUrl, sink().url, 'the app sends mail to the test SMTP sink');
     const tenant = await createTenant(s);
     const resourceName = unique('Staff Wiki');
     const resource = await createResource(s, tenant, { name: resourceName });
@@ -220,7 +208,7 @@ describe('portal sign-in in a real browser', () => {
       await submitStep(page, 'Continue', `${portalPath}sign-in/verify`);
     });
 
-    const mail = await step(page, 'emailed code', () => smtp.waitFor((m) => m.to.includes(email), 15_000));
+    const mail = await step(page, 'emailed code', () => sink().waitFor((m) => m.to.includes(email), 15_000));
     assert.equal(mail.subject, `Your sign-in code for ${resourceName}`);
     const code = codeIn(mail.text);
     const row2 = await s.db('messages').where({ tenant_id: tenant.tenantId, recipient: email }).first();

@@ -11,9 +11,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createTestContext, type TestContext } from './context';
+import { startSmtpSink, type SmtpSink } from './smtp-sink';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../output/screenshots');
@@ -143,4 +145,23 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   // copies that attribute onto the next page's inputs with the same id, which the CSP (rightly) blocks.
   await page.screenshot({ path: file, fullPage: true, caret: 'initial' });
   return file;
+}
+
+/**
+ * useBrowser() whose app delivers mail to a real SMTP sink (SMTP_URL; no REDIS_URL, so the
+ * in-process queue sends it). Call inside describe(); `mail()` is the sink once before() ran.
+ */
+export function useBrowserWithMail(): { browser: BrowserHarness; mail: () => SmtpSink } {
+  let sink: SmtpSink | undefined;
+  // useBrowser() reads `env` in its own before(), which runs after this one.
+  const env: Record<string, string | undefined> = {};
+  before(async () => {
+    sink = await startSmtpSink();
+    env.SMTP_URL = sink.url;
+  });
+  const browser = useBrowser(env);
+  after(async () => {
+    await sink?.close();
+  });
+  return { browser, mail: () => sink ?? assert.fail('the SMTP sink is not started') };
 }
