@@ -20,6 +20,8 @@ export interface PortalUser {
   /** When this session last proved a second factor (ms since epoch), for step-up. */
   secondFactorAt?: number;
   visitor: Visitor;
+  /** This browser's session id (kept when a password change ends the user's other sessions). */
+  sessionId?: string;
 }
 
 /** A fresh second factor is one proven this recently (SPEC §5.3). */

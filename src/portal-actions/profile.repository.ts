@@ -39,3 +39,14 @@ export async function replacePasswordHash(q: Queryable, tenantId: string, userId
   else query.where({ password_hash: expected });
   return (await query.update({ password_hash: next, updated_at: q.fn.now() })) === 1;
 }
+
+/**
+ * Ends the user's other portal sessions, in every portal (after a password change, the old
+ * password must not keep a stolen session alive). Sessions are rows of `sessions` whose portal
+ * state names the user; user ids are unique across tenants.
+ */
+export async function deleteOtherPortalSessions(q: Queryable, userId: string, keepSessionId: string | undefined): Promise<number> {
+  const query = q('sessions').whereRaw(`data->'portal'->>'userId' = ?`, [userId]);
+  if (keepSessionId) query.whereNot({ sid: keepSessionId });
+  return query.delete();
+}

@@ -120,10 +120,11 @@ export function createProfileActions(db: Db, messages: MessageService, limiter: 
       const dispatch = await db.transaction(async (trx) => {
         if (!(await repo.replacePasswordHash(trx, tenantId, u.userId, stored, next))) throw new ConflictError('Your password was changed meanwhile. Reload the page and try again.');
         const user = (await findUser(trx, tenantId, u.userId))!;
-        await recordAudit(trx, actorOf(u, user.login), { action: 'portal.profile.password_change', targetType: 'user', targetId: u.userId, resourceId: u.portal.id, details: { hadPassword: Boolean(stored) } });
+        const endedSessions = await repo.deleteOtherPortalSessions(trx, u.userId, u.sessionId);
+        await recordAudit(trx, actorOf(u, user.login), { action: 'portal.profile.password_change', targetType: 'user', targetId: u.userId, resourceId: u.portal.id, details: { hadPassword: Boolean(stored), endedSessions } });
         return prepareNotice(trx, messages, tenantId, user.email, {
           subject: 'Your password was changed',
-          lines: [`The password of your account at ${u.portal.name} was changed just now.`],
+          lines: [`The password of your account at ${u.portal.name} was changed just now. Your other signed-in browsers were signed out.`],
         });
       });
       await dispatch();

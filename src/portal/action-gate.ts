@@ -46,7 +46,7 @@ export function createActionGate(signIn: PortalSignInService, db: Db) {
       req.session.flash = { kind: 'error', text: 'Your session has ended. Sign in again.' };
       return redirect(req, res, req.portal!.base);
     }
-    req.portalUser = { portal: req.portal!.resource, userId: state.userId, secondFactorAt: state.secondFactorAt, visitor: visitorOf(req), dashboard };
+    req.portalUser = { portal: req.portal!.resource, userId: state.userId, secondFactorAt: state.secondFactorAt, visitor: visitorOf(req), sessionId: req.sessionID, dashboard };
     res.locals.signedIn = true;
     res.locals.who = displayName(dashboard.user);
     next();

@@ -271,6 +271,28 @@ describe('portal profile actions (SPEC §5.3)', () => {
       await signedIn(w, user.login, NEW_PASSWORD);
     });
 
+    it('SEC-17 a password change signs the user out of their other browsers, in this portal and in others, and keeps this one', async () => {
+      const w = await world(['change_password']);
+      const user = await member(w);
+      const elsewhere = await createPortal(ctx.services, w.tenant, { allowedActions: [] });
+      await ctx.services.users.assign(w.tenant.actor, elsewhere.resource.id, user.id);
+      const other = await signedIn(w, user.login);
+      const otherPortal = visitor(ctx.app);
+      await enterLogin(otherPortal, elsewhere, user.login);
+      assertRedirect(await enterSecret(otherPortal, elsewhere, PASSWORD), elsewhere.base);
+      const agent = await signedIn(w, user.login);
+      const bystander = await member(w);
+      const bystanderAgent = await signedIn(w, bystander.login);
+
+      assertRedirect(await post(agent, w, 'change_password', fields(PASSWORD, NEW_PASSWORD)), w.portal.base);
+      assert.match((await agent.get(w.portal.base)).text, /id="tokens-h"/, 'this browser stays signed in');
+      assert.doesNotMatch((await other.get(w.portal.base)).text, /id="tokens-h"/, 'another browser is signed out');
+      assert.doesNotMatch((await otherPortal.get(elsewhere.base)).text, /id="tokens-h"/, 'so is a session at another portal');
+      assert.match((await bystanderAgent.get(w.portal.base)).text, /id="tokens-h"/, 'other users keep their sessions');
+      const [event] = await audits(w, 'portal.profile.password_change');
+      assert.equal(event.details.endedSessions, 2);
+    });
+
     it('a wrong current password is a 422 with one message; it changes nothing and does not count toward the sign-in lock', async () => {
       const w = await world(['change_password']);
       const email = newEmail('pw');
