@@ -5,6 +5,8 @@
  */
 import type { Queryable } from '../db/knex';
 import { isUuid } from '../db/errors';
+import { toUser } from '../users/user.repository';
+import type { User } from '../users/user.types';
 
 export interface PortalMember {
   id: string;
@@ -114,4 +116,16 @@ export async function reserveCodeAttempt(q: Queryable, tenantId: string, resourc
 export async function useCode(q: Queryable, tenantId: string, codeId: string): Promise<boolean> {
   const updated = await q('portal_sign_in_codes').where({ tenant_id: tenantId, id: codeId }).whereNull('used_at').update({ used_at: q.fn.now() });
   return updated === 1;
+}
+
+/** The assigned user as the portal shows them, in one query (undefined once unassigned or deleted). */
+export async function findAssignedUser(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<User | undefined> {
+  if (!isUuid(userId)) return undefined;
+  const row = await q('users as u')
+    .join('resource_users as ru', function joinAssignment() {
+      this.on('ru.user_id', 'u.id').andOn('ru.tenant_id', 'u.tenant_id');
+    })
+    .where({ 'u.tenant_id': tenantId, 'ru.resource_id': resourceId, 'u.id': userId })
+    .first('u.*');
+  return row ? toUser(row) : undefined;
 }

@@ -22,7 +22,6 @@ import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
 import type { MessageService } from '../outbox/message.service';
 import { findResource } from '../resources/resource.repository';
-import type { Resource } from '../resources/resource.types';
 import { listUserTokensInResource, tokensForCheck } from '../tokens/token.repository';
 import type { Token } from '../tokens/token.types';
 import type { ChallengeCodes } from '../validation/challenge-codes';
@@ -32,7 +31,6 @@ import type { ChallengeService } from '../validation/challenge.service';
 import { recordFailure, recordSuccess, reserveAttempt } from '../validation/lockout.repository';
 import type { Limit, RateLimiter } from '../rate-limits/rate-limiter';
 import type { PortalResource } from '../selfservice/self-service.repository';
-import { findUser } from '../users/user.repository';
 import type { User } from '../users/user.types';
 import * as repo from './sign-in.repository';
 import { authenticationOptions, checkAssertion } from '../webauthn/webauthn-assertion';
@@ -317,23 +315,14 @@ export function createPortalSignInService(
      * (unassigned, blocked, deleted): their session ends at once (SEC-15).
      */
     async dashboard(portal: PortalResource, userId: string): Promise<PortalDashboard | undefined> {
-      const member = await repo.findMemberById(db, portal.tenantId, portal.id, userId);
-      if (!member || member.blocked) return undefined;
-      const [user, tokens, resource] = await Promise.all([
-        findUser(db, portal.tenantId, userId),
-        listUserTokensInResource(db, portal.tenantId, portal.id, userId),
-        findResource(db, portal.tenantId, portal.id),
-      ]);
-      if (!user || !resource) return undefined;
-      return { user, tokens, mustEnroll: mustEnroll(resource, tokens) };
+      // Runs on every signed-in request: one query for the user (assigned, not blocked), one for the tokens.
+      const [user, tokens] = await Promise.all([repo.findAssignedUser(db, portal.tenantId, portal.id, userId), listUserTokensInResource(db, portal.tenantId, portal.id, userId)]);
+      if (!user || user.blocked) return undefined;
+      return { user, tokens, mustEnroll: portal.requireSecondFactor && !tokens.some((t) => t.enabled) };
     },
 
     async recordSignOut(portal: PortalResource, visitor: Visitor, userId: string): Promise<void> {
       await recordAudit(db, actorFor(portal, visitor, { id: userId }), { action: 'portal.sign_out', targetType: 'user', targetId: userId, resourceId: portal.id });
     },
   };
-}
-
-function mustEnroll(resource: Resource, tokens: Token[]): boolean {
-  return resource.requireSecondFactor && !tokens.some((t) => t.enabled);
 }

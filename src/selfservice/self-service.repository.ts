@@ -41,6 +41,8 @@ export interface PortalResource {
   name: string;
   allowedActions: string[];
   enrollmentTokenTypes: string[];
+  /** Users without a token may only enroll one (SPEC §2). */
+  requireSecondFactor: boolean;
 }
 
 /** The active portal at an address: its resource and tenant must not be disabled. */
@@ -50,6 +52,8 @@ export async function findPortalByAddress(q: Queryable, address: string): Promis
     .where('resources.self_service_address', address)
     .whereNull('resources.disabled_at')
     .whereNull('tenants.disabled_at')
-    .first('resources.id', 'resources.tenant_id', 'resources.name', 'resources.allowed_actions', 'resources.enrollment_token_types');
-  return row ? { id: row.id, tenantId: row.tenant_id, name: row.name, allowedActions: row.allowed_actions, enrollmentTokenTypes: row.enrollment_token_types } : undefined;
+    .first('resources.id', 'resources.tenant_id', 'resources.name', 'resources.allowed_actions', 'resources.enrollment_token_types', 'resources.require_second_factor');
+  return row
+    ? { id: row.id, tenantId: row.tenant_id, name: row.name, allowedActions: row.allowed_actions, enrollmentTokenTypes: row.enrollment_token_types, requireSecondFactor: row.require_second_factor }
+    : undefined;
 }

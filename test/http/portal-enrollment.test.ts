@@ -419,7 +419,7 @@ describe('portal Enroll Token (SPEC §5.3)', () => {
       const user = await member(w);
       const { config } = ctx.services;
       const service = createEnrollmentService({ ...ctx.services, codes: createChallengeCodes(config.encryption.keys, config.encryption.activeKeyId) });
-      const portal = { id: w.portal.resource.id, tenantId: w.tenant.tenantId, name: w.portal.resource.name, allowedActions: ['enroll_token'], enrollmentTokenTypes: ['totp'] };
+      const portal = { id: w.portal.resource.id, tenantId: w.tenant.tenantId, name: w.portal.resource.name, allowedActions: ['enroll_token'], enrollmentTokenTypes: ['totp'], requireSecondFactor: false };
       for (const type of ['hotp', 'email', 'sms', 'backup_codes'] as const) {
         await assert.rejects(service.start({ portal, userId: user.id, visitor: {} }, type), (err: Error & { status?: number }) => err.status === 403, type);
       }
