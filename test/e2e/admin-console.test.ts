@@ -9,38 +9,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { authenticator } from 'otplib';
-import type { Page } from 'playwright-core';
-import { PHONE_VIEWPORT, screenshot, useBrowser } from '../helpers/browser';
+import { PHONE_VIEWPORT, screenshot, useBrowser, stepper, focusedElement, assertNoHorizontalScroll } from '../helpers/browser';
 import { TEST_PASSWORD, unique } from '../helpers/factories';
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
-/** Runs one step; on failure saves a screenshot named after it and says which step failed. */
-async function step<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    await screenshot(page, `FAILED-${name}`).catch(() => undefined);
-    (err as Error).message = `[step: ${name}] ${(err as Error).message}`;
-    throw err;
-  }
-}
-
-/** The element that has focus, described as "<tag>#id" or "<tag>:text" for buttons and links. */
-function focused(page: Page): Promise<string> {
-  return page.evaluate(() => {
-    const el = document.activeElement as HTMLElement | null;
-    if (!el || el === document.body) return 'body';
-    if (el.id) return `${el.tagName.toLowerCase()}#${el.id}`;
-    return `${el.tagName.toLowerCase()}:${(el.textContent ?? '').trim()}`;
-  });
-}
-
-/** True when the page is no wider than the viewport (no sideways scrolling on a phone). */
-async function assertNoHorizontalScroll(page: Page, what: string) {
-  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
-  assert.ok(scrollWidth <= innerWidth, `${what} scrolls sideways on a phone: content is ${scrollWidth}px wide in a ${innerWidth}px viewport`);
-}
+const step = stepper('');
 
 describe('admin console in a real browser', () => {
   const b = useBrowser();
@@ -78,12 +52,12 @@ describe('admin console in a real browser', () => {
     await step(page, 'sign-in keyboard', async () => {
       // A full load (not a boosted swap) so autofocus and the tab sequence start from a fresh document.
       await page.goto('/admin/sign-in');
-      assert.equal(await focused(page), 'input#f-email', 'Email has focus when the page opens');
+      assert.equal(await focusedElement(page), 'input#f-email', 'Email has focus when the page opens');
       await page.locator('.skip-link').focus();
       const order: string[] = [];
       for (let i = 0; i < 3; i++) {
         await page.keyboard.press('Tab');
-        order.push(await focused(page));
+        order.push(await focusedElement(page));
       }
       assert.deepEqual(order, ['input#f-email', 'input#f-password', 'button:Continue'], 'Tab goes Email → Password → Continue');
       assert.equal(await page.getByLabel('Email', { exact: true }).getAttribute('autocomplete'), 'username');
@@ -97,7 +71,7 @@ describe('admin console in a real browser', () => {
       // Submit with the keyboard: Tab from Password to Continue, then Enter.
       await page.getByLabel('Password', { exact: true }).focus();
       await page.keyboard.press('Tab');
-      assert.equal(await focused(page), 'button:Continue');
+      assert.equal(await focusedElement(page), 'button:Continue');
       await page.keyboard.press('Enter');
       await page.waitForURL(/\/admin\/sign-in\/enroll/);
     });

@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
-import { PHONE_VIEWPORT, screenshot, useBrowserWithMail, type WatchedPage } from '../helpers/browser';
+import { PHONE_VIEWPORT, screenshot, useBrowserWithMail, stepper, assertNoHorizontalScroll, assertClean } from '../helpers/browser';
 import { createTenant, createUser, unique } from '../helpers/factories';
 import { createPortal } from '../helpers/portal';
 import { hotpCode, nowSec } from '../helpers/oathtool';
@@ -44,25 +44,7 @@ async function oathtool(...args: string[]): Promise<string> {
   return code;
 }
 
-async function step<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    await screenshot(page, `FAILED-60-portal-action-${name}`).catch(() => undefined);
-    (err as Error).message = `[step: ${name}] ${(err as Error).message}`;
-    throw err;
-  }
-}
-
-function assertClean(watched: WatchedPage, what: string) {
-  assert.deepEqual(watched.cspViolations(), [], `no CSP violations (${what})`);
-  assert.deepEqual(watched.errors, [], `no console or script errors (${what})`);
-}
-
-async function assertNoHorizontalScroll(page: Page, what: string) {
-  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
-  assert.ok(scrollWidth <= innerWidth, `${what} scrolls sideways: content is ${scrollWidth}px wide in a ${innerWidth}px viewport`);
-}
+const step = stepper('60-portal-action-');
 
 /**
  * Clicks a submit button and waits for its POST to be answered; a refusal (4xx) fails at once

@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { authenticator } from 'otplib';
 import type { Page } from 'playwright-core';
-import { PHONE_VIEWPORT, screenshot, useBrowserWithMail, type WatchedPage } from '../helpers/browser';
+import { PHONE_VIEWPORT, screenshot, useBrowserWithMail, type WatchedPage, stepper, focusedElement, assertNoHorizontalScroll, assertClean } from '../helpers/browser';
 import { createResource, createTenant, createUser, unique } from '../helpers/factories';
 import { createPortal } from '../helpers/portal';
 import { waitUntil } from '../helpers/wait';
@@ -23,26 +23,7 @@ import { ACTION_GROUPS } from '../../src/selfservice/self-service.types';
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const ACTION_LABELS = ACTION_GROUPS.flatMap((g) => g.actions.map(([id, label]) => ({ id, label })));
 
-/** Runs one step; on failure saves a screenshot named after it and says which step failed. */
-async function step<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    await screenshot(page, `FAILED-portal-${name}`).catch(() => undefined);
-    (err as Error).message = `[step: ${name}] ${(err as Error).message}`;
-    throw err;
-  }
-}
-
-/** The element that has focus, as "<tag>#id" or "<tag>:text". */
-function focused(page: Page): Promise<string> {
-  return page.evaluate(() => {
-    const el = document.activeElement as HTMLElement | null;
-    if (!el || el === document.body) return 'body';
-    if (el.id) return `${el.tagName.toLowerCase()}#${el.id}`;
-    return `${el.tagName.toLowerCase()}:${(el.textContent ?? '').trim()}`;
-  });
-}
+const step = stepper('portal-');
 
 /**
  * Asserts that focus reaches `expected` ("<tag>#id"). After a boosted (htmx) page swap the
@@ -52,12 +33,7 @@ function focused(page: Page): Promise<string> {
 async function assertFocus(page: Page, expected: string, message: string) {
   const id = expected.split('#')[1];
   await page.waitForFunction((want) => document.activeElement?.id === want, id, { timeout: 5_000 }).catch(() => undefined);
-  assert.equal(await focused(page), expected, message);
-}
-
-async function assertNoHorizontalScroll(page: Page, what: string) {
-  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
-  assert.ok(scrollWidth <= innerWidth, `${what} scrolls sideways: content is ${scrollWidth}px wide in a ${innerWidth}px viewport`);
+  assert.equal(await focusedElement(page), expected, message);
 }
 
 /**
@@ -83,11 +59,6 @@ async function assertPortalHeader(page: Page, resourceName: string, base: string
   assert.equal((await brand.textContent())?.trim(), resourceName, 'the header shows the resource name');
   assert.equal(await brand.getAttribute('href'), base);
   assert.match(await page.title(), new RegExp(`${resourceName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`), 'the title names the resource');
-}
-
-function assertClean(watched: WatchedPage, what: string) {
-  assert.deepEqual(watched.cspViolations(), [], `no CSP violations (${what})`);
-  assert.deepEqual(watched.errors, [], `no console or script errors (${what})`);
 }
 
 /**

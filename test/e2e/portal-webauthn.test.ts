@@ -9,26 +9,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { screenshot, useBrowser, type WatchedPage } from '../helpers/browser';
+import { screenshot, useBrowser, stepper, assertClean } from '../helpers/browser';
 import { createTenant, createUser, unique } from '../helpers/factories';
 import { createPortal } from '../helpers/portal';
 
 const PASSWORD = 'a long portal passphrase';
 
-async function step<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    await screenshot(page, `FAILED-50-portal-webauthn-${name}`).catch(() => undefined);
-    (err as Error).message = `[step: ${name}] ${(err as Error).message}`;
-    throw err;
-  }
-}
-
-function assertClean(watched: WatchedPage, what: string) {
-  assert.deepEqual(watched.cspViolations(), [], `no CSP violations (${what})`);
-  assert.deepEqual(watched.errors, [], `no console or script errors (${what})`);
-}
+const step = stepper('50-portal-webauthn-');
 
 /** Login and password steps; ends on `next` (the dashboard or the second-factor page). */
 async function passwordSignIn(page: Page, origin: string, base: string, login: string, next: string) {

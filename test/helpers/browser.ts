@@ -165,3 +165,41 @@ export function useBrowserWithMail(): { browser: BrowserHarness; mail: () => Smt
   });
   return { browser, mail: () => sink ?? assert.fail('the SMTP sink is not started') };
 }
+
+/**
+ * A `step(page, name, fn)` for a test: runs fn; on failure saves the screenshot
+ * `FAILED-<prefix><name>` and puts the step's name in the error message.
+ */
+export function stepper(prefix = '') {
+  return async function step<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      await screenshot(page, `FAILED-${prefix}${name}`).catch(() => undefined);
+      (err as Error).message = `[step: ${name}] ${(err as Error).message}`;
+      throw err;
+    }
+  };
+}
+
+/** The element that has focus, as "<tag>#id" or "<tag>:text" for buttons and links. */
+export function focusedElement(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const el = document.activeElement as HTMLElement | null;
+    if (!el || el === document.body) return 'body';
+    if (el.id) return `${el.tagName.toLowerCase()}#${el.id}`;
+    return `${el.tagName.toLowerCase()}:${(el.textContent ?? '').trim()}`;
+  });
+}
+
+/** The page is no wider than the viewport (no sideways scrolling on a phone). */
+export async function assertNoHorizontalScroll(page: Page, what: string): Promise<void> {
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+  assert.ok(scrollWidth <= innerWidth, `${what} scrolls sideways: content is ${scrollWidth}px wide in a ${innerWidth}px viewport`);
+}
+
+/** No CSP violation and no console or script error seen so far on this page. */
+export function assertClean(watched: WatchedPage, what: string): void {
+  assert.deepEqual(watched.cspViolations(), [], `no CSP violations (${what})`);
+  assert.deepEqual(watched.errors, [], `no console or script errors (${what})`);
+}
