@@ -46,6 +46,11 @@ export function createApp(services: Services): express.Express {
   if (log.isLevelEnabled('info')) {
     app.use(pinoHttp({ logger: log, genReqId: (req) => (req as express.Request).requestId ?? randomUUID(), autoLogging: { ignore: (req) => req.url === '/healthz' } }));
   }
+  // JSON API first: its requests (the validation hot path) skip the layers of the other surfaces,
+  // helmet included: the API sets the few headers a JSON answer needs itself (api-headers.ts).
+  // No cookies, no sessions, no CSRF (keys travel only in a header).
+  app.use('/api/v1', createApiRouter(services));
+
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -66,10 +71,6 @@ export function createApp(services: Services): express.Express {
       hsts: config.isProduction,
     }),
   );
-
-  // JSON API first: its requests (the validation hot path) skip the layers of the other surfaces.
-  // No cookies, no sessions, no CSRF (keys travel only in a header).
-  app.use('/api/v1', createApiRouter(services));
 
   app.use(createHealthRouter(services));
   app.get('/static/vendor/htmx.min.js', (_req, res) => res.sendFile(HTMX_FILE, { maxAge: '7d' }));

@@ -7,6 +7,7 @@ import type { Services } from '../services';
 import { jsonErrorHandler } from '../web/error-handler';
 import { NotFoundError } from '../lib/errors';
 import { requireApiKey } from './api-auth';
+import { apiHeaders } from './api-headers';
 import { createApiResourcesController } from './resources.controller';
 import { createApiSelfServiceController } from './self-service.controller';
 import { createApiUsersController } from './users.controller';
@@ -25,11 +26,7 @@ export function createApiRouter(services: Services): Router {
   const validation = createApiAuthenticateController(services);
   const openapi = buildOpenApiDocument(services.config.baseUrl);
 
-  // Responses carry tenant data: never let a shared cache keep them.
-  r.use((_req, res, next) => {
-    res.set('Cache-Control', 'no-store');
-    next();
-  });
+  r.use(apiHeaders(services.config.isProduction));
   r.get('/openapi.json', (_req, res) => res.json(openapi));
 
   // Authenticate before parsing, so anonymous callers get a 401 and cost us no JSON parsing.

@@ -28,3 +28,17 @@ export async function migrate(db: Db): Promise<string[]> {
   const [, applied] = await db.migrate.latest();
   return applied as string[];
 }
+
+/**
+ * Runs one named prepared statement straight on a pooled pg connection, skipping knex's query
+ * builder and runner: for the few statements on the validation hot path (SPEC §8), where that
+ * layer was a measurable share of each check. `text` uses $1..$n placeholders.
+ */
+export async function runPrepared<R>(db: Db, name: string, text: string, values: unknown[]): Promise<R[]> {
+  const connection: pg.PoolClient = await db.client.acquireConnection();
+  try {
+    return (await connection.query<R & pg.QueryResultRow>({ name, text, values })).rows;
+  } finally {
+    await db.client.releaseConnection(connection);
+  }
+}

@@ -53,16 +53,26 @@ export function createBatcher<I, O>(run: (items: I[]) => Promise<O[]>, options: 
     while (inFlight < options.maxInFlight && queue.length > 0) {
       const batch = takeBatch();
       inFlight++;
-      run(batch.map((p) => p.item)).then(
-        (results) => {
-          if (results.length !== batch.length) throw new Error(`batch returned ${results.length} results for ${batch.length} items`);
-          batch.forEach((p, i) => p.resolve(results[i]));
-        },
-        (err) => batch.forEach((p) => p.reject(err)),
-      ).catch((err) => batch.forEach((p) => p.reject(err))).finally(() => {
+      // The next batch goes out before this one's callers resume: their continuations (answers
+      // to write, the next stage to queue) then run while the database works on it.
+      const settle = (each: (p: Pending<I, O>, i: number) => void) => {
         inFlight--;
         pump();
-      });
+        batch.forEach(each);
+      };
+      let started: Promise<O[]>;
+      try {
+        started = run(batch.map((p) => p.item));
+      } catch (err) {
+        started = Promise.reject(err);
+      }
+      started.then(
+        (results) => {
+          if (results.length === batch.length) settle((p, i) => p.resolve(results[i]));
+          else settle((p) => p.reject(new Error(`batch returned ${results.length} results for ${batch.length} items`)));
+        },
+        (err) => settle((p) => p.reject(err)),
+      );
     }
   }
 

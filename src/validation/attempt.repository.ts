@@ -21,7 +21,7 @@
  * Each outcome is written together with its audit event (SEC-23). OATH claims are compare-and-set:
  * of concurrent identical codes exactly one wins (SEC-05).
  */
-import type { Queryable } from '../db/knex';
+import { runPrepared, type Db } from '../db/knex';
 import { toAuditRow, type AuditEntry } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
 import type { Resource } from '../resources/resource.types';
@@ -57,7 +57,7 @@ export interface Attempt {
 
 const BEGIN_SQL = `
 WITH input AS (
-  SELECT * FROM jsonb_to_recordset(:rows::jsonb) AS i(idx int, tenant_id uuid, resource_id uuid, login text, has_otp boolean)
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(idx int, tenant_id uuid, resource_id uuid, login text, has_otp boolean)
 ), res AS (
   SELECT i.idx, r.id, r.failed_attempts_limit, r.lock_minutes, r.pin_position, r.require_second_factor, r.totp_window
     FROM input i JOIN LATERAL (SELECT * FROM resources r WHERE r.tenant_id = i.tenant_id AND r.id = i.resource_id) r ON true
@@ -68,7 +68,7 @@ WITH input AS (
            AND EXISTS (SELECT 1 FROM tokens t JOIN token_resources tr ON tr.token_id = t.id AND tr.resource_id = res.id
                         WHERE t.tenant_id = i.tenant_id AND t.user_id = u.id AND t.enabled)
            AND NOT EXISTS (SELECT 1 FROM tokens t JOIN token_resources tr ON tr.token_id = t.id AND tr.resource_id = res.id
-                        WHERE t.tenant_id = i.tenant_id AND t.user_id = u.id AND t.enabled AND t.type <> ALL (:gated_types::text[])) AS gated
+                        WHERE t.tenant_id = i.tenant_id AND t.user_id = u.id AND t.enabled AND t.type <> ALL ($2::text[])) AS gated
     FROM res JOIN input i ON i.idx = res.idx
     JOIN LATERAL (SELECT * FROM users u WHERE u.tenant_id = i.tenant_id AND lower(u.login) = lower(i.login)) u ON true
     JOIN LATERAL (SELECT * FROM resource_users ru WHERE ru.resource_id = res.id AND ru.user_id = u.id AND ru.tenant_id = i.tenant_id) ru ON true
@@ -104,9 +104,10 @@ SELECT input.idx AS q_idx, res.id AS r_id, res.failed_attempts_limit AS r_limit,
  * for each key: one statement. `gatedTypes` are the token types whose check is a pure match
  * followed by a claim `finishAttempts` can make (the OATH types).
  */
-export async function beginAttempts(q: Queryable, keys: AttemptKey[], gatedTypes: readonly string[]): Promise<Attempt[]> {
+export async function beginAttempts(db: Db, keys: AttemptKey[], gatedTypes: readonly string[]): Promise<Attempt[]> {
   const input = keys.map((k, idx) => ({ idx, tenant_id: k.tenantId, resource_id: k.resourceId, login: k.login, has_otp: k.hasOtp }));
-  const { rows } = await q.raw(BEGIN_SQL, { rows: JSON.stringify(input), gated_types: [...gatedTypes] }).options({ name: 'attempts-begin' });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const rows = await runPrepared<any>(db, 'attempts-begin', BEGIN_SQL, [JSON.stringify(input), gatedTypes]);
   const attempts: Attempt[] = keys.map(() => ({ gated: false, mayTry: false, tokens: [] }));
   for (const row of rows) {
     const attempt = attempts[row.q_idx];
@@ -174,7 +175,7 @@ export type AttemptStatus = 'ok' | 'done' | 'lost';
 
 const FINISH_SQL = `
 WITH input AS (
-  SELECT * FROM jsonb_to_recordset(:rows::jsonb) AS i(
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(
     idx int, kind text, gated boolean, tenant_id uuid, resource_id uuid, user_id uuid, token_id uuid, counter bigint, step bigint, drift int,
     lim int, lock_minutes int, count_tokens boolean,
     actor_type text, actor_id uuid, actor_label text, action text, target_type text, target_id text, audit_resource_id uuid,
@@ -208,8 +209,8 @@ WITH input AS (
          CASE WHEN i.idx IN (SELECT idx FROM ok) THEN 'ok' WHEN i.kind IN ('hotp', 'totp') AND NOT i.gated THEN 'lost' ELSE 'done' END AS status
     FROM input i
 ), member AS (
-  -- A success resets; a gated failure counts (and locks at the limit); a reserved failure (counted
-  -- by beginAttempts already) locks at the limit.
+  -- A success resets (a member with nothing to reset is left unwritten); a gated failure counts
+  -- (and locks at the limit); a reserved failure (counted by beginAttempts already) locks at the limit.
   UPDATE resource_users ru SET
          fail_count = CASE WHEN o.is_ok THEN 0
                            WHEN o.is_counted THEN CASE WHEN ru.locked_until IS NOT NULL THEN 1 ELSE ru.fail_count + 1 END
@@ -219,7 +220,8 @@ WITH input AS (
                              ELSE CASE WHEN o.lock_minutes = 0 THEN 'infinity'::timestamptz ELSE now() + make_interval(mins => o.lock_minutes) END END
     FROM outcome o
    WHERE ru.resource_id = o.resource_id AND ru.user_id = o.user_id AND ru.tenant_id = o.tenant_id
-     AND (o.is_ok OR o.is_counted OR (o.kind = 'failure' AND NOT o.gated AND ru.fail_count >= o.lim AND ru.locked_until IS NULL))
+     AND ((o.is_ok AND (ru.fail_count <> 0 OR ru.locked_until IS NOT NULL)) OR o.is_counted
+          OR (o.kind = 'failure' AND NOT o.gated AND ru.fail_count >= o.lim AND ru.locked_until IS NULL))
 ), token_failures AS (
   UPDATE tokens t SET fail_count = t.fail_count + 1
     FROM outcome o
@@ -239,7 +241,7 @@ SELECT idx, status FROM outcome`;
  * Ends each attempt as its outcome (and, gated, the limit) says, with its audit event, in one
  * statement; returns each attempt's status.
  */
-export async function finishAttempts(q: Queryable, ends: AttemptEnd[]): Promise<AttemptStatus[]> {
+export async function finishAttempts(db: Db, ends: AttemptEnd[]): Promise<AttemptStatus[]> {
   const input = ends.map(({ scope, outcome, policy, actor, audit }, idx) => {
     const row = toAuditRow(actor, audit.other);
     const claim = outcome.kind === 'claim' ? outcome.claim : undefined;
@@ -271,7 +273,7 @@ export async function finishAttempts(q: Queryable, ends: AttemptEnd[]): Promise<
       details_locked: (audit.locked ?? audit.other).details ?? {},
     };
   });
-  const { rows } = await q.raw(FINISH_SQL, { rows: JSON.stringify(input) }).options({ name: 'attempts-finish' });
-  const status = new Map<number, AttemptStatus>(rows.map((r: { idx: number; status: AttemptStatus }) => [r.idx, r.status]));
+  const rows = await runPrepared<{ idx: number; status: AttemptStatus }>(db, 'attempts-finish', FINISH_SQL, [JSON.stringify(input)]);
+  const status = new Map<number, AttemptStatus>(rows.map((r) => [r.idx, r.status]));
   return ends.map((_, idx) => status.get(idx)!);
 }

@@ -16,6 +16,28 @@ describe('api: resources', () => {
 
   const countResources = async (tenantId: string) => Number((await ctx.services.db('resources').where({ tenant_id: tenantId }).count('* as n').first())!.n);
 
+  it('answers every API request, refusals included, with the API header set instead of the HTML pages\' policy', async () => {
+    const tenant = await createTenant(ctx.services);
+    const answers = [
+      await apiClient(ctx.app, tenant.apiKey).get('/resources'),
+      await request(ctx.app).get('/api/v1/resources'),
+      await apiClient(ctx.app, tenant.apiKey).get('/no-such-path'),
+    ];
+    assert.deepEqual(answers.map((res) => res.status), [200, 401, 404]);
+    for (const res of answers) {
+      assert.match(res.headers['content-type'], /^application\/json/);
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+      assert.equal(res.headers['content-security-policy'], "default-src 'none'; frame-ancestors 'none'");
+      assert.equal(res.headers['x-frame-options'], 'DENY');
+      assert.equal(res.headers['referrer-policy'], 'no-referrer');
+      assert.ok(res.headers['x-request-id']);
+    }
+    // The console keeps helmet's full policy.
+    const page = await request(ctx.app).get('/admin/login');
+    assert.match(page.headers['content-security-policy'], /script-src 'self'/);
+  });
+
   it('creates a resource with defaults, exposes exactly the documented fields, and audits as the API key', async () => {
     const tenant = await createTenant(ctx.services);
     const api = apiClient(ctx.app, tenant.apiKey);

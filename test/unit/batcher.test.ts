@@ -41,4 +41,25 @@ describe('batcher', () => {
     assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'rejected']);
     assert.equal(await run(4), 4);
   });
+
+  it('sends the next batch before the callers of the last one resume', async () => {
+    const events: string[] = [];
+    const run = createBatcher(async (items: number[]) => {
+      events.push(`start ${items.join(',')}`);
+      await new Promise((r) => setTimeout(r, 2));
+      return items;
+    }, { maxBatch: 10, maxInFlight: 1 });
+    await Promise.all([1, 2, 3].map((n) => run(n).then(() => events.push(`resumed ${n}`))));
+    assert.deepEqual(events, ['start 1', 'start 2,3', 'resumed 1', 'resumed 2', 'resumed 3']);
+  });
+
+  it('rejects every item when a batch returns the wrong number of results, and a synchronous throw too', async () => {
+    const short = createBatcher(async (items: number[]) => items.slice(1), { maxBatch: 10, maxInFlight: 1 });
+    await assert.rejects(short(1), /returned 0 results for 1 items/);
+    const throwing = createBatcher((): Promise<number[]> => {
+      throw new Error('cannot start');
+    }, { maxBatch: 10, maxInFlight: 1 });
+    await assert.rejects(throwing(1), /cannot start/);
+    await assert.rejects(throwing(2), /cannot start/);
+  });
 });
