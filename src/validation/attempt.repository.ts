@@ -55,9 +55,12 @@ export interface Attempt {
   tokens: TokenSecretRow[];
 }
 
+// Both statements read their batch with LIMIT $n (the batch size): without it the planner assumes
+// 100 rows from jsonb_to_recordset, and on small tables then prefers to hash-join whole tables
+// (a sequential scan of resource_users per batch) over a few primary-key lookups.
 const BEGIN_SQL = `
 WITH input AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(idx int, tenant_id uuid, resource_id uuid, login text, has_otp boolean)
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(idx int, tenant_id uuid, resource_id uuid, login text, has_otp boolean) LIMIT $3
 ), res AS (
   SELECT i.idx, r.id, r.failed_attempts_limit, r.lock_minutes, r.pin_position, r.require_second_factor, r.totp_window
     FROM input i JOIN LATERAL (SELECT * FROM resources r WHERE r.tenant_id = i.tenant_id AND r.id = i.resource_id) r ON true
@@ -107,7 +110,7 @@ SELECT input.idx AS q_idx, res.id AS r_id, res.failed_attempts_limit AS r_limit,
 export async function beginAttempts(db: Db, keys: AttemptKey[], gatedTypes: readonly string[]): Promise<Attempt[]> {
   const input = keys.map((k, idx) => ({ idx, tenant_id: k.tenantId, resource_id: k.resourceId, login: k.login, has_otp: k.hasOtp }));
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  const rows = await runPrepared<any>(db, 'attempts-begin', BEGIN_SQL, [JSON.stringify(input), gatedTypes]);
+  const rows = await runPrepared<any>(db, 'attempts-begin', BEGIN_SQL, [JSON.stringify(input), gatedTypes, input.length]);
   const attempts: Attempt[] = keys.map(() => ({ gated: false, mayTry: false, tokens: [] }));
   for (const row of rows) {
     const attempt = attempts[row.q_idx];
@@ -179,7 +182,7 @@ WITH input AS (
     idx int, kind text, gated boolean, tenant_id uuid, resource_id uuid, user_id uuid, token_id uuid, counter bigint, step bigint, drift int,
     lim int, lock_minutes int, count_tokens boolean,
     actor_type text, actor_id uuid, actor_label text, action text, target_type text, target_id text, audit_resource_id uuid,
-    ip text, user_agent text, details_ok jsonb, details jsonb, details_locked jsonb)
+    ip text, user_agent text, details_ok jsonb, details jsonb, details_locked jsonb) LIMIT $2
 ), gate AS (
   -- Gated attempts under the limit, with the member row locked until commit: a concurrent attempt
   -- of the same member waits here and then sees this one's count (SEC-07).
@@ -220,8 +223,11 @@ WITH input AS (
                              ELSE CASE WHEN o.lock_minutes = 0 THEN 'infinity'::timestamptz ELSE now() + make_interval(mins => o.lock_minutes) END END
     FROM outcome o
    WHERE ru.resource_id = o.resource_id AND ru.user_id = o.user_id AND ru.tenant_id = o.tenant_id
-     AND ((o.is_ok AND (ru.fail_count <> 0 OR ru.locked_until IS NOT NULL)) OR o.is_counted
-          OR (o.kind = 'failure' AND NOT o.gated AND ru.fail_count >= o.lim AND ru.locked_until IS NULL))
+     AND (o.is_ok OR o.is_counted OR (o.kind = 'failure' AND NOT o.gated))
+     -- which of those rows change: a success only where there is something to reset
+     AND CASE WHEN o.is_ok THEN ru.fail_count <> 0 OR ru.locked_until IS NOT NULL
+              WHEN o.is_counted THEN true
+              ELSE ru.fail_count >= o.lim AND ru.locked_until IS NULL END
 ), token_failures AS (
   UPDATE tokens t SET fail_count = t.fail_count + 1
     FROM outcome o
@@ -273,7 +279,7 @@ export async function finishAttempts(db: Db, ends: AttemptEnd[]): Promise<Attemp
       details_locked: (audit.locked ?? audit.other).details ?? {},
     };
   });
-  const rows = await runPrepared<{ idx: number; status: AttemptStatus }>(db, 'attempts-finish', FINISH_SQL, [JSON.stringify(input)]);
+  const rows = await runPrepared<{ idx: number; status: AttemptStatus }>(db, 'attempts-finish', FINISH_SQL, [JSON.stringify(input), input.length]);
   const status = new Map<number, AttemptStatus>(rows.map((r) => [r.idx, r.status]));
   return ends.map((_, idx) => status.get(idx)!);
 }
