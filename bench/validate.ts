@@ -12,6 +12,7 @@ import { loadConfig } from '../src/config';
 import { createDb } from '../src/db/knex';
 import { runLoad, type LoadResult, type Traffic } from './lib/load';
 import { startServer, type ServerProcess } from './lib/processes';
+import { cpuPerRequestUs, startCpuCount } from './lib/cpu';
 import { hotp, recreateDatabase, seedBenchData, type BenchData } from './validate-data';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -79,12 +80,15 @@ export async function benchValidate(options: ValidateOptions): Promise<Record<st
   await recreateDatabase(options.databaseUrl);
   const data = await seedBenchData(config, options.users);
   const db = createDb(options.databaseUrl, 1);
-  const runs: Record<string, LoadResult> = {};
+  const runs: Record<string, LoadResult & { cpu_us_per_request: Record<string, number | undefined> }> = {};
   const servers: ServerProcess[] = [];
-  const measure = async (name: string, url: string, traffic: () => Traffic, seconds: number) => {
+  const measure = async (name: string, server: ServerProcess, traffic: () => Traffic, seconds: number) => {
     log(`${name}: ${connections} connections, ${seconds} s`);
-    runs[name] = await runLoad(url, traffic(), connections, seconds);
-    log(`${name}: ${runs[name].rps} req/s, p50 ${runs[name].p50_ms} ms, p99 ${runs[name].p99_ms} ms, errors ${errorsOf(runs[name])}`);
+    const cpuUsed = startCpuCount(server.pid);
+    const load = await runLoad(server.url, traffic(), connections, seconds);
+    runs[name] = { ...load, cpu_us_per_request: cpuPerRequestUs(cpuUsed(), load.responses) };
+    const cpu = runs[name].cpu_us_per_request;
+    log(`${name}: ${load.rps} req/s, p50 ${load.p50_ms} ms, p99 ${load.p99_ms} ms, errors ${errorsOf(load)}; CPU per request: server ${cpu.server} µs, PostgreSQL ${cpu.postgres} µs, load generator ${cpu.load_generator} µs`);
     // Let answers still in flight when the run stopped arrive before the next run.
     await new Promise((r) => setTimeout(r, 500));
   };
@@ -95,8 +99,8 @@ export async function benchValidate(options: ValidateOptions): Promise<Record<st
     servers.push(baseline);
     const floorCounters = new Array<number>(options.users).fill(0);
     const floorTraffic = () => ({ ...codeTraffic(data, data.successResourceId, (i) => hotp(data.seeds[i], floorCounters[i]++), true), path: '/x' });
-    await measure('baseline warm-up', baseline.url, floorTraffic, warmupS);
-    await measure('baseline', baseline.url, floorTraffic, durationS);
+    await measure('baseline warm-up', baseline, floorTraffic, warmupS);
+    await measure('baseline', baseline, floorTraffic, durationS);
     await baseline.stop();
 
     // (b) The real app, as `npm start` runs it, on the bench database.
@@ -106,9 +110,9 @@ export async function benchValidate(options: ValidateOptions): Promise<Record<st
     servers.push(app);
     const counters = new Array<number>(options.users).fill(0);
     const successTraffic = () => codeTraffic(data, data.successResourceId, (i) => hotp(data.seeds[i], counters[i]++), true);
-    await measure('validate warm-up', app.url, successTraffic, warmupS);
+    await measure('validate warm-up', app, successTraffic, warmupS);
     const successStart = new Date();
-    await measure('validate', app.url, successTraffic, durationS);
+    await measure('validate', app, successTraffic, durationS);
 
     // Failure path: a code outside each token's look-ahead window, on a resource of its own.
     const wrong = data.seeds.map((seed, i) => {
@@ -118,11 +122,11 @@ export async function benchValidate(options: ValidateOptions): Promise<Record<st
       return String(code).padStart(6, '0');
     });
     const failureTraffic = () => codeTraffic(data, data.failureResourceId, (i) => wrong[i], false);
-    await measure('failure warm-up', app.url, failureTraffic, warmupS);
+    await measure('failure warm-up', app, failureTraffic, warmupS);
     // Start the measured run with no user locked, so it measures wrong codes, not locks.
     await db('resource_users').where({ resource_id: data.failureResourceId }).update({ fail_count: 0, locked_until: null });
     const failureStart = new Date();
-    await measure('failure', app.url, failureTraffic, durationS);
+    await measure('failure', app, failureTraffic, durationS);
     await app.stop();
 
     const reasons = async (resourceId: string, since: Date) => {
@@ -142,6 +146,8 @@ export async function benchValidate(options: ValidateOptions): Promise<Record<st
       errors: Object.values(runs).reduce((sum, r) => sum + errorsOf(r), 0),
       failure_path_rps: runs.failure.rps,
       failure_path_p99_ms: runs.failure.p99_ms,
+      // What a request cost each process group, in µs of CPU (Linux /proc): on two shared cores this, not latency, bounds the ratio.
+      cpu_us_per_request: { baseline: base.cpu_us_per_request, validate: validate.cpu_us_per_request, failure: runs.failure.cpu_us_per_request },
       connections,
       duration_s: durationS,
       machine: {

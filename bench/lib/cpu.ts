@@ -1,0 +1,75 @@
+/**
+ * CPU time spent by the processes of a run, read from Linux /proc (user + system time), so a
+ * result says what each request cost the machine and not only how fast answers came back: on a
+ * machine where the app, PostgreSQL and the load generator share the cores, that cost is what
+ * bounds the throughput (docs/performance.md). Elsewhere every figure is undefined.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+let ticksPerSecond: number | undefined;
+function clockTicks(): number {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  return ticksPerSecond;
+}
+
+/** CPU milliseconds used so far by `pid`, or undefined when it is gone or /proc is missing. */
+function processCpuMs(pid: number): number | undefined {
+  try {
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks(); // utime, stime
+  } catch {
+    return undefined;
+  }
+}
+
+function postgresPids(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+        } catch {
+          return false;
+        }
+      });
+  } catch {
+    return [];
+  }
+}
+
+export interface CpuUse {
+  /** CPU milliseconds of the server under test, of every PostgreSQL process, and of the load generator (this process). */
+  server_ms?: number;
+  postgres_ms?: number;
+  load_generator_ms: number;
+}
+
+/** Starts counting; the returned function gives the CPU time used since. */
+export function startCpuCount(serverPid: number): () => CpuUse {
+  const server0 = processCpuMs(serverPid);
+  const postgres0 = new Map(postgresPids().map((pid) => [pid, processCpuMs(pid) ?? 0]));
+  const self0 = process.cpuUsage();
+  return () => {
+    const server1 = processCpuMs(serverPid);
+    // Backends started during the run count from zero; those that ended are lost (the app's pool keeps its own).
+    let postgres = 0;
+    for (const pid of postgresPids()) postgres += (processCpuMs(pid) ?? 0) - (postgres0.get(pid) ?? 0);
+    const self = process.cpuUsage(self0);
+    return {
+      server_ms: server0 === undefined || server1 === undefined ? undefined : Math.round(server1 - server0),
+      postgres_ms: postgres0.size === 0 ? undefined : Math.round(postgres),
+      load_generator_ms: Math.round((self.user + self.system) / 1000),
+    };
+  };
+}
+
+/** Microseconds of CPU per answered request, per process group. */
+export function cpuPerRequestUs(use: CpuUse, responses: number): Record<string, number | undefined> {
+  const per = (ms: number | undefined) => (ms === undefined || responses === 0 ? undefined : Math.round((ms * 1000) / responses));
+  return { server: per(use.server_ms), postgres: per(use.postgres_ms), load_generator: per(use.load_generator_ms) };
+}
