@@ -35,6 +35,9 @@ export function createApp(services: Services): express.Express {
   app.set('eta', createViewEngine(config.isProduction));
   app.set('trust proxy', config.trustProxy);
   app.disable('x-powered-by');
+  // No ETags for generated answers: API answers are no-store, pages carry per-session form tokens,
+  // and hashing every body cost the validation hot path time (static files keep their own ETags).
+  app.set('etag', false);
 
   app.use((req, res, next) => {
     req.requestId = req.get('x-request-id')?.slice(0, 64) || randomUUID();

@@ -4,7 +4,7 @@ import type { Queryable } from '../db/knex';
 import { isUuid } from '../db/errors';
 import type { PageRequest } from '../lib/pagination';
 import { escapeLike } from '../resources/resource.repository';
-import type { Token, TokenListFilter, TokenSecretRow } from './token.types';
+import type { Token, TokenCheckRow, TokenListFilter, TokenSecretRow } from './token.types';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function toToken(r: any): Token {
@@ -34,6 +34,29 @@ export function toToken(r: any): Token {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function toSecretRow(r: any): TokenSecretRow {
   return { ...toToken(r), seedSealed: r.seed_sealed, pinHash: r.pin_hash };
+}
+
+/** The columns of a TokenCheckRow, for statements that select only those. */
+export const TOKEN_CHECK_COLUMNS = ['id', 'tenant_id', 'user_id', 'type', 'serial', 'otp_kind', 'algorithm', 'digits', 'period', 'hotp_counter', 'totp_last_step', 'drift', 'seed_sealed', 'pin_hash'] as const;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function toCheckRow(r: any): TokenCheckRow {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    userId: r.user_id,
+    type: r.type,
+    serial: r.serial,
+    otpKind: r.otp_kind,
+    algorithm: r.algorithm,
+    digits: r.digits,
+    period: r.period,
+    hotpCounter: r.hotp_counter,
+    totpLastStep: r.totp_last_step,
+    drift: r.drift,
+    seedSealed: r.seed_sealed,
+    pinHash: r.pin_hash,
+  };
 }
 
 export async function insertToken(q: Queryable, row: Record<string, unknown>): Promise<Token> {

@@ -35,7 +35,10 @@ export interface TokenSecretRow extends Token {
   pinHash: string | null;
 }
 
-export function oathParams(token: Token): OtpParams | undefined {
+/** What checking a code needs of a token: the authenticate hot path reads no more than this. */
+export type TokenCheckRow = Pick<TokenSecretRow, 'id' | 'tenantId' | 'userId' | 'type' | 'serial' | 'otpKind' | 'algorithm' | 'digits' | 'period' | 'hotpCounter' | 'totpLastStep' | 'drift' | 'seedSealed' | 'pinHash'>;
+
+export function oathParams(token: Pick<Token, 'otpKind' | 'algorithm' | 'digits' | 'period'>): OtpParams | undefined {
   if (!token.otpKind || !token.algorithm || !token.digits) return undefined;
   return token.otpKind === 'totp'
     ? { kind: 'totp', algorithm: token.algorithm, digits: token.digits, period: token.period ?? 30 }

@@ -25,8 +25,8 @@ import { runPrepared, type Db } from '../db/knex';
 import { toAuditRow, type AuditEntry } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
 import type { Resource } from '../resources/resource.types';
-import { toSecretRow } from '../tokens/token.repository';
-import type { TokenSecretRow } from '../tokens/token.types';
+import { TOKEN_CHECK_COLUMNS, toCheckRow } from '../tokens/token.repository';
+import type { TokenCheckRow } from '../tokens/token.types';
 
 export interface AttemptKey {
   tenantId: string;
@@ -52,7 +52,7 @@ export interface Attempt {
   /** The member may try now: reserved (an attempt was counted), or gated and under the limit when read. */
   mayTry: boolean;
   /** The member's enabled tokens in the resource, oldest first; empty unless mayTry. */
-  tokens: TokenSecretRow[];
+  tokens: TokenCheckRow[];
 }
 
 // Both statements read their batch with LIMIT $n (the batch size): without it the planner assumes
@@ -67,14 +67,14 @@ WITH input AS (
 ), mem AS (
   SELECT res.idx, i.tenant_id, res.id AS resource_id, res.failed_attempts_limit, u.id AS user_id, u.password_hash, u.blocked_at,
          (ru.locked_until IS NULL AND ru.fail_count < res.failed_attempts_limit) OR ru.locked_until <= now() AS may_try,
-         i.has_otp
-           AND EXISTS (SELECT 1 FROM tokens t JOIN token_resources tr ON tr.token_id = t.id AND tr.resource_id = res.id
-                        WHERE t.tenant_id = i.tenant_id AND t.user_id = u.id AND t.enabled)
-           AND NOT EXISTS (SELECT 1 FROM tokens t JOIN token_resources tr ON tr.token_id = t.id AND tr.resource_id = res.id
-                        WHERE t.tenant_id = i.tenant_id AND t.user_id = u.id AND t.enabled AND t.type <> ALL ($2::text[])) AS gated
+         -- gated: an otp was sent, and the user has tokens in the resource, all of gated types
+         i.has_otp AND tk.n > 0 AND tk.n = tk.gated_n AS gated
     FROM res JOIN input i ON i.idx = res.idx
     JOIN LATERAL (SELECT * FROM users u WHERE u.tenant_id = i.tenant_id AND lower(u.login) = lower(i.login)) u ON true
     JOIN LATERAL (SELECT * FROM resource_users ru WHERE ru.resource_id = res.id AND ru.user_id = u.id AND ru.tenant_id = i.tenant_id) ru ON true
+    CROSS JOIN LATERAL (SELECT count(*) AS n, count(*) FILTER (WHERE t.type = ANY ($2::text[])) AS gated_n
+                          FROM tokens t JOIN token_resources tr ON tr.token_id = t.id AND tr.resource_id = res.id
+                         WHERE t.tenant_id = i.tenant_id AND t.user_id = u.id AND t.enabled) tk
 ), reserve AS (
   UPDATE resource_users ru SET
          fail_count = CASE WHEN ru.locked_until IS NOT NULL THEN 1 ELSE ru.fail_count + 1 END,
@@ -85,7 +85,7 @@ WITH input AS (
      AND ((ru.locked_until IS NULL AND ru.fail_count < mem.failed_attempts_limit) OR ru.locked_until <= now())
   RETURNING mem.idx
 ), tok AS (
-  SELECT mem.idx AS t_idx, t.*
+  SELECT mem.idx AS t_idx, t.created_at AS t_created_at, ${TOKEN_CHECK_COLUMNS.map((c) => `t.${c}`).join(', ')}
     FROM mem
     JOIN LATERAL (SELECT * FROM tokens t WHERE t.tenant_id = mem.tenant_id AND t.user_id = mem.user_id AND t.enabled) t ON true
    WHERE EXISTS (SELECT 1 FROM token_resources tr WHERE tr.token_id = t.id AND tr.resource_id = mem.resource_id)
@@ -94,13 +94,14 @@ WITH input AS (
 SELECT input.idx AS q_idx, res.id AS r_id, res.failed_attempts_limit AS r_limit, res.lock_minutes AS r_lock_minutes,
        res.pin_position AS r_pin_position, res.require_second_factor AS r_require_second_factor, res.totp_window AS r_totp_window,
        mem.user_id AS m_id, mem.password_hash AS m_password_hash, mem.blocked_at AS m_blocked_at, mem.gated AS m_gated,
-       CASE WHEN mem.gated THEN mem.may_try ELSE reserve.idx IS NOT NULL END AS m_may_try, tok.*
+       CASE WHEN mem.gated THEN mem.may_try ELSE reserve.idx IS NOT NULL END AS m_may_try,
+       ${TOKEN_CHECK_COLUMNS.map((c) => `tok.${c}`).join(', ')}
   FROM input
   LEFT JOIN res ON res.idx = input.idx
   LEFT JOIN mem ON mem.idx = input.idx
   LEFT JOIN reserve ON reserve.idx = input.idx
   LEFT JOIN tok ON tok.t_idx = input.idx
- ORDER BY input.idx, tok.created_at, tok.id`;
+ ORDER BY input.idx, tok.t_created_at, tok.id`;
 
 /**
  * Reads resource and member, reserves the attempt unless it can be gated, and loads the tokens,
@@ -127,7 +128,7 @@ export async function beginAttempts(db: Db, keys: AttemptKey[], gatedTypes: read
     attempt.member ??= { id: row.m_id, passwordHash: row.m_password_hash, blocked: row.m_blocked_at !== null };
     attempt.gated = row.m_gated;
     attempt.mayTry = row.m_may_try;
-    if (row.id) attempt.tokens.push(toSecretRow(row));
+    if (row.id) attempt.tokens.push(toCheckRow(row));
   }
   return attempts;
 }

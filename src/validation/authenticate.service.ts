@@ -14,7 +14,7 @@ import { createBatcher } from '../lib/batcher';
 import type { AuditEntry } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
 import { isUuid } from '../db/errors';
-import type { TokenSecretRow } from '../tokens/token.types';
+import type { TokenCheckRow } from '../tokens/token.types';
 import * as attempts from './attempt.repository';
 import { checkOathCode, matchOathCode, type CodeChecks } from './code-checks';
 import { splitPin } from './pin';
@@ -82,7 +82,7 @@ export function createAuthenticateService(db: Db, secrets: SecretBox, checks: Co
     totpWindow: number;
   }
 
-  function auditEntry(scope: attempts.AttemptScope, login: string, reason: Reason, token?: TokenSecretRow): AuditEntry {
+  function auditEntry(scope: attempts.AttemptScope, login: string, reason: Reason, token?: TokenCheckRow): AuditEntry {
     return {
       action: 'authenticate',
       targetType: 'user',
@@ -94,7 +94,7 @@ export function createAuthenticateService(db: Db, secrets: SecretBox, checks: Co
   }
 
   /** Records how the attempt ends; true only when it ended in a success this request won. */
-  async function end(c: Check, outcome: attempts.AttemptOutcome, reason: Reason, token?: TokenSecretRow): Promise<boolean> {
+  async function end(c: Check, outcome: attempts.AttemptOutcome, reason: Reason, token?: TokenCheckRow): Promise<boolean> {
     const failure = auditEntry(c.scope, c.login, outcome.kind === 'claim' ? 'wrong_code' : reason);
     const status = await finish({
       scope: c.scope,
@@ -111,7 +111,7 @@ export function createAuthenticateService(db: Db, secrets: SecretBox, checks: Co
    * success is recorded. Returns the token, or null once the attempt has been recorded otherwise
    * (gated: a match is final either way), or undefined when nothing matched.
    */
-  async function prove(c: Check, tokens: TokenSecretRow[], otp: string): Promise<TokenSecretRow | null | undefined> {
+  async function prove(c: Check, tokens: TokenCheckRow[], otp: string): Promise<TokenCheckRow | null | undefined> {
     const ctx = { db, secrets, totpWindow: c.totpWindow, nowMs: Date.now(), resourceId: c.scope.resourceId };
     for (const token of tokens) {
       const check = checks[token.type];

@@ -3,11 +3,11 @@ import type { Db } from '../db/knex';
 import type { Logger } from '../lib/logger';
 import type { MessageService } from '../outbox/message.service';
 import { consumeBackupCode, countUnusedBackupCodes } from '../tokens/backup-codes';
-import type { TokenSecretRow } from '../tokens/token.types';
+import type { TokenCheckRow } from '../tokens/token.types';
 import { findUser } from '../users/user.repository';
 import type { CodeCheck } from './code-checks';
 
-export type BackupCodeUsed = (token: TokenSecretRow) => Promise<void>;
+export type BackupCodeUsed = (token: TokenCheckRow) => Promise<void>;
 
 /** `onUse` runs after a code is consumed (the consuming UPDATE has committed by then). */
 export function createBackupCodeCheck(onUse?: BackupCodeUsed): CodeCheck {

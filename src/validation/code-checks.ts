@@ -8,7 +8,7 @@ import type { SecretBox } from '../lib/secret-box';
 import { verifyHotp, verifyTotp } from '../otp/otp-engine';
 import { openSeed } from '../tokens/token-seed';
 import { claimHotpCounter, claimTotpStep } from '../tokens/token.repository';
-import { oathParams, type TokenSecretRow, type TokenType } from '../tokens/token.types';
+import { oathParams, type TokenCheckRow, type TokenType } from '../tokens/token.types';
 import type { OathClaim } from './attempt.repository';
 
 export interface CheckContext {
@@ -20,13 +20,13 @@ export interface CheckContext {
   resourceId?: string;
 }
 
-export type CodeCheck = (token: TokenSecretRow, code: string, ctx: CheckContext) => Promise<boolean>;
+export type CodeCheck = (token: TokenCheckRow, code: string, ctx: CheckContext) => Promise<boolean>;
 
 /**
  * Does `code` match this OATH token now? Pure apart from opening the seed: returns the step or
  * counter to claim, or null. The authenticate path folds the claim into its finishing statement.
  */
-export function matchOathCode(token: TokenSecretRow, code: string, ctx: Pick<CheckContext, 'secrets' | 'nowMs' | 'totpWindow'>): OathClaim | null {
+export function matchOathCode(token: TokenCheckRow, code: string, ctx: Pick<CheckContext, 'secrets' | 'nowMs' | 'totpWindow'>): OathClaim | null {
   const params = oathParams(token);
   if (!params || !token.seedSealed) return null;
   const seed = openSeed(ctx.secrets, token.id, token.seedSealed);

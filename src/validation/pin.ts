@@ -1,9 +1,9 @@
 /** Splits "PIN + code" or "code + PIN" (per resource) and checks the PIN (argon2id). */
 import { verifyPassword } from '../lib/passwords';
-import type { TokenSecretRow } from '../tokens/token.types';
+import type { TokenCheckRow } from '../tokens/token.types';
 
 /** Length of the code part for a token type: OATH digits, 6 for email/SMS; backup codes have no PIN. */
-function codeLength(token: TokenSecretRow): number | undefined {
+function codeLength(token: TokenCheckRow): number | undefined {
   if (token.digits) return token.digits;
   if (token.type === 'email' || token.type === 'sms') return 6;
   return undefined;
@@ -13,7 +13,7 @@ function codeLength(token: TokenSecretRow): number | undefined {
  * Returns the code to check, or null when the PIN is wrong or missing (a wrong PIN counts as a
  * failure, SPEC §3). Tokens without a PIN take the input as it is.
  */
-export async function splitPin(token: TokenSecretRow, input: string, position: 'before' | 'after'): Promise<{ code: string } | null> {
+export async function splitPin(token: TokenCheckRow, input: string, position: 'before' | 'after'): Promise<{ code: string } | null> {
   if (!token.pinHash) return { code: input };
   const length = codeLength(token);
   if (!length || input.length <= length) return null;
