@@ -22,7 +22,6 @@
  * of concurrent identical codes exactly one wins (SEC-05).
  */
 import { runPrepared, type Db } from '../db/knex';
-import { toAuditRow, type AuditEntry } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
 import type { Resource } from '../resources/resource.types';
 import { TOKEN_CHECK_COLUMNS, toCheckRow } from '../tokens/token.repository';
@@ -170,8 +169,18 @@ export interface AttemptEnd {
   outcome: AttemptOutcome;
   policy?: AttemptPolicy;
   actor: Actor;
-  /** The event for a success, for anything else, and (gated only) for an attempt over the limit. */
-  audit: { ok: AuditEntry; other: AuditEntry; locked?: AuditEntry };
+  /**
+   * What the `authenticate` audit event records: the login, the reason unless the attempt
+   * succeeds (reason "ok", with the token when one proved it) or, gated, is over the limit
+   * (reason "locked").
+   */
+  audit: AttemptAudit;
+}
+
+export interface AttemptAudit {
+  login: string;
+  reason: string;
+  token?: { serial: string; type: string };
 }
 
 /** ok: succeeded. done: recorded as a failure or refusal. lost: a reserved attempt's claim lost to another request (nothing written). */
@@ -182,8 +191,7 @@ WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(
     idx int, kind text, gated boolean, tenant_id uuid, resource_id uuid, user_id uuid, token_id uuid, counter bigint, step bigint, drift int,
     lim int, lock_minutes int, count_tokens boolean,
-    actor_type text, actor_id uuid, actor_label text, action text, target_type text, target_id text, audit_resource_id uuid,
-    ip text, user_agent text, details_ok jsonb, details jsonb, details_locked jsonb) LIMIT $2
+    actor_type text, actor_id uuid, actor_label text, ip text, user_agent text, login text, reason text, token_serial text, token_type text) LIMIT $2
 ), gate AS (
   -- Gated attempts under the limit, with the member row locked until commit: a concurrent attempt
   -- of the same member waits here and then sees this one's count (SEC-07).
@@ -237,9 +245,11 @@ WITH input AS (
      AND EXISTS (SELECT 1 FROM token_resources tr WHERE tr.token_id = t.id AND tr.resource_id = o.resource_id)
 ), audit AS (
   INSERT INTO audit_events (tenant_id, actor_type, actor_id, actor_label, action, target_type, target_id, resource_id, result, ip, user_agent, details)
-  SELECT o.tenant_id, o.actor_type, o.actor_id, o.actor_label, o.action, o.target_type, o.target_id, o.audit_resource_id,
+  SELECT o.tenant_id, o.actor_type, o.actor_id, o.actor_label, 'authenticate', 'user', o.user_id::text, o.resource_id,
          CASE WHEN o.is_ok THEN 'success' ELSE 'failure' END, o.ip, o.user_agent,
-         CASE WHEN o.is_ok THEN o.details_ok WHEN o.is_locked THEN o.details_locked ELSE o.details END
+         CASE WHEN o.is_ok THEN jsonb_build_object('login', o.login, 'reason', 'ok')
+                                || CASE WHEN o.token_serial IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('token', o.token_serial, 'tokenType', o.token_type) END
+              ELSE jsonb_build_object('login', o.login, 'reason', CASE WHEN o.is_locked THEN 'locked' ELSE o.reason END) END
     FROM outcome o WHERE o.status <> 'lost' ORDER BY o.idx
 )
 SELECT idx, status FROM outcome`;
@@ -250,7 +260,6 @@ SELECT idx, status FROM outcome`;
  */
 export async function finishAttempts(db: Db, ends: AttemptEnd[]): Promise<AttemptStatus[]> {
   const input = ends.map(({ scope, outcome, policy, actor, audit }, idx) => {
-    const row = toAuditRow(actor, audit.other);
     const claim = outcome.kind === 'claim' ? outcome.claim : undefined;
     return {
       idx,
@@ -266,18 +275,15 @@ export async function finishAttempts(db: Db, ends: AttemptEnd[]): Promise<Attemp
       lim: policy?.limit ?? null,
       lock_minutes: policy?.lockMinutes ?? null,
       count_tokens: policy?.countTokens ?? false,
-      actor_type: row.actor_type,
-      actor_id: row.actor_id,
-      actor_label: row.actor_label,
-      action: row.action,
-      target_type: row.target_type,
-      target_id: row.target_id,
-      audit_resource_id: row.resource_id,
-      ip: row.ip,
-      user_agent: row.user_agent,
-      details_ok: audit.ok.details ?? {},
-      details: audit.other.details ?? {},
-      details_locked: (audit.locked ?? audit.other).details ?? {},
+      actor_type: actor.type,
+      actor_id: actor.id ?? null,
+      actor_label: actor.label ?? null,
+      ip: actor.ip ?? null,
+      user_agent: actor.userAgent?.slice(0, 300) ?? null,
+      login: audit.login,
+      reason: audit.reason,
+      token_serial: audit.token?.serial ?? null,
+      token_type: audit.token?.type ?? null,
     };
   });
   const rows = await runPrepared<{ idx: number; status: AttemptStatus }>(db, 'attempts-finish', FINISH_SQL, [JSON.stringify(input), input.length]);

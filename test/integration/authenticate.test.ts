@@ -25,12 +25,17 @@ describe('validation: authenticate (SPEC §3)', () => {
   }
 
   it('accepts a current TOTP code once (SEC-05) and audits every check (SEC-23)', async () => {
-    const { auth, tenant } = await setup();
+    const { auth, tenant, resource, user, token } = await setup();
     const code = generateTotp(SEED, Date.now(), { kind: 'totp', algorithm: 'SHA1', digits: 6, period: 30 });
     assert.deepEqual((await auth({ otp: code })).result, true);
     assert.deepEqual(await auth({ otp: code }), { result: false });
     const events = await ctx.services.db('audit_events').where({ tenant_id: tenant.tenantId, action: 'authenticate' }).orderBy('id');
     assert.deepEqual(events.map((e) => [e.result, e.details.reason]), [['success', 'ok'], ['failure', 'wrong_code']]);
+    for (const e of events) {
+      assert.deepEqual([e.actor_type, e.actor_id, e.target_type, e.target_id, e.resource_id], [tenant.actor.type, tenant.actor.id, 'user', user.id, resource.id]);
+    }
+    assert.deepEqual(events[0].details, { login: user.login, reason: 'ok', token: token.serial, tokenType: 'totp' });
+    assert.deepEqual(events[1].details, { login: user.login, reason: 'wrong_code' });
     assert.ok(!JSON.stringify(events).includes(code), 'codes are never logged');
   });
 
