@@ -6,16 +6,18 @@ import type { PageRequest } from '../lib/pagination';
 import { escapeLike } from '../resources/resource.repository';
 import type { Token, TokenCheckRow, TokenListFilter, TokenSecretRow } from './token.types';
 
+/** The columns of a TokenCheckRow, for statements that select only those. */
+export const TOKEN_CHECK_COLUMNS = ['id', 'tenant_id', 'user_id', 'type', 'serial', 'otp_kind', 'algorithm', 'digits', 'period', 'hotp_counter', 'totp_last_step', 'drift', 'seed_sealed', 'pin_hash'] as const;
+
+/** The fields every token shape has. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function toToken(r: any): Token {
+function tokenCore(r: any) {
   return {
     id: r.id,
     tenantId: r.tenant_id,
     userId: r.user_id,
     type: r.type,
     serial: r.serial,
-    name: r.name,
-    enabled: r.enabled,
     otpKind: r.otp_kind,
     algorithm: r.algorithm,
     digits: r.digits,
@@ -23,6 +25,15 @@ export function toToken(r: any): Token {
     hotpCounter: r.hotp_counter,
     totpLastStep: r.totp_last_step,
     drift: r.drift,
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function toToken(r: any): Token {
+  return {
+    ...tokenCore(r),
+    name: r.name,
+    enabled: r.enabled,
     hasPin: Boolean(r.pin_hash),
     failCount: r.fail_count,
     lastUsedAt: r.last_used_at,
@@ -36,27 +47,9 @@ export function toSecretRow(r: any): TokenSecretRow {
   return { ...toToken(r), seedSealed: r.seed_sealed, pinHash: r.pin_hash };
 }
 
-/** The columns of a TokenCheckRow, for statements that select only those. */
-export const TOKEN_CHECK_COLUMNS = ['id', 'tenant_id', 'user_id', 'type', 'serial', 'otp_kind', 'algorithm', 'digits', 'period', 'hotp_counter', 'totp_last_step', 'drift', 'seed_sealed', 'pin_hash'] as const;
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function toCheckRow(r: any): TokenCheckRow {
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    userId: r.user_id,
-    type: r.type,
-    serial: r.serial,
-    otpKind: r.otp_kind,
-    algorithm: r.algorithm,
-    digits: r.digits,
-    period: r.period,
-    hotpCounter: r.hotp_counter,
-    totpLastStep: r.totp_last_step,
-    drift: r.drift,
-    seedSealed: r.seed_sealed,
-    pinHash: r.pin_hash,
-  };
+  return { ...tokenCore(r), seedSealed: r.seed_sealed, pinHash: r.pin_hash };
 }
 
 export async function insertToken(q: Queryable, row: Record<string, unknown>): Promise<Token> {
