@@ -11,7 +11,10 @@ export async function withMinimumDuration<T>(minimumMs: number, work: () => Prom
   try {
     return await work();
   } finally {
-    const left = minimumMs - (performance.now() - started);
-    if (left > 0) await sleep(left);
+    // Timers work in whole milliseconds of a cached loop clock and may fire a little early: sleep
+    // again until the minimum has really passed.
+    for (let left = minimumMs - (performance.now() - started); left > 0; left = minimumMs - (performance.now() - started)) {
+      await sleep(Math.ceil(left));
+    }
   }
 }
