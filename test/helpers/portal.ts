@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { Express } from 'express';
 import type { Services } from '../../src/services';
-import { createResource, unique, type TestTenant } from './factories';
+import { createResource, createTenant, createUser, unique, type TestTenant } from './factories';
 import { postForm, type Agent } from './admin-agent';
+import { apiClient } from './api-client';
+import type { TestContext } from './context';
 
 export interface TestPortal {
   resource: Awaited<ReturnType<Services['resources']['create']>>;
@@ -23,6 +25,45 @@ export async function createPortal(
   const address = unique('portal').toLowerCase();
   await services.selfService.update(tenant.actor, resource.id, { address, allowedActions: options.allowedActions ?? [], enrollmentTokenTypes: options.enrollmentTokenTypes ?? [] });
   return { resource, address, base: `/portal/${address}/` };
+}
+
+/** A tenant (new unless given) with one active portal, and an API client of that tenant. */
+export interface PortalWorld {
+  tenant: TestTenant;
+  portal: TestPortal;
+  api: ReturnType<typeof apiClient>;
+}
+
+export async function createPortalWorld(ctx: TestContext, options: Parameters<typeof createPortal>[2] = {}, tenant?: TestTenant): Promise<PortalWorld> {
+  const t = tenant ?? (await createTenant(ctx.services));
+  return { tenant: t, portal: await createPortal(ctx.services, t, options), api: apiClient(ctx.app, t.apiKey) };
+}
+
+/** A user of the world's tenant, assigned to `resourceId` (the portal's resource by default; null: none). */
+export async function createPortalMember(ctx: TestContext, w: PortalWorld, input: Record<string, unknown> = {}, resourceId: string | null = w.portal.resource.id) {
+  const user = await createUser(ctx.services, w.tenant, input);
+  if (resourceId) await ctx.services.users.assign(w.tenant.actor, resourceId, user.id);
+  return user;
+}
+
+/** A token made through the API, assigned to `resourceId` when given; answers the API's token body. */
+export async function createApiToken(w: PortalWorld, body: Record<string, unknown>, resourceId?: string) {
+  const created = await w.api.post('/tokens', body);
+  assert.equal(created.status, 201, created.text);
+  if (resourceId) {
+    const assigned = await w.api.put(`/resources/${resourceId}/tokens/${created.body.id}`);
+    assert.equal(assigned.status, 204, assigned.text);
+  }
+  return created.body as { id: string; serial: string; type: string; otpauthUri?: string };
+}
+
+/** A 6-digit code that is none of `taken` (a "wrong code" can never be right by chance). */
+export function codeOtherThan(...taken: string[]): string {
+  const used = new Set(taken);
+  for (let n = 13579; ; n++) {
+    const code = String(n).padStart(6, '0');
+    if (!used.has(code)) return code;
+  }
 }
 
 export function visitor(app: Express): Agent {

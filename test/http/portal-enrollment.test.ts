@@ -9,11 +9,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestContext, type TestContext } from '../helpers/context';
-import { createTenant, createUser, unique, type TestTenant } from '../helpers/factories';
-import { apiClient } from '../helpers/api-client';
+import { unique } from '../helpers/factories';
 import { postForm, type Agent } from '../helpers/admin-agent';
 import {
-  createPortal,
+  createApiToken,
+  createPortalMember,
+  createPortalWorld,
+  type PortalWorld,
   enterLogin,
   enterSecondFactor,
   enterSecret,
@@ -21,9 +23,9 @@ import {
   sessionIdOf,
   setCookieValue,
   visitor,
-  type TestPortal,
   assertRedirect,
   fieldError,
+  codeOtherThan,
 } from '../helpers/portal';
 import { base32Decode, base32Encode, generateHotp, generateTotp } from '../../src/otp/otp-engine';
 import { createEnrollmentService } from '../../src/portal-actions/enrollment.service';
@@ -44,13 +46,6 @@ const SEED = Buffer.from('3132333435363738393031323334353637383930', 'hex');
 const hotp = (seed: Buffer, counter: number) => generateHotp(seed, counter, { algorithm: 'SHA1', digits: 6 });
 const totp = (seed: Buffer, at = Date.now()) => generateTotp(seed, at, { kind: 'totp', algorithm: 'SHA1', digits: 6, period: 30 });
 
-/** A 6-digit code that is none of `taken`. */
-function codeOtherThan(...taken: string[]): string {
-  for (let n = 13579; ; n++) {
-    const code = String(n).padStart(6, '0');
-    if (!taken.includes(code)) return code;
-  }
-}
 
 /** The manual key shown on the start page (groups of 4 base32 characters), as the seed. */
 function manualSeed(html: string): Buffer {
@@ -71,25 +66,13 @@ describe('portal Enroll Token (SPEC §5.3)', () => {
   });
   after(() => ctx.close());
 
-  interface World {
-    tenant: TestTenant;
-    portal: TestPortal;
-  }
-
-  async function world(types: string[] = [...TYPES], options: { allowedActions?: string[]; resource?: Record<string, unknown> } = {}): Promise<World> {
-    const tenant = await createTenant(ctx.services);
-    const portal = await createPortal(ctx.services, tenant, { allowedActions: options.allowedActions ?? ['enroll_token'], enrollmentTokenTypes: types, resource: options.resource });
-    return { tenant, portal };
-  }
+  type World = PortalWorld;
+  const world = (types: string[] = [...TYPES], options: { allowedActions?: string[]; resource?: Record<string, unknown> } = {}) =>
+    createPortalWorld(ctx, { allowedActions: options.allowedActions ?? ['enroll_token'], enrollmentTokenTypes: types, resource: options.resource });
 
   const newEmail = (name = 'user') => `${unique(name)}@example.test`;
   const newPhone = () => `+1415555${String(Math.floor(Math.random() * 10_000)).padStart(4, '0')}`;
-
-  async function member(w: World, input: Record<string, unknown> = {}) {
-    const user = await createUser(ctx.services, w.tenant, { password: PASSWORD, email: newEmail(), phone: newPhone(), ...input });
-    await ctx.services.users.assign(w.tenant.actor, w.portal.resource.id, user.id);
-    return user;
-  }
+  const member = (w: World, input: Record<string, unknown> = {}) => createPortalMember(ctx, w, { password: PASSWORD, email: newEmail(), phone: newPhone(), ...input });
 
   const db = () => ctx.services.db;
   const tokensOf = (userId: string) => db()('tokens').where({ user_id: userId }).orderBy('created_at');
@@ -127,11 +110,7 @@ describe('portal Enroll Token (SPEC §5.3)', () => {
 
   /** An imported HOTP token with the RFC seed in the resource: codes hotp(SEED, 0), hotp(SEED, 1), ... */
   async function withHotp(w: World, userId: string): Promise<string> {
-    const api = apiClient(ctx.app, w.tenant.apiKey);
-    const created = await api.post('/tokens', { userId, type: 'hotp', secret: base32Encode(SEED), counter: 0 });
-    assert.equal(created.status, 201, created.text);
-    assert.equal((await api.put(`/resources/${w.portal.resource.id}/tokens/${created.body.id}`)).status, 204);
-    return created.body.id;
+    return (await createApiToken(w, { userId, type: 'hotp', secret: base32Encode(SEED), counter: 0 }, w.portal.resource.id)).id;
   }
 
   /** After a successful confirm: enabled, assigned, no longer pending, audited, notified. */

@@ -9,10 +9,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createTestContext, type TestContext } from '../helpers/context';
-import { createTenant, createUser, unique, type TestTenant } from '../helpers/factories';
+import { createTenant, unique } from '../helpers/factories';
 import { apiClient } from '../helpers/api-client';
 import { postForm, signIn as adminSignIn, type Agent } from '../helpers/admin-agent';
-import { createPortal, enterLogin, enterSecondFactor, enterSecret, sessionIdOf, setCookieLine, setCookieValue, visitor, type TestPortal } from '../helpers/portal';
+import { createApiToken, createPortalMember, createPortalWorld, enterLogin, enterSecondFactor, enterSecret, sessionIdOf, setCookieLine, setCookieValue, visitor, type PortalWorld } from '../helpers/portal';
 import { base32Encode, generateHotp } from '../../src/otp/otp-engine';
 import { createDeviceCookie } from '../../src/environments/device-cookie';
 
@@ -52,28 +52,15 @@ describe('trusted environments (SPEC §5.3, §5.4)', () => {
   });
   after(() => ctx.close());
 
-  interface World {
-    tenant: TestTenant;
-    portal: TestPortal;
-    api: ReturnType<typeof apiClient>;
-  }
-
-  async function world(options: { resource?: Record<string, unknown>; allowedActions?: string[] } = {}): Promise<World> {
-    const tenant = await createTenant(ctx.services);
-    const portal = await createPortal(ctx.services, tenant, { allowedActions: ['manage_environment'], ...options });
-    return { tenant, portal, api: apiClient(ctx.app, tenant.apiKey) };
-  }
+  type World = PortalWorld;
+  const world = (options: { resource?: Record<string, unknown>; allowedActions?: string[] } = {}) =>
+    createPortalWorld(ctx, { allowedActions: ['manage_environment'], ...options });
 
   /** An assigned password user with an email; with `token`, also an HOTP token whose codes `next()` hands out in order. */
   async function member(w: World, token = true) {
     const email = `${unique('env')}@example.test`;
-    const user = await createUser(ctx.services, w.tenant, { password: PASSWORD, email });
-    await ctx.services.users.assign(w.tenant.actor, w.portal.resource.id, user.id);
-    if (token) {
-      const created = await w.api.post('/tokens', { userId: user.id, type: 'hotp', secret: base32Encode(SEED), counter: 0 });
-      assert.equal(created.status, 201, created.text);
-      assert.equal((await w.api.put(`/resources/${w.portal.resource.id}/tokens/${created.body.id}`)).status, 204);
-    }
+    const user = await createPortalMember(ctx, w, { password: PASSWORD, email });
+    if (token) await createApiToken(w, { userId: user.id, type: 'hotp', secret: base32Encode(SEED), counter: 0 }, w.portal.resource.id);
     let counter = 0;
     return { ...user, email, next: () => hotp(counter++) };
   }

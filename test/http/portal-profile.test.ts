@@ -9,10 +9,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestContext, type TestContext } from '../helpers/context';
 import { createTenant, createUser, unique, type TestTenant } from '../helpers/factories';
-import { apiClient } from '../helpers/api-client';
 import { postForm, type Agent } from '../helpers/admin-agent';
 import {
+  createApiToken,
   createPortal,
+  createPortalMember,
+  createPortalWorld,
+  type PortalWorld,
   enterLogin,
   enterSecondFactor,
   enterSecret,
@@ -20,9 +23,9 @@ import {
   sessionIdOf,
   setCookieValue,
   visitor,
-  type TestPortal,
   assertRedirect,
   fieldError,
+  codeOtherThan,
 } from '../helpers/portal';
 import { base32Encode, generateHotp } from '../../src/otp/otp-engine';
 import { verifyPassword } from '../../src/lib/passwords';
@@ -42,13 +45,6 @@ const PROFILE_ACTIONS = ['change_name', 'change_alias', 'change_password', 'chan
 const SEED = Buffer.from('3132333435363738393031323334353637383930', 'hex');
 const hotp = (counter: number) => generateHotp(SEED, counter, { algorithm: 'SHA1', digits: 6 });
 
-/** A 6-digit code that is none of `taken`. */
-function codeOtherThan(...taken: string[]): string {
-  for (let n = 13579; ; n++) {
-    const code = String(n).padStart(6, '0');
-    if (!taken.includes(code)) return code;
-  }
-}
 
 describe('portal profile actions (SPEC §5.3)', () => {
   let ctx: TestContext;
@@ -57,21 +53,9 @@ describe('portal profile actions (SPEC §5.3)', () => {
   });
   after(() => ctx.close());
 
-  interface World {
-    tenant: TestTenant;
-    portal: TestPortal;
-  }
-
-  async function world(allowedActions: string[] = PROFILE_ACTIONS, tenant?: TestTenant): Promise<World> {
-    const t = tenant ?? (await createTenant(ctx.services));
-    return { tenant: t, portal: await createPortal(ctx.services, t, { allowedActions }) };
-  }
-
-  async function member(w: World, input: Record<string, unknown> = {}) {
-    const user = await createUser(ctx.services, w.tenant, { password: PASSWORD, ...input });
-    await ctx.services.users.assign(w.tenant.actor, w.portal.resource.id, user.id);
-    return user;
-  }
+  type World = PortalWorld;
+  const world = (allowedActions: string[] = PROFILE_ACTIONS, tenant?: TestTenant) => createPortalWorld(ctx, { allowedActions }, tenant);
+  const member = (w: World, input: Record<string, unknown> = {}) => createPortalMember(ctx, w, { password: PASSWORD, ...input });
 
   const newEmail = (name = 'user') => `${unique(name)}@example.test`;
   const userRow = (id: string) => ctx.services.db('users').where({ id }).first();
@@ -91,11 +75,7 @@ describe('portal profile actions (SPEC §5.3)', () => {
 
   /** A user with an HOTP token in the resource: codes hotp(0), hotp(1), ... */
   async function withHotp(w: World, userId: string): Promise<void> {
-    const api = apiClient(ctx.app, w.tenant.apiKey);
-    const created = await api.post('/tokens', { userId, type: 'hotp', secret: base32Encode(SEED), counter: 0 });
-    assert.equal(created.status, 201, created.text);
-    const assigned = await api.put(`/resources/${w.portal.resource.id}/tokens/${created.body.id}`);
-    assert.equal(assigned.status, 204, assigned.text);
+    await createApiToken(w, { userId, type: 'hotp', secret: base32Encode(SEED), counter: 0 }, w.portal.resource.id);
   }
 
   /** Password then a token code; answers the agent and its session id. */

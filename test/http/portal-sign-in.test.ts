@@ -11,11 +11,14 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { authenticator } from 'otplib';
 import { createTestContext, type TestContext } from '../helpers/context';
-import { createTenant, createUser, unique, type TestTenant } from '../helpers/factories';
-import { apiClient } from '../helpers/api-client';
+import { createTenant, unique } from '../helpers/factories';
 import { csrfFrom, postForm, type Agent } from '../helpers/admin-agent';
 import {
+  createApiToken,
   createPortal,
+  createPortalMember,
+  createPortalWorld,
+  type PortalWorld,
   enterLogin,
   enterSecondFactor,
   enterSecret,
@@ -27,6 +30,7 @@ import {
   type TestPortal,
   assertRedirect,
   alertOf,
+  codeOtherThan,
 } from '../helpers/portal';
 import { base32Encode, generateHotp } from '../../src/otp/otp-engine';
 import { ACTION_GROUPS } from '../../src/selfservice/self-service.types';
@@ -46,13 +50,6 @@ const ACTION_FORM = /<form method="post" action="[^"]*actions\//;
 const SEED = Buffer.from('3132333435363738393031323334353637383930', 'hex');
 const hotp = (counter: number) => generateHotp(SEED, counter, { algorithm: 'SHA1', digits: 6 });
 
-/** A 6-digit code that is none of `taken` (a "wrong code" can never be right by chance). */
-function codeOtherThan(...taken: string[]): string {
-  for (let n = 13579; ; n++) {
-    const code = String(n).padStart(6, '0');
-    if (!taken.includes(code)) return code;
-  }
-}
 /** Wrong for an HOTP token at counter 0: none of the codes its look-ahead could accept. */
 const WRONG_HOTP = codeOtherThan(...Array.from({ length: 30 }, (_, n) => hotp(n)));
 
@@ -82,36 +79,16 @@ describe('portal sign-in (SPEC §5.2)', () => {
   });
   after(() => ctx.close());
 
-  interface World {
-    tenant: TestTenant;
-    portal: TestPortal;
-    api: ReturnType<typeof apiClient>;
-  }
-
+  type World = PortalWorld;
   /** A tenant with one active portal. */
-  async function world(options: Parameters<typeof createPortal>[2] = {}): Promise<World> {
-    const tenant = await createTenant(ctx.services);
-    const portal = await createPortal(ctx.services, tenant, options);
-    return { tenant, portal, api: apiClient(ctx.app, tenant.apiKey) };
-  }
-
+  const world = (options: Parameters<typeof createPortal>[2] = {}) => createPortalWorld(ctx, options);
   /** A user of the tenant, assigned to the portal's resource unless `assign` is false. */
-  async function member(w: World, input: Record<string, unknown> = {}, assign = true) {
-    const user = await createUser(ctx.services, w.tenant, input);
-    if (assign) await ctx.services.users.assign(w.tenant.actor, w.portal.resource.id, user.id);
-    return user;
-  }
+  const member = (w: World, input: Record<string, unknown> = {}, assign = true) => createPortalMember(ctx, w, input, assign ? w.portal.resource.id : null);
 
   const newEmail = (name = 'user') => `${unique(name)}@example.test`;
 
   /** Creates a token through the API for `userId` and assigns it to the portal's resource. */
-  async function addToken(w: World, userId: string, body: Record<string, unknown>) {
-    const created = await w.api.post('/tokens', { userId, ...body });
-    assert.equal(created.status, 201, created.text);
-    const assigned = await w.api.put(`/resources/${w.portal.resource.id}/tokens/${created.body.id}`);
-    assert.equal(assigned.status, 204, assigned.text);
-    return created.body as { id: string; serial: string; type: string; otpauthUri?: string };
-  }
+  const addToken = (w: World, userId: string, body: Record<string, unknown>) => createApiToken(w, { userId, ...body }, w.portal.resource.id);
 
   /** An HOTP token with the RFC seed at counter 0: codes hotp(0), hotp(1), ... */
   const addHotp = (w: World, userId: string) => addToken(w, userId, { type: 'hotp', secret: base32Encode(SEED), counter: 0 });
@@ -1027,14 +1004,10 @@ describe('portal sign-in on a portal host (PORTAL_DOMAIN=localhost)', () => {
   });
 
   it('Host {address}.localhost serves the sign-in form at /, and the whole sign-in works there (base /)', async () => {
-    const s = ctx.services;
-    const tenant = await createTenant(s);
-    const portal = await createPortal(s, tenant);
-    const user = await createUser(s, tenant, { password: PASSWORD, email: `${unique('host')}@example.test` });
-    await s.users.assign(tenant.actor, portal.resource.id, user.id);
-    const created = await apiClient(ctx.app, tenant.apiKey).post('/tokens', { type: 'hotp', userId: user.id, secret: base32Encode(SEED), counter: 0 });
-    assert.equal(created.status, 201, created.text);
-    assert.equal((await apiClient(ctx.app, tenant.apiKey).put(`/resources/${portal.resource.id}/tokens/${created.body.id}`)).status, 204);
+    const w = await createPortalWorld(ctx);
+    const { portal } = w;
+    const user = await createPortalMember(ctx, w, { password: PASSWORD, email: `${unique('host')}@example.test` });
+    const token = await createApiToken(w, { type: 'hotp', userId: user.id, secret: base32Encode(SEED), counter: 0 }, portal.resource.id);
 
     const host = on(`${portal.address}.localhost`);
     const agent = visitor(ctx.app);
@@ -1050,7 +1023,7 @@ describe('portal sign-in on a portal host (PORTAL_DOMAIN=localhost)', () => {
     const dashboard = await host.get(agent, '/');
     assertDashboard(dashboard);
     assert.ok(dashboard.text.includes(`<dd>${user.login}</dd>`));
-    assert.ok(dashboard.text.includes(`Serial ${created.body.serial}`));
+    assert.ok(dashboard.text.includes(`Serial ${token.serial}`));
     assertRedirect(await host.post(agent, '/', '/sign-out', {}), '/');
     assertSignInForm(await host.get(agent, '/'), { base: '/' }, 'signed out');
   });

@@ -10,19 +10,21 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type request from 'supertest';
 import { createTestContext, type TestContext } from '../helpers/context';
-import { createResource, createTenant, createUser, unique, type TestTenant } from '../helpers/factories';
-import { apiClient } from '../helpers/api-client';
+import { createResource, unique } from '../helpers/factories';
 import { postForm, type Agent } from '../helpers/admin-agent';
 import {
-  createPortal,
+  createApiToken,
+  createPortalMember,
+  createPortalWorld,
+  type PortalWorld,
   enterLogin,
   enterSecondFactor,
   enterSecret,
   sessionIdOf,
   setCookieValue,
   visitor,
-  type TestPortal,
   alertOf,
+  codeOtherThan,
 } from '../helpers/portal';
 import { base32Decode, base32Encode, generateHotp } from '../../src/otp/otp-engine';
 import { CLAIM_FAILED, REISSUE_EXPIRED, SYNC_FAILED, UNASSIGN_LAST_REFUSED } from '../../src/portal-actions/token-actions.service';
@@ -40,13 +42,7 @@ const codeOf = (seed: Buffer, counter: number) => generateHotp(seed, counter, { 
 const hotp = (counter: number) => codeOf(SEED, counter);
 
 /** A 6-digit code that none of the first 1100 counters of `seed` gives (wrong whatever the look-ahead or sync window). */
-function wrongCode(seed: Buffer = SEED): string {
-  const taken = new Set(Array.from({ length: 1100 }, (_, n) => codeOf(seed, n)));
-  for (let n = 13579; ; n++) {
-    const code = String(n).padStart(6, '0');
-    if (!taken.has(code)) return code;
-  }
-}
+const wrongCode = (seed: Buffer = SEED) => codeOtherThan(...Array.from({ length: 1100 }, (_, n) => codeOf(seed, n)));
 
 describe('portal token actions (SPEC §5.3)', () => {
   let ctx: TestContext;
@@ -55,36 +51,13 @@ describe('portal token actions (SPEC §5.3)', () => {
   });
   after(() => ctx.close());
 
-  interface World {
-    tenant: TestTenant;
-    portal: TestPortal;
-    api: ReturnType<typeof apiClient>;
-  }
-
-  async function world(options: { actions?: string[]; resource?: Record<string, unknown> } = {}): Promise<World> {
-    const tenant = await createTenant(ctx.services);
-    const portal = await createPortal(ctx.services, tenant, { allowedActions: options.actions ?? TOKEN_ACTIONS, resource: options.resource });
-    return { tenant, portal, api: apiClient(ctx.app, tenant.apiKey) };
-  }
-
-  async function member(w: World, resourceId = w.portal.resource.id) {
-    const user = await createUser(ctx.services, w.tenant, { password: PASSWORD, email: `${unique('user')}@example.test` });
-    await ctx.services.users.assign(w.tenant.actor, resourceId, user.id);
-    return user;
-  }
-
-  interface TokenBody { id: string; serial: string; type: string; otpauthUri?: string }
-
+  type World = PortalWorld;
+  const world = (options: { actions?: string[]; resource?: Record<string, unknown> } = {}) =>
+    createPortalWorld(ctx, { allowedActions: options.actions ?? TOKEN_ACTIONS, resource: options.resource });
+  const member = (w: World, resourceId = w.portal.resource.id) =>
+    createPortalMember(ctx, w, { password: PASSWORD, email: `${unique('user')}@example.test` }, resourceId);
   /** A token made through the API, assigned to `resourceId` when given. */
-  async function token(w: World, body: Record<string, unknown>, resourceId?: string): Promise<TokenBody> {
-    const created = await w.api.post('/tokens', body);
-    assert.equal(created.status, 201, created.text);
-    if (resourceId) {
-      const assigned = await w.api.put(`/resources/${resourceId}/tokens/${created.body.id}`);
-      assert.equal(assigned.status, 204, assigned.text);
-    }
-    return created.body;
-  }
+  const token = createApiToken;
 
   /** An HOTP token of `userId` at counter 0, assigned to the portal's resource unless another (or null) is given. */
   const hotpToken = (w: World, userId: string, seed = SEED, resourceId: string | null = w.portal.resource.id) =>
