@@ -36,6 +36,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: booleanFlag.default(false),
   RUN_MIGRATIONS: booleanFlag.default(true),
+  CONSOLE_SIGN_IN_PER_IP: z.coerce.number().int().min(1).default(100),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -66,6 +67,8 @@ export interface Config {
   runMigrations: boolean;
   /** Session idle timeout and absolute lifetime for the admin console. */
   adminSession: { idleMinutes: number; absoluteHours: number };
+  /** Console password-step attempts allowed per IP address in 15 minutes (raise it behind a shared NAT). */
+  consoleSignInPerIp: number;
 }
 
 export class ConfigError extends Error {}
@@ -133,5 +136,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY,
     runMigrations: e.RUN_MIGRATIONS,
     adminSession: { idleMinutes: 30, absoluteHours: 12 },
+    consoleSignInPerIp: e.CONSOLE_SIGN_IN_PER_IP,
   };
 }

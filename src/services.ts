@@ -16,6 +16,7 @@ import { createSecretBox, type SecretBox } from './lib/secret-box';
 import { createMailer, type Mailer } from './mail/mailer';
 import { createMessageService, type MessageService } from './outbox/message.service';
 import { createAdminService, type AdminService } from './admins/admin.service';
+import { createAdminSignInService, DEFAULT_CONSOLE_SIGN_IN_POLICY, type AdminSignInService } from './admins/admin-sign-in.service';
 import { createApiKeyService, type ApiKeyService } from './api-keys/api-key.service';
 import { createResourceService, type ResourceService } from './resources/resource.service';
 import { createSelfServiceService, type SelfServiceService } from './selfservice/self-service.service';
@@ -44,6 +45,8 @@ export interface Services {
   processors: Processors;
   messages: MessageService;
   admins: AdminService;
+  /** Console sign-in steps with their shared limits and lock. */
+  adminSignIn: AdminSignInService;
   apiKeys: ApiKeyService;
   resources: ResourceService;
   /** Per-resource Self-Service Portal configuration and portal resolution by address. */
@@ -123,7 +126,11 @@ export async function createServices(config: Config, options: ServiceOptions = {
     secrets,
     processors,
     messages,
-    admins: createAdminService(db, secrets, messages, config.baseUrl),
+    admins: createAdminService(db, messages, config.baseUrl),
+    adminSignIn: createAdminSignInService(db, { secrets, messages, limiter, log }, {
+      ...DEFAULT_CONSOLE_SIGN_IN_POLICY,
+      perIp: { ...DEFAULT_CONSOLE_SIGN_IN_POLICY.perIp, max: config.consoleSignInPerIp },
+    }),
     apiKeys: createApiKeyService(db),
     resources: createResourceService(db),
     selfService: createSelfServiceService(db, config),

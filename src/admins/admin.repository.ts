@@ -15,6 +15,7 @@ export function toAdmin(r: any): Admin {
     totpEnrolled: Boolean(r.totp_secret_sealed),
     invitePending: Boolean(r.invite_token_hash),
     disabled: Boolean(r.disabled_at),
+    lockedUntil: r.locked_until && new Date(r.locked_until).getTime() > Date.now() ? new Date(r.locked_until) : null,
     lastSignInAt: r.last_sign_in_at,
     createdAt: r.created_at,
   };
@@ -26,6 +27,7 @@ export interface AdminCredentials {
   password_hash: string | null;
   totp_secret_sealed: string | null;
   disabled_at: Date | null;
+  locked_until: Date | null;
   tenant_disabled_at: Date | null;
 }
 
@@ -39,7 +41,7 @@ export async function findCredentialsByEmail(q: Queryable, email: string): Promi
   return q('admins as a')
     .join('tenants as t', 't.id', 'a.tenant_id')
     .whereRaw('lower(a.email) = lower(?)', [email])
-    .first('a.id', 'a.tenant_id', 'a.password_hash', 'a.totp_secret_sealed', 'a.disabled_at', 't.disabled_at as tenant_disabled_at');
+    .first('a.id', 'a.tenant_id', 'a.password_hash', 'a.totp_secret_sealed', 'a.disabled_at', 'a.locked_until', 't.disabled_at as tenant_disabled_at');
 }
 
 export async function findCredentialsById(q: Queryable, tenantId: string, id: string): Promise<AdminCredentials | undefined> {
@@ -47,7 +49,7 @@ export async function findCredentialsById(q: Queryable, tenantId: string, id: st
   return q('admins as a')
     .join('tenants as t', 't.id', 'a.tenant_id')
     .where({ 'a.tenant_id': tenantId, 'a.id': id })
-    .first('a.id', 'a.tenant_id', 'a.password_hash', 'a.totp_secret_sealed', 'a.disabled_at', 't.disabled_at as tenant_disabled_at');
+    .first('a.id', 'a.tenant_id', 'a.password_hash', 'a.totp_secret_sealed', 'a.disabled_at', 'a.locked_until', 't.disabled_at as tenant_disabled_at');
 }
 
 export async function findAdmin(q: Queryable, tenantId: string, id: string): Promise<Admin | undefined> {
@@ -84,4 +86,47 @@ export async function countActiveOwners(q: Queryable, tenantId: string): Promise
 export async function findByInviteHash(q: Queryable, inviteHash: string): Promise<(Admin & { inviteExpiresAt: Date }) | undefined> {
   const row = await q('admins').where({ invite_token_hash: inviteHash }).first();
   return row ? { ...toAdmin(row), inviteExpiresAt: row.invite_expires_at } : undefined;
+}
+
+/**
+ * Reserves one second-step attempt (TOTP or TOTP enrolment) before the code is checked, in one
+ * atomic statement, so concurrent wrong codes cannot buy more guesses than the limit (SEC-07).
+ * The attempt that reaches the limit sets the lock in the same statement; a correct code then
+ * clears it (`clearSecondStepFailures`). A lock that has run out starts the count afresh.
+ * Returns the attempt's number, or undefined while the account is locked.
+ */
+export async function reserveSecondStepAttempt(q: Queryable, tenantId: string, id: string, limit: number, lockMinutes: number): Promise<number | undefined> {
+  const result = await q.raw(
+    `WITH next AS (
+       SELECT id, CASE WHEN locked_until IS NOT NULL THEN 1 ELSE second_step_failures + 1 END AS attempt
+       FROM admins WHERE tenant_id = ? AND id = ? AND (locked_until IS NULL OR locked_until <= now())
+       FOR UPDATE
+     )
+     UPDATE admins a SET second_step_failures = next.attempt,
+       locked_until = CASE WHEN next.attempt >= ? THEN now() + make_interval(mins => ?) END
+     FROM next WHERE a.id = next.id
+     RETURNING next.attempt`,
+    [tenantId, id, limit, lockMinutes],
+  );
+  return result.rows[0]?.attempt;
+}
+
+/** After a correct code: the count starts again and any lock set by this sign-in's own reservation ends. */
+export async function clearSecondStepFailures(q: Queryable, tenantId: string, id: string): Promise<void> {
+  await q('admins').where({ tenant_id: tenantId, id }).update({ second_step_failures: 0, locked_until: null, last_sign_in_at: q.fn.now() });
+}
+
+/** Locks the account until `until` unless it is already locked for longer (the password step's limit). */
+export async function lockUntil(q: Queryable, tenantId: string, id: string, until: Date): Promise<void> {
+  await q('admins')
+    .where({ tenant_id: tenantId, id })
+    .andWhere((w) => w.whereNull('locked_until').orWhere('locked_until', '<', until))
+    .update({ locked_until: until, second_step_failures: 0 });
+}
+
+/** Lifts a lock (an owner's action). Returns whether there was one. */
+export async function unlock(q: Queryable, tenantId: string, id: string): Promise<boolean> {
+  if (!isUuid(id)) return false;
+  const updated = await q('admins').where({ tenant_id: tenantId, id }).where('locked_until', '>', q.fn.now()).update({ locked_until: null, second_step_failures: 0 });
+  return updated === 1;
 }

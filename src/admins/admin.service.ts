@@ -6,8 +6,7 @@ import type { Db } from '../db/knex';
 import { isUniqueViolation } from '../db/errors';
 import { randomToken, sha256 } from '../lib/crypto';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../lib/errors';
-import { hashPassword, passwordProblem, verifyPassword } from '../lib/passwords';
-import type { SecretBox } from '../lib/secret-box';
+import { hashPassword, passwordProblem } from '../lib/passwords';
 import { parseInput } from '../lib/validation';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor, Role } from '../audit/actor';
@@ -15,7 +14,6 @@ import { insertApiKey } from '../api-keys/api-key.service';
 import type { MessageService } from '../outbox/message.service';
 import { insertTenant } from '../tenants/tenant.repository';
 import * as repo from './admin.repository';
-import { matchAdminTotp } from './admin-totp';
 import { inviteSchema, signUpSchema, ROLES, type Admin } from './admin.types';
 import { requireOwner } from './permissions';
 
@@ -32,9 +30,7 @@ function checkPassword(password: string): void {
   if (problem) throw new ValidationError({ password: problem });
 }
 
-export function createAdminService(db: Db, secrets: SecretBox, messages: MessageService, baseUrl: string) {
-  const totpContext = (adminId: string) => `admin-totp:${adminId}`;
-
+export function createAdminService(db: Db, messages: MessageService, baseUrl: string) {
   return {
     /** Creates a tenant with its owner. With `withApiKey`, also a first API key (CLI bootstrap). */
     async createTenant(input: { organisation: string; email: string; password: string }, options: { withApiKey?: boolean; ip?: string } = {}) {
@@ -60,56 +56,6 @@ export function createAdminService(db: Db, secrets: SecretBox, messages: Message
         if (isUniqueViolation(err)) throw emailTaken();
         throw err;
       }
-    },
-
-    /**
-     * First sign-in step. Returns the admin id and whether TOTP is enrolled, or null. Unknown
-     * emails are verified against a dummy hash so timing does not reveal which emails exist.
-     */
-    async checkPassword(email: string, password: string): Promise<{ adminId: string; tenantId: string; totpEnrolled: boolean } | null> {
-      const creds = await repo.findCredentialsByEmail(db, email.trim());
-      const ok = await verifyPassword(creds?.password_hash, password);
-      if (!ok || !creds || creds.disabled_at || creds.tenant_disabled_at) return null;
-      return { adminId: creds.id, tenantId: creds.tenant_id, totpEnrolled: Boolean(creds.totp_secret_sealed) };
-    },
-
-    /** Seals a freshly generated TOTP secret for the pending session (never stored in plain text). */
-    sealPendingTotp(adminId: string, secret: string): string {
-      return secrets.encrypt(Buffer.from(secret), totpContext(adminId));
-    },
-
-    openPendingTotp(adminId: string, sealed: string): string {
-      return secrets.decrypt(sealed, totpContext(adminId)).toString();
-    },
-
-    /** Completes TOTP enrolment once the admin proves the secret with a valid code. */
-    async confirmTotpEnrollment(tenantId: string, adminId: string, sealedSecret: string, code: string, ip?: string): Promise<boolean> {
-      const secret = this.openPendingTotp(adminId, sealedSecret);
-      const step = matchAdminTotp(secret, code.trim());
-      if (step === null) return false;
-      return db.transaction(async (trx) => {
-        const updated = await trx('admins')
-          .where({ tenant_id: tenantId, id: adminId })
-          .whereNull('totp_secret_sealed')
-          .update({ totp_secret_sealed: sealedSecret, totp_last_step: step, last_sign_in_at: trx.fn.now() });
-        if (updated !== 1) return false;
-        await recordAudit(trx, { tenantId, type: 'admin', id: adminId, ip }, { action: 'admin.totp.enroll', targetType: 'admin', targetId: adminId });
-        return true;
-      });
-    },
-
-    /** Second sign-in step: a TOTP code, each step accepted once (atomic compare-and-set). */
-    async verifyTotp(tenantId: string, adminId: string, code: string, ip?: string): Promise<boolean> {
-      const creds = await repo.findCredentialsById(db, tenantId, adminId);
-      if (!creds?.totp_secret_sealed || creds.disabled_at || creds.tenant_disabled_at) return false;
-      const secret = secrets.decrypt(creds.totp_secret_sealed, totpContext(adminId)).toString();
-      const step = matchAdminTotp(secret, code.trim());
-      const ok = step !== null && (await repo.claimTotpStep(db, tenantId, adminId, step));
-      await db.transaction(async (trx) => {
-        if (ok) await trx('admins').where({ id: adminId }).update({ last_sign_in_at: trx.fn.now() });
-        await recordAudit(trx, { tenantId, type: 'admin', id: adminId, ip }, { action: 'admin.sign_in', targetType: 'admin', targetId: adminId, result: ok ? 'success' : 'failure' });
-      });
-      return ok;
     },
 
     /** The signed-in admin, or undefined when disabled since: sessions of a disabled admin stop at once. */

@@ -11,6 +11,8 @@ export interface Admin {
   totpEnrolled: boolean;
   invitePending: boolean;
   disabled: boolean;
+  /** Set while wrong sign-in attempts keep the account locked (ends by itself, or an owner lifts it). */
+  lockedUntil: Date | null;
   lastSignInAt: Date | null;
   createdAt: Date;
 }

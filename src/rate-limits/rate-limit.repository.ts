@@ -12,8 +12,10 @@ export interface WindowCount {
   resetsInSeconds: number;
 }
 
+const digestOf = (key: string) => createHash('sha256').update(key).digest('hex');
+
 export async function countHit(q: Queryable, key: string, windowSeconds: number): Promise<WindowCount> {
-  const digest = createHash('sha256').update(key).digest('hex');
+  const digest = digestOf(key);
   const result = await q.raw(
     `INSERT INTO rate_limits AS r (key, window_started_at, hits) VALUES (?, now(), 1)
      ON CONFLICT (key) DO UPDATE SET
@@ -24,6 +26,10 @@ export async function countHit(q: Queryable, key: string, windowSeconds: number)
   );
   const row = result.rows[0];
   return { hits: row.hits, resetsInSeconds: Math.max(1, row.resets_in) };
+}
+
+export async function deleteCounter(q: Queryable, key: string): Promise<void> {
+  await q('rate_limits').where({ key: digestOf(key) }).delete();
 }
 
 /** Drops counters whose window ended long ago (run from a timer). */

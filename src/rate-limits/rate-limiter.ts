@@ -5,7 +5,7 @@
  */
 import type { Db } from '../db/knex';
 import { RateLimitedError } from '../lib/errors';
-import { countHit } from './rate-limit.repository';
+import { countHit, deleteCounter, type WindowCount } from './rate-limit.repository';
 
 export interface Limit {
   /** Counter family, part of the key (e.g. `portal-ip`). */
@@ -20,11 +20,21 @@ export type RateLimiter = ReturnType<typeof createRateLimiter>;
 
 export function createRateLimiter(db: Db) {
   return {
+    /** Counts one hit for each (limit, subject) pair and returns the counts, in order, without judging them. */
+    count(hits: Array<{ limit: Limit; subject: string }>): Promise<WindowCount[]> {
+      return Promise.all(hits.map(({ limit, subject }) => countHit(db, `${limit.name}:${subject}`, limit.windowSeconds)));
+    },
+
     /** Counts one hit for each (limit, subject) pair and throws RateLimitedError when any is over. */
     async consume(hits: Array<{ limit: Limit; subject: string }>): Promise<void> {
-      const counts = await Promise.all(hits.map(({ limit, subject }) => countHit(db, `${limit.name}:${subject}`, limit.windowSeconds)));
+      const counts = await this.count(hits);
       const over = counts.findIndex((c, i) => c.hits > hits[i].limit.max);
       if (over !== -1) throw new RateLimitedError(TOO_MANY_ATTEMPTS);
+    },
+
+    /** Forgets a subject's count (an owner lifting a lock). */
+    async reset(limit: Limit, subject: string): Promise<void> {
+      await deleteCounter(db, `${limit.name}:${subject}`);
     },
   };
 }

@@ -27,7 +27,7 @@ export async function createTenant(services: Services, options: { role?: Role } 
   const email = `${unique('owner')}@example.test`;
   const { tenant, admin, apiKey } = await services.admins.createTenant({ organisation: unique('Tenant'), email, password: TEST_PASSWORD }, { withApiKey: true });
   const totpSecret = authenticator.generateSecret(20);
-  await services.db('admins').where({ id: admin.id }).update({ totp_secret_sealed: services.admins.sealPendingTotp(admin.id, totpSecret) });
+  await services.db('admins').where({ id: admin.id }).update({ totp_secret_sealed: services.adminSignIn.sealPendingTotp(admin.id, totpSecret) });
   const actor: Actor = { tenantId: tenant.id, type: 'admin', id: admin.id, label: email, role: 'owner' };
   let result: TestTenant = { tenantId: tenant.id, adminId: admin.id, email, password: TEST_PASSWORD, apiKey: apiKey!, totpSecret, actor };
   if (options.role && options.role !== 'owner') result = await addAdmin(services, result, options.role);
@@ -41,7 +41,7 @@ export async function addAdmin(services: Services, tenant: TestTenant, role: Rol
   const [row] = await services.db('admins')
     .insert({ tenant_id: tenant.tenantId, email, role, password_hash: await (await import('../../src/lib/passwords')).hashPassword(TEST_PASSWORD) })
     .returning('id');
-  await services.db('admins').where({ id: row.id }).update({ totp_secret_sealed: services.admins.sealPendingTotp(row.id, totpSecret) });
+  await services.db('admins').where({ id: row.id }).update({ totp_secret_sealed: services.adminSignIn.sealPendingTotp(row.id, totpSecret) });
   return { ...tenant, adminId: row.id, email, totpSecret, actor: { tenantId: tenant.tenantId, type: 'admin', id: row.id, label: email, role } };
 }
 

@@ -103,7 +103,7 @@ describe('keys:rotate (SEC-03)', () => {
       const auth = (otp: string) => k2only.services.validation.authenticate(tenant.actor, resource.id, { login: user.login, otp });
       assert.equal((await auth(generateTotp(SEED, Date.now(), TOTP))).result, true, 'TOTP still verifies');
       assert.equal((await auth(generateHotp(SEED, 5, HOTP))).result, true, 'HOTP still verifies');
-      assert.equal(await k2only.services.admins.verifyTotp(tenant.tenantId, tenant.adminId, authenticator.generate(tenant.totpSecret)), true, 'admin TOTP still verifies');
+      assert.equal((await k2only.services.adminSignIn.verifyTotp(tenant.tenantId, tenant.adminId, authenticator.generate(tenant.totpSecret))).ok, true, 'admin TOTP still verifies');
     } finally {
       await k2only.close();
     }
