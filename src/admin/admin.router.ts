@@ -112,6 +112,7 @@ export function createAdminRouter(services: Services): Router {
   r.get('/admin/admins/:id/disable', owner, admins.disableConfirm);
   r.post('/admin/admins/:id/disable', owner, admins.disable);
   r.post('/admin/admins/:id/enable', owner, admins.enable);
+  r.post('/admin/admins/:id/unlock', owner, admins.unlock);
 
   r.get('/admin/api-keys', owner, keys.list);
   r.post('/admin/api-keys', owner, keys.create);

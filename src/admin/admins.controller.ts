@@ -1,4 +1,4 @@
-/** Console (owners only): the tenant's admins, invitations, role changes, disable/enable. */
+/** Console (owners only): the tenant's admins, invitations, role changes, disable/enable, unlock. */
 import type { Request, Response } from 'express';
 import type { Services } from '../services';
 import { ConflictError, ForbiddenError, ValidationError } from '../lib/errors';
@@ -8,7 +8,7 @@ import { formText } from './form';
 
 const VIEWS = { page: 'admin/admins/index', partial: 'admin/admins/_panel' };
 
-export function createAdminsController({ admins }: Services) {
+export function createAdminsController({ admins, adminSignIn }: Services) {
   /** The admins page with the invite form; `extra` carries form values, field errors or a refusal message. */
   async function renderList(req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) {
     const list = await admins.list(req.actor!.tenantId);
@@ -72,6 +72,12 @@ export function createAdminsController({ admins }: Services) {
       } catch (err) {
         await refuseOrThrow(req, res, err);
       }
+    },
+
+    async unlock(req: Request, res: Response) {
+      const unlocked = await adminSignIn.unlock(req.actor!, req.params.id as string);
+      flash(req, 'success', `${unlocked.email} is unlocked and can sign in again.`);
+      redirect(req, res, '/admin/admins');
     },
 
     async enable(req: Request, res: Response) {

@@ -26,6 +26,7 @@ import type { Limit, RateLimiter } from '../rate-limits/rate-limiter';
 import * as repo from './admin.repository';
 import { matchAdminTotp } from './admin-totp';
 import { requireOwner } from './permissions';
+import type { Admin } from './admin.types';
 import { NotFoundError } from '../lib/errors';
 
 export interface ConsoleSignInPolicy {
@@ -215,7 +216,7 @@ export function createAdminSignInService(db: Db, deps: { secrets: SecretBox; mes
     },
 
     /** An owner lifts a lock before it runs out: the second-step count and the email's password-step count start again. */
-    async unlock(actor: Actor, adminId: string): Promise<void> {
+    async unlock(actor: Actor, adminId: string): Promise<Admin> {
       requireOwner(actor);
       const admin = await repo.findAdmin(db, actor.tenantId, adminId);
       if (!admin) throw new NotFoundError('Admin');
@@ -224,6 +225,7 @@ export function createAdminSignInService(db: Db, deps: { secrets: SecretBox; mes
         await recordAudit(trx, actor, { action: 'admin.unlock', targetType: 'admin', targetId: adminId, details: { email: admin.email } });
       });
       await limiter.reset(policy.perAccount, normalised(admin.email));
+      return admin;
     },
   };
 }
