@@ -48,7 +48,7 @@ export function createAuthController(services: Services) {
   function refuseCode(req: Request, res: Response, result: { locked: boolean; attemptsLeft: number }, again: (message: string) => unknown) {
     if (result.locked) {
       delete req.session.pendingAdmin;
-      flash(req, 'error', `Too many wrong codes. For your security this sign-in was stopped and the account is locked for ${adminSignIn.policy.lockMinutes} minutes; the account's owner has been emailed. An owner can unlock it sooner.`);
+      flash(req, 'error', `Too many wrong codes. For your security this sign-in was stopped and the account is locked for ${adminSignIn.policy.lockMinutes} minutes. We sent an email about it to the account's address; an owner can unlock it sooner.`);
       return redirect(req, res, '/admin/sign-in');
     }
     const left = result.attemptsLeft === 1 ? '1 try is left' : `${result.attemptsLeft} tries are left`;

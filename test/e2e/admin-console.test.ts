@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { authenticator } from 'otplib';
 import { PHONE_VIEWPORT, screenshot, useBrowser, stepper, focusedElement, assertNoHorizontalScroll } from '../helpers/browser';
-import { TEST_PASSWORD, unique } from '../helpers/factories';
+import { TEST_PASSWORD, addAdmin, createTenant, unique } from '../helpers/factories';
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
@@ -203,5 +203,63 @@ describe('admin console in a real browser', () => {
 
     assert.deepEqual(watched.cspViolations(), [], 'no Content-Security-Policy violations');
     assert.deepEqual(watched.errors, [], 'no console or page errors (a 404 or failed request shows here too)');
+  });
+
+  it('five wrong codes lock an admin out with a clear message; an owner unlocks them from the Admins page', { timeout: 90_000 }, async () => {
+    const owner = await createTenant(b.ctx.services);
+    const colleague = await addAdmin(b.ctx.services, owner, 'admin');
+    const signInAs = async (page: import('playwright-core').Page, who: { email: string }) => {
+      await page.goto('/admin/sign-in');
+      await page.getByLabel('Email', { exact: true }).fill(who.email);
+      await page.getByLabel('Password', { exact: true }).fill(TEST_PASSWORD);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.waitForURL(/\/admin\/sign-in\/totp/);
+    };
+
+    const locked = await b.newPage();
+    await step(locked.page, 'five wrong codes', async () => {
+      await signInAs(locked.page, colleague);
+      const wrong = authenticator.generate(colleague.totpSecret) === '000000' ? '111111' : '000000';
+      for (let i = 0; i < 4; i += 1) {
+        await locked.page.getByLabel(/code/i).fill(wrong);
+        await locked.page.getByRole('button', { name: /verify|sign in|continue/i }).click();
+        await locked.page.getByRole('alert').filter({ hasText: `${4 - i === 1 ? '1 try is' : `${4 - i} tries are`} left` }).waitFor();
+      }
+      await screenshot(locked.page, '15-totp-tries-left');
+      await locked.page.getByLabel(/code/i).fill(wrong);
+      await locked.page.getByRole('button', { name: /verify|sign in|continue/i }).click();
+      await locked.page.waitForURL(/\/admin\/sign-in$/);
+      await locked.page.getByRole('alert').filter({ hasText: 'Too many wrong codes' }).waitFor();
+      await screenshot(locked.page, '16-locked-out');
+    });
+
+    const ownerPage = await b.newPage({ viewport: PHONE_VIEWPORT, isMobile: true });
+    await step(ownerPage.page, 'owner unlocks', async () => {
+      const { page } = ownerPage;
+      await signInAs(page, owner);
+      await page.getByLabel(/code/i).fill(authenticator.generate(owner.totpSecret));
+      await page.getByRole('button', { name: /verify|sign in|continue/i }).click();
+      await page.waitForURL(/\/admin\/resources/);
+      await page.goto('/admin/admins');
+      const row = page.getByRole('row').filter({ hasText: colleague.email });
+      await row.getByText('Locked', { exact: true }).waitFor();
+      await assertNoHorizontalScroll(page, 'Admins page with a locked admin');
+      await screenshot(page, '17-phone-admins-locked');
+      await row.getByRole('button', { name: `Unlock ${colleague.email}` }).click();
+      await page.getByText(`${colleague.email} is unlocked and can sign in again.`).waitFor();
+      assert.equal(await row.getByText('Locked', { exact: true }).count(), 0);
+    });
+
+    await step(locked.page, 'signs in after the unlock', async () => {
+      await signInAs(locked.page, colleague);
+      await locked.page.getByLabel(/code/i).fill(authenticator.generate(colleague.totpSecret));
+      await locked.page.getByRole('button', { name: /verify|sign in|continue/i }).click();
+      await locked.page.waitForURL(/\/admin\/resources/);
+    });
+    for (const watched of [locked, ownerPage]) {
+      assert.deepEqual(watched.cspViolations(), [], 'no Content-Security-Policy violations');
+      // A wrong code is answered 401 on purpose; htmx and the browser log that as an error.
+      assert.deepEqual(watched.errors.filter((e) => !/\b401\b/.test(e)), [], 'no script errors');
+    }
   });
 });
