@@ -73,12 +73,17 @@ export function createAdminSignInService(db: Db, deps: { secrets: SecretBox; mes
     return recordAudit(db, actorOf(tenantId, adminId, visitor), { action: 'admin.sign_in', targetType: 'admin', targetId: adminId, result: 'failure', details: { step, reason } });
   }
 
-  /** Locks the account (when `until` is given: at least until then), audits it and emails the account's owner. */
-  async function announceLock(tenantId: string, adminId: string, visitor: Visitor, reason: 'wrong_passwords' | 'wrong_codes', until?: Date): Promise<void> {
+  /**
+   * Locks the account (when `until` is given: at least until then), audits it and emails the
+   * account's owner. Returns false, doing nothing, when a concurrent right code has already
+   * lifted the lock that this attempt's reservation set.
+   */
+  async function announceLock(tenantId: string, adminId: string, visitor: Visitor, reason: 'wrong_passwords' | 'wrong_codes', until?: Date): Promise<boolean> {
     const dispatch = await db.transaction(async (trx) => {
       if (until) await repo.lockUntil(trx, tenantId, adminId, until);
-      const admin = await trx('admins').where({ tenant_id: tenantId, id: adminId }).first('email', 'locked_until');
-      await recordAudit(trx, actorOf(tenantId, adminId, visitor), { action: 'admin.lock', targetType: 'admin', targetId: adminId, result: 'failure', details: { reason, lockedUntil: admin.locked_until } });
+      const admin = await repo.findAdmin(trx, tenantId, adminId);
+      if (!admin?.lockedUntil) return undefined;
+      await recordAudit(trx, actorOf(tenantId, adminId, visitor), { action: 'admin.lock', targetType: 'admin', targetId: adminId, result: 'failure', details: { reason, lockedUntil: admin.lockedUntil } });
       const cause = reason === 'wrong_codes' ? `${policy.codeAttempts} wrong authenticator codes were entered after your correct password` : 'too many wrong passwords were entered';
       const advice = reason === 'wrong_codes'
         ? 'If this was not you, someone knows your password: ask an owner to help you change it.'
@@ -88,21 +93,22 @@ export function createAdminSignInService(db: Db, deps: { secrets: SecretBox; mes
         subject: 'Your MFA console account is locked',
         bodyText: [
           `Your MFA console account was locked because ${cause}${visitor.ip ? ` (from the IP address ${visitor.ip})` : ''}.`,
-          `It unlocks by itself at ${new Date(admin.locked_until).toISOString().replace('T', ' ').slice(0, 16)} UTC, or an owner can unlock it now on the console's Admins page.`,
+          `It unlocks by itself at ${admin.lockedUntil.toISOString().replace('T', ' ').slice(0, 16)} UTC, or an owner can unlock it now on the console's Admins page.`,
           '',
           advice,
         ].join('\n'),
       });
       return dispatch;
     });
-    await dispatch();
+    await dispatch?.();
+    return Boolean(dispatch);
   }
 
   /**
    * The second step's shared rule: reserve an attempt, check the code with `check`, then clear the
    * count on success or announce the lock when this attempt reached the limit.
    */
-  async function secondStep(tenantId: string, adminId: string, visitor: Visitor, step: 'totp' | 'totp_enrollment', check: () => Promise<boolean>): Promise<SecondStepResult> {
+  async function secondStep(tenantId: string, adminId: string, visitor: Visitor, step: 'totp' | 'totp_enrollment', check: (creds: repo.AdminCredentials) => Promise<boolean>): Promise<SecondStepResult> {
     const creds = await repo.findCredentialsById(db, tenantId, adminId);
     if (!creds || creds.disabled_at || creds.tenant_disabled_at) {
       if (creds) await refuse(tenantId, adminId, visitor, step, 'disabled');
@@ -113,16 +119,15 @@ export function createAdminSignInService(db: Db, deps: { secrets: SecretBox; mes
       await refuse(tenantId, adminId, visitor, step, 'locked');
       return { ok: false, locked: true, attemptsLeft: 0 };
     }
-    if (await check()) {
+    if (await check(creds)) {
       await repo.clearSecondStepFailures(db, tenantId, adminId);
       return { ok: true };
     }
     await refuse(tenantId, adminId, visitor, step, 'wrong_code');
-    if (attempt >= policy.codeAttempts) {
-      await announceLock(tenantId, adminId, visitor, 'wrong_codes');
+    if (attempt >= policy.codeAttempts && (await announceLock(tenantId, adminId, visitor, 'wrong_codes'))) {
       return { ok: false, locked: true, attemptsLeft: 0 };
     }
-    return { ok: false, locked: false, attemptsLeft: policy.codeAttempts - attempt };
+    return { ok: false, locked: false, attemptsLeft: Math.max(1, policy.codeAttempts - attempt) };
   }
 
   return {
@@ -188,9 +193,8 @@ export function createAdminSignInService(db: Db, deps: { secrets: SecretBox; mes
 
     /** Second step: a TOTP code, each time step accepted once (atomic compare-and-set, SEC-05). */
     async verifyTotp(tenantId: string, adminId: string, code: string, visitor: Visitor = {}): Promise<SecondStepResult> {
-      const result = await secondStep(tenantId, adminId, visitor, 'totp', async () => {
-        const creds = await repo.findCredentialsById(db, tenantId, adminId);
-        if (!creds?.totp_secret_sealed) return false;
+      const result = await secondStep(tenantId, adminId, visitor, 'totp', async (creds) => {
+        if (!creds.totp_secret_sealed) return false;
         const step = matchAdminTotp(this.openPendingTotp(adminId, creds.totp_secret_sealed), code.trim());
         return step !== null && (await repo.claimTotpStep(db, tenantId, adminId, step));
       });
@@ -204,11 +208,7 @@ export function createAdminSignInService(db: Db, deps: { secrets: SecretBox; mes
         const step = matchAdminTotp(this.openPendingTotp(adminId, sealedSecret), code.trim());
         if (step === null) return false;
         return db.transaction(async (trx) => {
-          const updated = await trx('admins')
-            .where({ tenant_id: tenantId, id: adminId })
-            .whereNull('totp_secret_sealed')
-            .update({ totp_secret_sealed: sealedSecret, totp_last_step: step });
-          if (updated !== 1) return false;
+          if (!(await repo.saveFirstTotpSecret(trx, tenantId, adminId, sealedSecret, step))) return false;
           await recordAudit(trx, actorOf(tenantId, adminId, visitor), { action: 'admin.totp.enroll', targetType: 'admin', targetId: adminId });
           return true;
         });

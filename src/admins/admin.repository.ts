@@ -88,6 +88,12 @@ export async function findByInviteHash(q: Queryable, inviteHash: string): Promis
   return row ? { ...toAdmin(row), inviteExpiresAt: row.invite_expires_at } : undefined;
 }
 
+/** Stores the TOTP secret proven at first sign-in, unless one is already enrolled. Returns whether it was stored. */
+export async function saveFirstTotpSecret(q: Queryable, tenantId: string, id: string, sealedSecret: string, step: number): Promise<boolean> {
+  const updated = await q('admins').where({ tenant_id: tenantId, id }).whereNull('totp_secret_sealed').update({ totp_secret_sealed: sealedSecret, totp_last_step: step });
+  return updated === 1;
+}
+
 /**
  * Reserves one second-step attempt (TOTP or TOTP enrolment) before the code is checked, in one
  * atomic statement, so concurrent wrong codes cannot buy more guesses than the limit (SEC-07).
