@@ -21,6 +21,7 @@ import { createCsrf } from './web/csrf';
 import { createViewEngine, VIEWS_DIR } from './web/views';
 import { htmlErrorHandler } from './web/error-handler';
 import { tokenImportUpload } from './admin/token-imports.controller';
+import { refuseBadInput } from './web/input-guard';
 import './web/types';
 
 const require = createRequire(import.meta.url);
@@ -94,11 +95,14 @@ export function createApp(services: Services): express.Express {
   });
   app.use(cookieParser());
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
+  // Every form field and query string of the console and the portals: NUL bytes, lone surrogates,
+  // control characters and over-long text answer 400 naming the field, before any handler sees them.
+  app.use(refuseBadInput);
   // A portal host serves its portal only: the console and sign-up never answer there.
   app.use(portal.hostGate);
   // The one multipart form (token import): parsed before the CSRF check, which reads its `_csrf` field.
   // express-session sees req.session already set and does not load it twice.
-  app.post('/admin/tokens/import', adminSession, tokenImportUpload());
+  app.post('/admin/tokens/import', adminSession, tokenImportUpload(), refuseBadInput);
   app.use(['/admin', '/signup'], adminSession, csrf.provideToken, csrf.protect);
   app.use(createAdminRouter(services));
   app.use('/portal', portal.pathRouter);
