@@ -10,7 +10,7 @@ import type { Services } from '../services';
 import { DomainError } from '../lib/errors';
 import { StepUpRequiredError } from '../portal-actions/portal-user';
 import { render } from '../web/views';
-import { clientErrorOf } from '../web/error-handler';
+import { answerUnavailable, clientErrorOf, UNAVAILABLE_MESSAGE } from '../web/error-handler';
 import { createCsrf } from '../web/csrf';
 import { createPortalSessions } from './portal-session';
 import { createPortalSignInController } from './sign-in.controller';
@@ -80,6 +80,10 @@ export function createPortalSurface(services: Services) {
   routes.use((_req, res) => notFound(res));
   routes.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (err instanceof StepUpRequiredError) return gates.freshSecondFactor(req, res, next);
+    if (answerUnavailable(err, req, res, log)) {
+      if (res.headersSent) return;
+      return render(req, res, { page: 'portal/message' }, { title: 'Service unavailable', heading: 'Service unavailable', text: UNAVAILABLE_MESSAGE, back: true }, 503);
+    }
     // Domain errors and client errors of the middleware (CSRF, body parsing) keep their 4xx.
     const client = err instanceof DomainError ? { status: err.status, message: err.message } : clientErrorOf(err);
     if (!client) log.error({ err, requestId: req.requestId }, 'unhandled portal error');
