@@ -95,6 +95,15 @@ describe('a PostgreSQL outage answers 503 with Retry-After', () => {
     assert.equal((await request(live.app).get(world.portal.base)).status, 200);
   });
 
+  it('the OpenAPI document declares the 503 (with Retry-After) on every operation', async () => {
+    const doc = (await request(live.app).get('/api/v1/openapi.json')).body;
+    assert.ok(doc.components.responses.Unavailable.headers['Retry-After']);
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>)) {
+      if (path === '/openapi.json') continue;
+      for (const [method, op] of Object.entries(ops)) assert.deepEqual(op.responses['503'], { $ref: '#/components/responses/Unavailable' }, `${method} ${path}`);
+    }
+  });
+
   it('/readyz answers 503 with database: unreachable; /healthz stays up', async () => {
     const ready = await request(dead).get('/readyz');
     assert.equal(ready.status, 503);
