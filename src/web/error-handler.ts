@@ -85,6 +85,9 @@ export function htmlErrorHandler(log: Logger) {
       }
     }
     if (res.headersSent) return;
-    render(req, res, { page: 'error', partial: '_error' }, { status, message }, status);
+    // Form and query errors of the portals land here too (the input guard runs before the portal
+    // router): only console pages point back to the console.
+    const consoleLink = req.path.startsWith('/admin') || req.path.startsWith('/signup');
+    render(req, res, { page: 'error', partial: '_error' }, { status, message, consoleLink }, status);
   };
 }

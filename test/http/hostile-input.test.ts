@@ -176,6 +176,20 @@ describe('hostile input never answers 5xx', () => {
     assert.match(query.body.error.message, /"q"/);
   });
 
+  it('a 1 MB login answers 413 on the validation route and on the console and portal sign-in forms', async () => {
+    const ids = await freshIds();
+    const huge = 'x'.repeat(1_000_000);
+    const res = await api('post', `/resources/${ids.resource}/authenticate`).send({ login: huge, otp: '123456' });
+    assert.equal(res.status, 413, res.text);
+    assert.equal(res.body.error.code, 'too_large');
+    const w = await createPortalWorld(ctx);
+    for (const [page, action] of [['/admin/sign-in', '/admin/sign-in'], [w.portal.base, `${w.portal.base}sign-in`]]) {
+      const form = await postHostile(request.agent(ctx.app), page, action, { login: huge, email: huge, password: 'x' });
+      assert.equal(form.status, 413, `${action}: ${form.text.slice(0, 200)}`);
+      assert.match(form.text, /too large/);
+    }
+  });
+
   /** Posts `fields` (hostile) to a form after fetching its page for the CSRF token. */
   async function postHostile(agent: Agent, page: string, action: string, fields: Record<string, string>, host?: string): Promise<request.Response> {
     const get = agent.get(page);
@@ -221,11 +235,20 @@ describe('hostile input never answers 5xx', () => {
     assert.deepEqual(failures, [], report(failures));
   });
 
-  it('a NUL in a console form answers 400 with a page naming the field', async () => {
+  it('a NUL in a console or portal form answers 400 with a page naming the field', async () => {
     const res = await postHostile(request.agent(ctx.app), '/admin/sign-in', '/admin/sign-in', { email: 'a\u0000b@example.test', password: 'x' });
     assert.equal(res.status, 400, res.text.slice(0, 300));
     assert.match(res.headers['content-type'], /text\/html/);
     assert.match(res.text, /&quot;email&quot;|"email"/);
+    assert.match(res.text, /Back to the console/);
+    // On a portal (either URL form) the same refusal names the field and does not point to the console.
+    const w = await createPortalWorld(ctx);
+    for (const [base, host] of [[w.portal.base, undefined], ['/', `${w.portal.address}.localhost`]] as const) {
+      const portal = await postHostile(visitor(ctx.app), base, `${base}sign-in`, { login: 'a\u0000b' }, host);
+      assert.equal(portal.status, 400, portal.text.slice(0, 300));
+      assert.match(portal.text, /&quot;login&quot; contains a NUL byte|"login" contains a NUL byte/);
+      assert.doesNotMatch(portal.text, /Back to the console/);
+    }
   });
 
   it('the portal sign-in steps answer hostile fields below 500, on /portal/{address}/ and on {address}.localhost', async () => {
