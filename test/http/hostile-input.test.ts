@@ -26,6 +26,8 @@ const HOSTILE_STRINGS: Record<string, string> = {
   control: 'a\u0007\u001Bb',
   c1: 'a\u0085b',
   long: LONG,
+  // Just under the general cap: what reaches the handlers when a schema has no maximum of its own.
+  underCap: LONG.slice(0, 19_000),
 };
 const HOSTILE_VALUES: Record<string, unknown> = {
   ...HOSTILE_STRINGS,
