@@ -5,13 +5,22 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, chown } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const BIN = process.env.PG_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
+/** PG_BIN_DIR, or the newest server installed from the Debian packages (what CI installs). */
+function binDir(): string {
+  if (process.env.PG_BIN_DIR) return process.env.PG_BIN_DIR;
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', 'initdb'))) : [];
+  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
+  if (!newest) throw new Error('no PostgreSQL server binaries (initdb) found: set PG_BIN_DIR');
+  return path.join(root, newest, 'bin');
+}
 
 export interface OwnPostgres {
   url: string;
@@ -37,6 +46,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
     const { stdout: gid } = await run('id', ['-g', 'postgres']);
     await chown(dir, Number(stdout.trim()), Number(gid.trim()));
   }
+  const BIN = binDir();
   const pgRun = (bin: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', path.join(BIN, bin), ...args]) : run(path.join(BIN, bin), args));
   const data = path.join(dir, 'data');
   const port = await freePort();
