@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Services } from './services';
 import { createAdminRouter } from './admin/admin.router';
 import { createApiRouter } from './api/api.router';
-import { createPortalSurface } from './portal/portal.router';
+import { createPortalSurface, isPortalDomainHost, notFound } from './portal/portal.router';
 import { purgeOldWindows } from './rate-limits/rate-limit.repository';
 import { createHealthRouter } from './web/health';
 import { PgSessionStore } from './web/session-store';
@@ -21,6 +21,7 @@ import { createCsrf } from './web/csrf';
 import { createViewEngine, VIEWS_DIR } from './web/views';
 import { htmlErrorHandler } from './web/error-handler';
 import { tokenImportUpload } from './admin/token-imports.controller';
+import { refuseBadInput } from './web/input-guard';
 import './web/types';
 
 const require = createRequire(import.meta.url);
@@ -52,7 +53,11 @@ export function createApp(services: Services): express.Express {
   // JSON API first: its requests (the validation hot path) skip the layers of the other surfaces,
   // helmet included: the API sets the few headers a JSON answer needs itself (api-headers.ts).
   // No cookies, no sessions, no CSRF (keys travel only in a header).
-  app.use('/api/v1', createApiRouter(services));
+  // A portal host ({address}.{PORTAL_DOMAIN}) serves its portal and static files only: the API,
+  // health and metrics answer on the service's own host (a string test on the Host, no lookup).
+  const onPortalHost = (req: express.Request) => isPortalDomainHost(req.get('host'), config.portalDomain);
+  const api = createApiRouter(services);
+  app.use('/api/v1', (req, res, next) => (onPortalHost(req) ? notFound(res) : api(req, res, next)));
 
   app.use(
     helmet({
@@ -75,7 +80,9 @@ export function createApp(services: Services): express.Express {
     }),
   );
 
-  app.use(createHealthRouter(services));
+  const health = createHealthRouter(services);
+  // On a portal host /healthz, /readyz and /metrics fall through to the portal, which has no such page.
+  app.use((req, res, next) => (onPortalHost(req) ? next() : health(req, res, next)));
   app.get('/static/vendor/htmx.min.js', (_req, res) => res.sendFile(HTMX_FILE, { maxAge: '7d' }));
   app.get('/static/vendor/simplewebauthn-browser.umd.min.js', (_req, res) => res.sendFile(WEBAUTHN_BROWSER_FILE, { maxAge: '7d' }));
   app.use('/static', express.static(STATIC_DIR, { maxAge: config.isProduction ? '1d' : 0 }));
@@ -94,11 +101,14 @@ export function createApp(services: Services): express.Express {
   });
   app.use(cookieParser());
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
+  // Every form field and query string of the console and the portals: NUL bytes, lone surrogates,
+  // control characters and over-long text answer 400 naming the field, before any handler sees them.
+  app.use(refuseBadInput);
   // A portal host serves its portal only: the console and sign-up never answer there.
   app.use(portal.hostGate);
   // The one multipart form (token import): parsed before the CSRF check, which reads its `_csrf` field.
   // express-session sees req.session already set and does not load it twice.
-  app.post('/admin/tokens/import', adminSession, tokenImportUpload());
+  app.post('/admin/tokens/import', adminSession, tokenImportUpload(), refuseBadInput);
   app.use(['/admin', '/signup'], adminSession, csrf.provideToken, csrf.protect);
   app.use(createAdminRouter(services));
   app.use('/portal', portal.pathRouter);

@@ -85,7 +85,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     databaseUrl = embedded.url;
     log.info('using the embedded PostgreSQL (set DATABASE_URL to use your own server)');
   }
-  const db = createDb(databaseUrl, config.databasePoolMax);
+  const db = createDb(databaseUrl, config.databasePoolMax, log);
   if (options.migrate ?? config.runMigrations) {
     const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'migrations applied');

@@ -15,6 +15,7 @@ import { createApiChallengesController } from './challenges.controller';
 import { createApiTokensController } from './tokens.controller';
 import { createApiAuthenticateController } from './authenticate.controller';
 import { buildOpenApiDocument } from './openapi';
+import { refuseBadInput } from '../web/input-guard';
 
 export function createApiRouter(services: Services): Router {
   const r = Router();
@@ -32,6 +33,8 @@ export function createApiRouter(services: Services): Router {
   // Authenticate before parsing, so anonymous callers get a 401 and cost us no JSON parsing.
   r.use(requireApiKey(services.apiKeys));
   r.use(express.json({ limit: '100kb' }));
+  // NUL bytes, lone surrogates, control characters and over-long text answer 400 here, naming the field.
+  r.use(refuseBadInput);
 
   // The validation hot path first: every route above it is a failed match on each check (SPEC §8).
   r.post('/resources/:id/authenticate', validation.authenticate);

@@ -66,7 +66,8 @@ function operation(id: string, spec: OperationSpec): Json {
     tags: [spec.tag],
     ...(spec.params ? { parameters: spec.params } : {}),
     ...(spec.body ? { requestBody: { required: true, ...json(ref(spec.body)) } } : {}),
-    responses: { [status]: { description, ...(schema ? json(schema) : {}) }, ...spec.errors },
+    // Any operation may meet a database outage: 503 with Retry-After, never a 500.
+    responses: { [status]: { description, ...(schema ? json(schema) : {}) }, ...spec.errors, 503: { $ref: '#/components/responses/Unavailable' } },
   };
 }
 
@@ -203,11 +204,12 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         AuthenticateResult: schemaOf(authenticateResultJson, 'output'),
       },
       responses: {
-        BadRequest: { description: 'The body is not valid JSON or not a JSON object (code `invalid_json` or `bad_request`)', ...json(ref('Error')) },
+        BadRequest: { description: 'The body is not valid JSON or not a JSON object, or a field or query parameter holds a NUL byte, a lone UTF-16 surrogate, a control character other than tab and line breaks, or more than 20 000 characters; the message names the field (code `invalid_json` or `bad_request`)', ...json(ref('Error')) },
         Unauthorized: { description: 'Missing, malformed or revoked API key (code `unauthorized`)', headers: { 'WWW-Authenticate': { schema: { type: 'string' } } }, ...json(ref('Error')) },
         NotFound: { description: 'No such object in your tenant (code `not_found`)', ...json(ref('Error')) },
         Conflict: { description: 'The name, login or self-service address is already taken (code `conflict`, with `fields`)', ...json(ref('Error')) },
         ValidationFailed: { description: 'Some fields are invalid (code `validation_failed`, one message per field in `fields`)', ...json(ref('Error')) },
+        Unavailable: { description: 'The database is unreachable for now; retry after the given seconds (code `unavailable`)', headers: { 'Retry-After': { schema: { type: 'integer' } } }, ...json(ref('Error')) },
         RateLimited: { description: 'Too many attempts for this object; wait and retry (code `rate_limited`)', ...json(ref('Error')) },
       },
     },

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
+import type { Logger } from '../lib/logger';
 
 export type Db = Knex;
 export type Trx = Knex.Transaction;
@@ -14,13 +15,26 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
-export function createDb(connectionString: string, poolMax = 10): Db {
+export function createDb(connectionString: string, poolMax = 10, log?: Logger): Db {
   return knexFactory({
     client: 'pg',
     connection: connectionString,
     pool: { min: 0, max: poolMax },
+    // Knex's own warnings (one per refused connection during an outage) become one-line JSON log
+    // entries instead of multi-line console text with a stack.
+    ...(log ? { log: knexLog(log) } : {}),
     migrations: { directory: MIGRATIONS_DIR, loadExtensions: ['.ts'], tableName: 'knex_migrations' },
   });
+}
+
+function knexLog(log: Logger) {
+  const firstLine = (message: unknown) => String(message).split('\n')[0];
+  return {
+    warn: (message: unknown) => log.warn({ knex: firstLine(message) }, 'database driver warning'),
+    error: (message: unknown) => log.error({ knex: firstLine(message) }, 'database driver error'),
+    deprecate: (message: unknown) => log.warn({ knex: firstLine(message) }, 'database driver deprecation'),
+    debug: (message: unknown) => log.debug({ knex: firstLine(message) }, 'database driver debug'),
+  };
 }
 
 /** Applies pending migrations. Knex's migration lock makes concurrent starts safe. */

@@ -10,7 +10,7 @@ import type { Services } from '../services';
 import { DomainError } from '../lib/errors';
 import { StepUpRequiredError } from '../portal-actions/portal-user';
 import { render } from '../web/views';
-import { clientErrorOf } from '../web/error-handler';
+import { answerUnavailable, clientErrorOf, UNAVAILABLE_MESSAGE } from '../web/error-handler';
 import { createCsrf } from '../web/csrf';
 import { createPortalSessions } from './portal-session';
 import { createPortalSignInController } from './sign-in.controller';
@@ -23,19 +23,30 @@ import { webauthnJson, webauthnRoutes } from './actions/webauthn.routes';
 import { environmentRoutes } from './actions/environment.routes';
 import { provideEnvironments } from './complete-sign-in';
 
-/** The address label of a `{address}.{PORTAL_DOMAIN}` Host header, or undefined for any other host. */
-export function addressFromHost(host: string | undefined, portalDomain: string | undefined): string | undefined {
+/** The host name under `.{PORTAL_DOMAIN}` (lower case, port dropped unless PORTAL_DOMAIN names one), or undefined. */
+function portalHostName(host: string | undefined, portalDomain: string | undefined): string | undefined {
   if (!host || !portalDomain) return undefined;
   const h = host.toLowerCase();
   // Compare with the port only when PORTAL_DOMAIN names one.
   const name = portalDomain.includes(':') ? h : h.replace(/:\d+$/, '');
-  const suffix = `.${portalDomain}`;
-  if (!name.endsWith(suffix)) return undefined;
-  const label = name.slice(0, -suffix.length);
+  return name.endsWith(`.${portalDomain}`) ? name.slice(0, -portalDomain.length - 1) : undefined;
+}
+
+/** The address label of a `{address}.{PORTAL_DOMAIN}` Host header, or undefined for any other host. */
+export function addressFromHost(host: string | undefined, portalDomain: string | undefined): string | undefined {
+  const label = portalHostName(host, portalDomain);
   return label && !label.includes('.') ? label : undefined;
 }
 
-function notFound(res: Response): void {
+/**
+ * True for every host under `.{PORTAL_DOMAIN}` (a portal's, an unknown one, a deeper one): such a
+ * host serves portals and static files only. A string test, no lookup: it runs on every API request.
+ */
+export function isPortalDomainHost(host: string | undefined, portalDomain: string | undefined): boolean {
+  return portalHostName(host, portalDomain) !== undefined;
+}
+
+export function notFound(res: Response): void {
   res.status(404).type('html').send(res.app.get('eta').render('portal/not-found', {}));
 }
 
@@ -80,6 +91,10 @@ export function createPortalSurface(services: Services) {
   routes.use((_req, res) => notFound(res));
   routes.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (err instanceof StepUpRequiredError) return gates.freshSecondFactor(req, res, next);
+    if (answerUnavailable(err, req, res, log)) {
+      if (res.headersSent) return;
+      return render(req, res, { page: 'portal/message' }, { title: 'Service unavailable', heading: 'Service unavailable', text: UNAVAILABLE_MESSAGE, back: true }, 503);
+    }
     // Domain errors and client errors of the middleware (CSRF, body parsing) keep their 4xx.
     const client = err instanceof DomainError ? { status: err.status, message: err.message } : clientErrorOf(err);
     if (!client) log.error({ err, requestId: req.requestId }, 'unhandled portal error');
@@ -98,8 +113,11 @@ export function createPortalSurface(services: Services) {
 
   /** On a portal host everything belongs to the portal; other hosts pass through. */
   async function hostGate(req: Request, res: Response, next: NextFunction) {
-    const address = addressFromHost(req.get('host'), config.portalDomain);
-    if (!address) return next();
+    const host = req.get('host');
+    if (!isPortalDomainHost(host, config.portalDomain)) return next();
+    // A host under the portal domain that is no portal's address (e.g. a.b.{domain}) serves nothing.
+    const address = addressFromHost(host, config.portalDomain);
+    if (!address) return notFound(res);
     await enter(address, '/', req, res, () => notFound(res));
   }
 

@@ -5,7 +5,24 @@
 import type { NextFunction, Request, Response } from 'express';
 import { DomainError, ValidationError, ConflictError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
+import { isDatabaseUnavailable } from '../db/errors';
 import { render } from './views';
+
+/** How long a client should wait before trying again while the database is unreachable. */
+export const RETRY_AFTER_SECONDS = 5;
+export const UNAVAILABLE_MESSAGE = 'The service is temporarily unavailable. Try again in a few seconds.';
+
+/**
+ * A database outage is not a bug of the request: it answers 503 with Retry-After (set here) and
+ * logs one warning line without a stack; /readyz is where operators see it. False for other errors.
+ */
+export function answerUnavailable(err: unknown, req: Request, res: Response, log: Logger): boolean {
+  if (!isDatabaseUnavailable(err)) return false;
+  const e = err as { code?: string; message?: string };
+  log.warn({ requestId: req.requestId, code: e.code, reason: e.message }, 'database unavailable');
+  if (!res.headersSent) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+  return true;
+}
 
 interface HttpishError {
   status?: number;
@@ -34,6 +51,10 @@ export function jsonErrorHandler(log: Logger) {
       res.status(err.status).json({ error: body });
       return;
     }
+    if (answerUnavailable(err, req, res, log)) {
+      res.status(503).json({ error: { code: 'unavailable', message: UNAVAILABLE_MESSAGE } });
+      return;
+    }
     const client = clientErrorOf(err);
     if (client) {
       res.status(client.status).json({ error: { code: client.code, message: client.message } });
@@ -51,6 +72,9 @@ export function htmlErrorHandler(log: Logger) {
     if (err instanceof DomainError) {
       status = err.status;
       message = err.message;
+    } else if (answerUnavailable(err, req, res, log)) {
+      status = 503;
+      message = UNAVAILABLE_MESSAGE;
     } else {
       const client = clientErrorOf(err);
       if (client) {
@@ -61,6 +85,9 @@ export function htmlErrorHandler(log: Logger) {
       }
     }
     if (res.headersSent) return;
-    render(req, res, { page: 'error', partial: '_error' }, { status, message }, status);
+    // Form and query errors of the portals land here too (the input guard runs before the portal
+    // router): only console pages point back to the console.
+    const consoleLink = req.path.startsWith('/admin') || req.path.startsWith('/signup');
+    render(req, res, { page: 'error', partial: '_error' }, { status, message, consoleLink }, status);
   };
 }

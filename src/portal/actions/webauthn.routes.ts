@@ -14,10 +14,12 @@ import { relyingPartyOf } from '../../webauthn/relying-party';
 import { createWebauthnEnrollment } from '../../webauthn/webauthn-enrollment.service';
 import type { PendingCeremony } from '../../webauthn/webauthn.types';
 import { render } from '../../web/views';
+import { refuseBadInput } from '../../web/input-guard';
 import type { createActionGate } from '../action-gate';
 
 /** Parses the browser's JSON answers (the app itself only parses forms). */
-export const webauthnJson = express.json({ limit: '64kb' });
+/** The WebAuthn JSON bodies, refused like every other input when they carry bad text. */
+export const webauthnJson = [express.json({ limit: '64kb' }), refuseBadInput];
 
 /** Saves the session before answering (the next request must see the challenge, or its removal). */
 export function saveSession(req: Request): Promise<void> {
