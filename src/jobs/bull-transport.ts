@@ -6,8 +6,17 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger';
+import { withTimeout } from '../lib/timing';
 import { JOBS, QUEUES, type JobKey, type QueueName } from './job-names';
 import { DEFAULT_POLICY, jobKeyByName, logJobFailure, type JobCounts, type JobPolicy, type JobQueue, type Processor, type Processors } from './queue';
+
+/**
+ * How long an enqueue may wait for Redis. Jobs are enqueued after commit while a request waits, and
+ * with Redis down or unreachable BullMQ's add() waits for reconnection attempts (10 s and more);
+ * past this, the enqueue fails, and the work, already recorded in PostgreSQL, is re-enqueued by the
+ * sweeps (jobs/sweeps.ts). An add() that completes late is harmless: job ids are deterministic.
+ */
+export const ENQUEUE_TIMEOUT_MS = 1_000;
 
 export interface BullOptions {
   prefix: string;
@@ -16,8 +25,9 @@ export interface BullOptions {
 
 /**
  * The connection for commands (enqueue, counts, readiness ping). Unlike a worker's blocking
- * connection it gives up after a few reconnection attempts, so with Redis down a request that
- * enqueues fails fast (the message stays queued for the sweep) and /readyz answers 503.
+ * connection its commands give up after a few reconnection attempts, so with Redis down they fail
+ * instead of piling up (the message stays queued for the sweep) and /readyz answers 503. That can
+ * still take seconds, so enqueue has its own bound (ENQUEUE_TIMEOUT_MS).
  */
 export function createRedis(url: string, log?: Logger): Redis {
   return reportOutages(new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5_000 }), log);
@@ -62,10 +72,13 @@ export function createBullQueue(redis: Redis, { prefix, policy = DEFAULT_POLICY 
     mode: 'bullmq',
     async enqueue(job, payload, { jobId }) {
       const { queue, name } = JOBS[job];
-      const added = await queues[queue].add(name, payload, { jobId });
-      // A job that used up its attempts keeps its id until retention removes it, so adding it again
-      // is a no-op. The caller re-enqueues only work still pending (the sweep), so revive it.
-      if (await added.isFailed()) await added.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      const add = async () => {
+        const added = await queues[queue].add(name, payload, { jobId });
+        // A job that used up its attempts keeps its id until retention removes it, so adding it again
+        // is a no-op. The caller re-enqueues only work still pending (the sweep), so revive it.
+        if (await added.isFailed()) await added.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      };
+      await withTimeout(ENQUEUE_TIMEOUT_MS, `enqueueing ${name}`, add());
     },
     async counts() {
       const entries = await Promise.all(
