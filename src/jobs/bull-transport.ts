@@ -101,6 +101,16 @@ export interface BullWorkers {
   close(): Promise<void>;
 }
 
+/**
+ * How soon the jobs of a worker that died (killed, out of memory) run again. A running job's lock is
+ * renewed every JOB_LOCK_MS / 2 while its worker lives; once the lock has lapsed, the next stalled
+ * check of any worker puts the job back in the queue. With BullMQ's defaults (30 s and 30 s) a code
+ * sent by email waited up to a minute; with these, about 15 s. Our jobs never block the event loop
+ * for seconds, which is what would let a lock lapse under a living worker.
+ */
+const JOB_LOCK_MS = 10_000;
+const STALLED_CHECK_MS = 5_000;
+
 /** Runs a BullMQ worker for every queue; used by the worker process (and the tests). */
 export function startBullWorkers(redisUrl: string, processors: Processors, log: Logger, { prefix, concurrency = 5 }: { prefix: string; concurrency?: number }): BullWorkers {
   const connection = createWorkerRedis(redisUrl, log);
@@ -114,7 +124,7 @@ export function startBullWorkers(redisUrl: string, processors: Processors, log: 
   };
   const workers = QUEUES.map((name) => {
     // BullMQ shares `connection` for commands and duplicates it for its blocking fetch; it closes the duplicate.
-    const worker = new Worker(name, run, { connection, prefix, concurrency });
+    const worker = new Worker(name, run, { connection, prefix, concurrency, lockDuration: JOB_LOCK_MS, stalledInterval: STALLED_CHECK_MS });
     worker.on('failed', (job, err) => {
       // On 'failed', attemptsMade already includes this attempt.
       const attempt = job?.attemptsMade ?? 0;
