@@ -114,13 +114,22 @@ const STALLED_CHECK_MS = 5_000;
 /** Runs a BullMQ worker for every queue; used by the worker process (and the tests). */
 export function startBullWorkers(redisUrl: string, processors: Processors, log: Logger, { prefix, concurrency = 5 }: { prefix: string; concurrency?: number }): BullWorkers {
   const connection = createWorkerRedis(redisUrl, log);
+  /** Processor runs in progress, so shutdown can wait for them itself when Redis is gone (see close). */
+  const running = new Set<Promise<void>>();
   const run = async (job: Job) => {
     const key = jobKeyByName(job.name);
     // A job name no processor knows will not get better by retrying.
     if (!key) throw new UnrecoverableError(`No processor for job "${job.name}"`);
     // attemptsMade counts finished failed attempts, so this run is number attemptsMade + 1.
     const number = job.attemptsMade + 1;
-    await (processors[key] as Processor<JobKey>)(job.data, { number, final: number >= (job.opts.attempts ?? 1) });
+    const work = (processors[key] as Processor<JobKey>)(job.data, { number, final: number >= (job.opts.attempts ?? 1) });
+    const tracked = work.catch(() => undefined);
+    running.add(tracked);
+    try {
+      await work;
+    } finally {
+      running.delete(tracked);
+    }
   };
   const workers = QUEUES.map((name) => {
     // BullMQ shares `connection` for commands and duplicates it for its blocking fetch; it closes the duplicate.
@@ -139,8 +148,19 @@ export function startBullWorkers(redisUrl: string, processors: Processors, log: 
   });
   return {
     async close() {
-      await Promise.all(workers.map((w) => w.close()));
-      await connection.quit().catch(() => connection.disconnect());
+      if (connection.status === 'ready') {
+        // Stops fetching and waits for the jobs in progress.
+        await Promise.all(workers.map((w) => w.close()));
+        await connection.quit().catch(() => connection.disconnect());
+        return;
+      }
+      // Redis is unreachable: a normal close would wait for it (BullMQ's connection retries forever),
+      // holding shutdown until its deadline. The jobs in progress need only PostgreSQL and SMTP: let
+      // them finish, then close without Redis. Their BullMQ records are settled by the stalled-job
+      // check once Redis is back (each processor is safe to run again).
+      await Promise.all(running);
+      await Promise.all(workers.map((w) => w.close(true)));
+      connection.disconnect();
     },
   };
 }

@@ -4,7 +4,8 @@
  * - with Redis down, a request that queues an email answers within the enqueue time box instead of
  *   waiting out ioredis' reconnection attempts (10 s and more), and the message waits in PostgreSQL;
  * - Redis killed while emails are queued and being delivered loses its queue: once it is back, the
- *   sweep re-enqueues from PostgreSQL and every email arrives exactly once.
+ *   sweep re-enqueues from PostgreSQL and every email arrives exactly once;
+ * - with Redis gone, SIGTERM still stops the web and worker processes at once, with exit code 0.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,8 +13,8 @@ import { createTestContext, type TestContext } from '../helpers/context';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
 import { createTenant, unique } from '../helpers/factories';
 import { postForm, signIn } from '../helpers/admin-agent';
-import { waitUntil } from '../helpers/wait';
-import { killAllChildren } from '../helpers/processes';
+import { freePort, waitUntil } from '../helpers/wait';
+import { killAllChildren, spawnRole, terminate } from '../helpers/processes';
 import { createOwnDatabase, startRedis, type OwnDatabase, type RedisServer } from '../helpers/fault-servers';
 import { withTimeout } from '../../src/lib/timing';
 import { ENQUEUE_TIMEOUT_MS, startBullWorkers, type BullWorkers } from '../../src/jobs/bull-transport';
@@ -135,5 +136,29 @@ describe('faults: Redis down or killed', () => {
     const twice = subjects.filter((s) => (counts.get(s) ?? 0) > 1);
     assert.deepEqual({ missing, twice }, { missing: [], twice: [] });
     assert.equal(sink.received.filter((m) => m.subject.startsWith(run)).length, 200);
+  });
+
+  it('with Redis gone, SIGTERM stops the web and worker processes with exit code 0 within 10 s', async () => {
+    const redis = await startRedis();
+    redises.push(redis);
+    const port = await freePort();
+    const env = { NODE_ENV: 'test', PORT: String(port), HOST: '127.0.0.1', BASE_URL: `http://127.0.0.1:${port}`, DATABASE_URL: database.url, REDIS_URL: redis.url, QUEUE_PREFIX: unique('t'), LOG_LEVEL: 'warn' };
+    const web = spawnRole('web', env);
+    const worker = spawnRole('worker', { ...env, LOG_LEVEL: 'info' });
+    await waitUntil(
+      async () => {
+        if (!web.running() || !worker.running()) throw new Error(`a process exited:\n${web.output()}\n${worker.output()}`);
+        return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok && /worker started/.test(worker.output());
+      },
+      60_000,
+      'both processes to be up, with Redis',
+    );
+    await redis.kill();
+    // Both notice the outage (their connections are reconnecting).
+    await waitUntil(() => /Redis unreachable/.test(worker.output()), 10_000, 'the worker to see Redis gone');
+    const [webExit, workerExit] = await Promise.all([terminate(web, 15_000), terminate(worker, 15_000)]);
+    console.log(`SIGTERM with Redis down: web exit ${webExit.code} after ${webExit.ms} ms, worker exit ${workerExit.code} after ${workerExit.ms} ms`);
+    assert.deepEqual([webExit.code, workerExit.code], [0, 0], `web:\n${web.output()}\nworker:\n${worker.output()}`);
+    assert.ok(webExit.ms < 10_000 && workerExit.ms < 10_000, `web ${webExit.ms} ms, worker ${workerExit.ms} ms`);
   });
 });
