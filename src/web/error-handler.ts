@@ -3,7 +3,8 @@
  * else to a generic page or body, logged with the request id and never shown (no stack traces).
  */
 import type { NextFunction, Request, Response } from 'express';
-import { DomainError, ValidationError, ConflictError } from '../lib/errors';
+import { DomainError, ValidationError, ConflictError, ServiceUnavailableError } from '../lib/errors';
+import { isDatabaseUnavailable } from '../db/errors';
 import type { Logger } from '../lib/logger';
 import { render } from './views';
 
@@ -26,8 +27,19 @@ export function clientErrorOf(err: unknown): { status: number; code: string; mes
   return { status, code: e.code ?? 'bad_request', message: e.message ?? 'The request could not be processed.' };
 }
 
+/**
+ * PostgreSQL unreachable (restart, failover): a 503 the client may retry, not a 500 "our bug".
+ * Logged as a warning: during an outage every request would otherwise log an error with its stack.
+ */
+function asUnavailable(err: unknown, req: Request, log: Logger): unknown {
+  if (!isDatabaseUnavailable(err)) return err;
+  log.warn({ err: (err as Error).message, requestId: req.requestId }, 'database unavailable');
+  return new ServiceUnavailableError('The service is briefly unavailable. Try again in a moment.');
+}
+
 export function jsonErrorHandler(log: Logger) {
-  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+  return (caught: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const err = asUnavailable(caught, req, log);
     if (err instanceof DomainError) {
       const body: Record<string, unknown> = { code: err.code, message: err.message };
       if (err instanceof ValidationError || (err instanceof ConflictError && Object.keys(err.fields).length)) body.fields = err.fields;
@@ -45,7 +57,8 @@ export function jsonErrorHandler(log: Logger) {
 }
 
 export function htmlErrorHandler(log: Logger) {
-  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+  return (caught: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    const err = asUnavailable(caught, req, log);
     let status = 500;
     let message = `Something went wrong on our side. Reference: ${req.requestId}`;
     if (err instanceof DomainError) {
