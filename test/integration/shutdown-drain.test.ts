@@ -123,7 +123,7 @@ describe('web process: SIGTERM drains keep-alive clients', () => {
     const figures = `before SIGTERM: ${summary(before)}; after: ${summary(afterSignal)}; exit ${code} after ${ms} ms`;
     console.log(figures);
 
-    assert.ok(before.length > 50, `too little load to mean anything: ${figures}`);
+    assert.ok(before.length > 20, `too little load to mean anything: ${figures}`);
     assert.deepEqual(before.filter((o) => o.result !== 'answered'), [], `requests sent before SIGTERM were not answered: ${figures}\n${web.output()}`);
     assert.ok(before.every((o) => o.status === 200), `every answer is a 200: ${figures}`);
     assert.deepEqual(outcomes.filter((o) => o.midAnswer), [], `answers cut mid-way: ${figures}`);
