@@ -40,6 +40,8 @@ export interface RedisServer {
   start(): Promise<void>;
 }
 
+const REDIS_SERVER = existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : 'redis-server';
+
 /** A redis-server without persistence on a free port, like a Redis whose data is lost in a crash. */
 export async function startRedis(): Promise<RedisServer> {
   const port = await freePort();
@@ -53,7 +55,7 @@ export async function startRedis(): Promise<RedisServer> {
       await child.exited;
     },
     async start() {
-      child = spawnChild('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+      child = spawnChild(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
       const started = child;
       await waitUntil(
         async () => {
