@@ -148,18 +148,22 @@ export function startBullWorkers(redisUrl: string, processors: Processors, log: 
   });
   return {
     async close() {
-      if (connection.status === 'ready') {
-        // Stops fetching and waits for the jobs in progress.
-        await Promise.all(workers.map((w) => w.close()));
+      // Stops fetching and waits for the jobs in progress; needs Redis to acknowledge them.
+      const closed = Promise.all(workers.map((w) => w.close())).then(() => 'closed' as const);
+      closed.catch(() => undefined);
+      const gone = new Promise<'gone'>((resolve) => {
+        if (connection.status !== 'ready') resolve('gone');
+        else connection.once('close', () => resolve('gone'));
+      });
+      if ((await Promise.race([closed, gone])) === 'closed') {
         await connection.quit().catch(() => connection.disconnect());
         return;
       }
-      // Redis is unreachable: a normal close would wait for it (BullMQ's connection retries forever),
-      // holding shutdown until its deadline. The jobs in progress need only PostgreSQL and SMTP: let
-      // them finish, then close without Redis. Their BullMQ records are settled by the stalled-job
-      // check once Redis is back (each processor is safe to run again).
+      // Redis is unreachable (now or while closing): BullMQ's connection waits for it forever,
+      // which would hold shutdown until its deadline. The jobs in progress need only PostgreSQL and
+      // SMTP: let them finish, then drop the connection. Their BullMQ records are settled by the
+      // stalled-job check once Redis is back (each processor is safe to run again).
       await Promise.all(running);
-      await Promise.all(workers.map((w) => w.close(true)));
       connection.disconnect();
     },
   };
