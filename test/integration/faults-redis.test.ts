@@ -3,6 +3,7 @@
  * database of its own (the sweep takes every queued message in its database):
  * - with Redis down, a request that queues an email answers within the enqueue time box instead of
  *   waiting out ioredis' reconnection attempts (10 s and more), and the message waits in PostgreSQL;
+ *   a token import is refused at once (503);
  * - Redis killed while emails are queued and being delivered loses its queue: once it is back, the
  *   sweep re-enqueues from PostgreSQL and every email arrives exactly once;
  * - with Redis gone, SIGTERM still stops the web and worker processes at once, with exit code 0.
@@ -17,6 +18,8 @@ import { freePort, waitUntil } from '../helpers/wait';
 import { killAllChildren, spawnRole, terminate } from '../helpers/processes';
 import { createOwnDatabase, startRedis, type OwnDatabase, type RedisServer } from '../helpers/fault-servers';
 import { withTimeout } from '../../src/lib/timing';
+import { ServiceUnavailableError } from '../../src/lib/errors';
+import { buildCsv, randomSeeds } from '../helpers/token-files';
 import { ENQUEUE_TIMEOUT_MS, startBullWorkers, type BullWorkers } from '../../src/jobs/bull-transport';
 
 /** How many mails the sink received per recipient or subject. */
@@ -84,6 +87,16 @@ describe('faults: Redis down or killed', () => {
     const rows = await ctx.services.db('messages').whereIn('recipient', invitees).select('status');
     assert.deepEqual(rows.map((r) => r.status), invitees.map(() => 'queued'), 'the invitations wait in PostgreSQL');
     assert.equal(sink.received.length, 0);
+
+    // A token import has no sweep to wait for: refused at once with a 503 and its reason.
+    const started = performance.now();
+    await assert.rejects(
+      ctx.services.tokenImports.startImport(tenant.actor, { filename: 'down.csv', content: Buffer.from(buildCsv(randomSeeds(2, unique('DOWN')))) }),
+      (err: Error) => err instanceof ServiceUnavailableError && /could not be queued/.test(err.message),
+    );
+    assert.ok(performance.now() - started < 2_000, `import refused after ${Math.round(performance.now() - started)} ms`);
+    const imports = await ctx.services.tokenImports.listRecent(tenant.tenantId);
+    assert.equal(imports[0]?.status, 'failed');
 
     await redis.start();
     workers.push(startBullWorkers(redis.url, ctx.services.processors, ctx.services.log, { prefix: ctx.config.queuePrefix }));
