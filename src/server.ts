@@ -5,6 +5,10 @@ import { createServices } from './services';
 import { createApp } from './app';
 import { installShutdown } from './shutdown';
 import { startSweeps } from './jobs/sweeps';
+import { trackForDrain } from './web/drain';
+
+/** Answers still running this long after SIGTERM are cut, so the process exits well inside 10 s. */
+const DRAIN_TIMEOUT_MS = 5_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -15,12 +19,16 @@ async function main(): Promise<void> {
     const signup = config.signupEnabled ? `open ${config.baseUrl}/signup, or run` : 'run';
     services.log.info(`First admin: ${signup} npm run cli -- tenant:create --name "Acme" --admin-email you@example.com --admin-password '<a long password>'`);
   });
-  // Keep-alive sockets must not hold shutdown open longer than needed.
   server.keepAliveTimeout = 5_000;
+  // Keep-alive clients must not hold shutdown open: see web/drain.ts.
+  const http = trackForDrain(server);
   const stopSweeps = startSweeps(services);
   installShutdown(services.log, [
     stopSweeps,
-    () => new Promise<void>((resolve) => server.close(() => resolve())),
+    async () => {
+      const cut = await http.drain(DRAIN_TIMEOUT_MS);
+      if (cut) services.log.warn({ cut }, 'connections still answering at the drain deadline were closed');
+    },
     () => services.close(),
   ]);
 }

@@ -49,3 +49,9 @@ export async function recreateDatabase(url: string): Promise<void> {
   });
   await migrateDatabase(url);
 }
+
+/** Drops the database, closing its connections (tests that made a database of their own). */
+export async function dropDatabase(url: string): Promise<void> {
+  const name = databaseName(url);
+  await withServer(url, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+}

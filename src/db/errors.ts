@@ -16,7 +16,7 @@ export function isUuid(value: string): boolean {
 // Node socket errors of a connection that cannot be made or was cut, and PostgreSQL's SQLSTATEs for
 // "the server is going away or not accepting connections" (class 08 is checked by prefix).
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
-const UNAVAILABLE_MESSAGE = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Knex: Timeout acquiring a connection/i;
+const UNAVAILABLE_MESSAGE = /Connection terminated|Connection ended unexpectedly|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Knex: Timeout acquiring a connection/i;
 
 /**
  * True when `err` says the database cannot be reached (refused, cut, shutting down, pool acquire

@@ -6,8 +6,17 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger';
+import { withTimeout } from '../lib/timing';
 import { JOBS, QUEUES, type JobKey, type QueueName } from './job-names';
 import { DEFAULT_POLICY, jobKeyByName, logJobFailure, type JobCounts, type JobPolicy, type JobQueue, type Processor, type Processors } from './queue';
+
+/**
+ * How long an enqueue may wait for Redis. Jobs are enqueued after commit while a request waits, and
+ * with Redis down or unreachable BullMQ's add() waits for reconnection attempts (10 s and more);
+ * past this, the enqueue fails, and the work, already recorded in PostgreSQL, is re-enqueued by the
+ * sweeps (jobs/sweeps.ts). An add() that completes late is harmless: job ids are deterministic.
+ */
+export const ENQUEUE_TIMEOUT_MS = 1_000;
 
 export interface BullOptions {
   prefix: string;
@@ -16,8 +25,9 @@ export interface BullOptions {
 
 /**
  * The connection for commands (enqueue, counts, readiness ping). Unlike a worker's blocking
- * connection it gives up after a few reconnection attempts, so with Redis down a request that
- * enqueues fails fast (the message stays queued for the sweep) and /readyz answers 503.
+ * connection its commands give up after a few reconnection attempts, so with Redis down they fail
+ * instead of piling up (the message stays queued for the sweep) and /readyz answers 503. That can
+ * still take seconds, so enqueue has its own bound (ENQUEUE_TIMEOUT_MS).
  */
 export function createRedis(url: string, log?: Logger): Redis {
   return reportOutages(new Redis(url, { maxRetriesPerRequest: 2, connectTimeout: 5_000 }), log);
@@ -62,10 +72,13 @@ export function createBullQueue(redis: Redis, { prefix, policy = DEFAULT_POLICY 
     mode: 'bullmq',
     async enqueue(job, payload, { jobId }) {
       const { queue, name } = JOBS[job];
-      const added = await queues[queue].add(name, payload, { jobId });
-      // A job that used up its attempts keeps its id until retention removes it, so adding it again
-      // is a no-op. The caller re-enqueues only work still pending (the sweep), so revive it.
-      if (await added.isFailed()) await added.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      const add = async () => {
+        const added = await queues[queue].add(name, payload, { jobId });
+        // A job that used up its attempts keeps its id until retention removes it, so adding it again
+        // is a no-op. The caller re-enqueues only work still pending (the sweep), so revive it.
+        if (await added.isFailed()) await added.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+      };
+      await withTimeout(ENQUEUE_TIMEOUT_MS, `enqueueing ${name}`, add());
     },
     async counts() {
       const entries = await Promise.all(
@@ -88,20 +101,39 @@ export interface BullWorkers {
   close(): Promise<void>;
 }
 
+/**
+ * How soon the jobs of a worker that died (killed, out of memory) run again. A running job's lock is
+ * renewed every JOB_LOCK_MS / 2 while its worker lives; once the lock has lapsed, the next stalled
+ * check of any worker puts the job back in the queue. With BullMQ's defaults (30 s and 30 s) a code
+ * sent by email waited up to a minute; with these, about 15 s. Our jobs never block the event loop
+ * for seconds, which is what would let a lock lapse under a living worker.
+ */
+const JOB_LOCK_MS = 10_000;
+const STALLED_CHECK_MS = 5_000;
+
 /** Runs a BullMQ worker for every queue; used by the worker process (and the tests). */
 export function startBullWorkers(redisUrl: string, processors: Processors, log: Logger, { prefix, concurrency = 5 }: { prefix: string; concurrency?: number }): BullWorkers {
   const connection = createWorkerRedis(redisUrl, log);
+  /** Processor runs in progress, so shutdown can wait for them itself when Redis is gone (see close). */
+  const running = new Set<Promise<void>>();
   const run = async (job: Job) => {
     const key = jobKeyByName(job.name);
     // A job name no processor knows will not get better by retrying.
     if (!key) throw new UnrecoverableError(`No processor for job "${job.name}"`);
     // attemptsMade counts finished failed attempts, so this run is number attemptsMade + 1.
     const number = job.attemptsMade + 1;
-    await (processors[key] as Processor<JobKey>)(job.data, { number, final: number >= (job.opts.attempts ?? 1) });
+    const work = (processors[key] as Processor<JobKey>)(job.data, { number, final: number >= (job.opts.attempts ?? 1) });
+    const tracked = work.catch(() => undefined);
+    running.add(tracked);
+    try {
+      await work;
+    } finally {
+      running.delete(tracked);
+    }
   };
   const workers = QUEUES.map((name) => {
     // BullMQ shares `connection` for commands and duplicates it for its blocking fetch; it closes the duplicate.
-    const worker = new Worker(name, run, { connection, prefix, concurrency });
+    const worker = new Worker(name, run, { connection, prefix, concurrency, lockDuration: JOB_LOCK_MS, stalledInterval: STALLED_CHECK_MS });
     worker.on('failed', (job, err) => {
       // On 'failed', attemptsMade already includes this attempt.
       const attempt = job?.attemptsMade ?? 0;
@@ -116,8 +148,23 @@ export function startBullWorkers(redisUrl: string, processors: Processors, log: 
   });
   return {
     async close() {
-      await Promise.all(workers.map((w) => w.close()));
-      await connection.quit().catch(() => connection.disconnect());
+      // Stops fetching and waits for the jobs in progress; needs Redis to acknowledge them.
+      const closed = Promise.all(workers.map((w) => w.close())).then(() => 'closed' as const);
+      closed.catch(() => undefined);
+      const gone = new Promise<'gone'>((resolve) => {
+        if (connection.status !== 'ready') resolve('gone');
+        else connection.once('close', () => resolve('gone'));
+      });
+      if ((await Promise.race([closed, gone])) === 'closed') {
+        await connection.quit().catch(() => connection.disconnect());
+        return;
+      }
+      // Redis is unreachable (now or while closing): BullMQ's connection waits for it forever,
+      // which would hold shutdown until its deadline. The jobs in progress need only PostgreSQL and
+      // SMTP: let them finish, then drop the connection. Their BullMQ records are settled by the
+      // stalled-job check once Redis is back (each processor is safe to run again).
+      await Promise.all(running);
+      connection.disconnect();
     },
   };
 }

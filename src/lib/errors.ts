@@ -52,3 +52,9 @@ export class RateLimitedError extends DomainError {
   readonly status = 429;
   readonly code = 'rate_limited';
 }
+
+/** Something the service depends on (e.g. the job queue) is unreachable right now; a retry later may work. */
+export class ServiceUnavailableError extends DomainError {
+  readonly status = 503;
+  readonly code = 'unavailable';
+}

@@ -18,3 +18,23 @@ export async function withMinimumDuration<T>(minimumMs: number, work: () => Prom
     }
   }
 }
+
+export class TimeoutError extends Error {}
+
+/**
+ * Waits for `promise` at most `ms`, then rejects with a TimeoutError. The work itself goes on (a
+ * Redis command stays queued in its client); its late failure is swallowed here, so the caller
+ * must not depend on it having stopped.
+ */
+export async function withTimeout<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`${what} took over ${ms} ms`)), ms);
+  });
+  promise.catch(() => undefined);
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -75,15 +75,24 @@ export async function recordAttemptFailure(q: Queryable, id: string, error: stri
     .update({ attempts: q.raw('attempts + 1'), last_error: error.slice(0, 500), ...(final ? { status: 'failed' } : {}) });
 }
 
-/** Queued messages older than `olderThanMs`: the sweep re-enqueues them if their job was lost. */
-export async function listStaleQueued(q: Queryable, olderThanMs: number, limit = 100): Promise<string[]> {
-  const rows = await q('messages')
-    .where({ status: 'queued' })
-    .andWhere('created_at', '<', new Date(Date.now() - olderThanMs))
-    .orderBy('created_at')
-    .limit(limit)
-    .select('id');
-  return rows.map((r) => r.id);
+export const SWEEP_PAGE_SIZE = 100;
+
+/** Where a page of the sweep ended: the next page starts after this row. */
+export interface QueuedCursor {
+  id: string;
+  /** As PostgreSQL prints it: a Date would drop the microseconds and repeat rows (or a whole page). */
+  createdAt: string;
+}
+
+/**
+ * One page of queued messages created before `before`, oldest first, after `after`: the sweep
+ * re-enqueues them if their job was lost. Keyset paging, as rows leave the set while it pages.
+ */
+export async function listStaleQueued(q: Queryable, before: Date, after?: QueuedCursor): Promise<QueuedCursor[]> {
+  const query = q('messages').where({ status: 'queued' }).andWhere('created_at', '<', before);
+  if (after) query.andWhereRaw('(created_at, id) > (?::timestamptz, ?::uuid)', [after.createdAt, after.id]);
+  const rows = await query.orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(SWEEP_PAGE_SIZE).select('id', q.raw('created_at::text as created_at'));
+  return rows.map((r) => ({ id: r.id, createdAt: r.created_at }));
 }
 
 export async function listMessages(q: Queryable, tenantId: string, page: PageRequest): Promise<{ items: Message[]; total: number }> {

@@ -9,12 +9,15 @@ import * as repo from './message.repository';
 export type MessageService = ReturnType<typeof createMessageService>;
 
 export function createMessageService(db: Db, queue: JobQueue, log: Logger) {
-  async function enqueue(messageId: string): Promise<void> {
+  /** Never throws (the message is stored; a request must not fail for its delivery): false if the queue did not take it. */
+  async function enqueue(messageId: string): Promise<boolean> {
     try {
       await queue.enqueue('sendMessage', { messageId }, { jobId: `message-${messageId}` });
+      return true;
     } catch (err) {
       // The row stays queued; the sweep re-enqueues it once the queue is reachable again.
       log.error({ messageId, err: (err as Error).message }, 'could not enqueue message; the sweep will retry');
+      return false;
     }
   }
 
@@ -25,7 +28,7 @@ export function createMessageService(db: Db, queue: JobQueue, log: Logger) {
      */
     async prepare(q: Queryable, tenantId: string | null, message: repo.NewMessage): Promise<{ message: repo.Message; dispatch: () => Promise<void> }> {
       const stored = await repo.insertMessage(q, tenantId, message);
-      return { message: stored, dispatch: () => enqueue(stored.id) };
+      return { message: stored, dispatch: async () => void (await enqueue(stored.id)) };
     },
 
     /** Stores and enqueues in one go, outside any other transaction. */
@@ -35,11 +38,25 @@ export function createMessageService(db: Db, queue: JobQueue, log: Logger) {
       return stored;
     },
 
-    /** Re-enqueues messages whose job was lost (Redis down at enqueue time). Deterministic job ids make this harmless. */
+    /**
+     * Re-enqueues messages whose job was lost (Redis down at enqueue time, or Redis restarted
+     * without persistence), all of them, oldest first, in pages. Deterministic job ids make this
+     * harmless for a job that still exists. Stops at the first enqueue that fails (the queue is
+     * still unreachable; the next sweep goes on). Returns how many were enqueued.
+     */
     async sweep(olderThanMs = 60_000): Promise<number> {
-      const ids = await repo.listStaleQueued(db, olderThanMs);
-      for (const id of ids) await enqueue(id);
-      return ids.length;
+      const before = new Date(Date.now() - olderThanMs);
+      let after: repo.QueuedCursor | undefined;
+      let enqueued = 0;
+      for (;;) {
+        const page = await repo.listStaleQueued(db, before, after);
+        for (const row of page) {
+          if (!(await enqueue(row.id))) return enqueued;
+          enqueued++;
+        }
+        if (page.length < repo.SWEEP_PAGE_SIZE) return enqueued;
+        after = page[page.length - 1];
+      }
     },
 
     async list(tenantId: string, page: PageRequest): Promise<Page<repo.Message>> {

@@ -40,7 +40,11 @@ export function parseMail(raw: string, to: string[]): ReceivedMail {
   return { to, subject: header('Subject'), text: text.replace(/\r\n/g, '\n').trimEnd(), raw };
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+/**
+ * `delayMs` holds each mail's acknowledgement that long after it is received, like a slow SMTP
+ * server: a sender killed meanwhile has delivered a mail without knowing it.
+ */
+export async function startSmtpSink({ delayMs = 0 }: { delayMs?: number } = {}): Promise<SmtpSink> {
   const received: ReceivedMail[] = [];
   const waiters = new Set<(mail: ReceivedMail) => void>();
   const server = new SMTPServer({
@@ -55,7 +59,8 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         const mail = parseMail(Buffer.concat(chunks).toString('latin1'), session.envelope.rcptTo.map((r) => r.address));
         received.push(mail);
         for (const waiter of waiters) waiter(mail);
-        callback();
+        if (delayMs) setTimeout(() => callback(), delayMs);
+        else callback();
       });
     },
   });

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { withMinimumDuration } from '../../src/lib/timing';
+import { TimeoutError, withMinimumDuration, withTimeout } from '../../src/lib/timing';
 
 describe('withMinimumDuration (SEC-22 padding)', () => {
   it('pads quick work up to the minimum, and passes results and errors through', async () => {
@@ -18,5 +18,21 @@ describe('withMinimumDuration (SEC-22 padding)', () => {
     await withMinimumDuration(5, () => new Promise((r) => setTimeout(r, 40)));
     const took = performance.now() - t;
     assert.ok(took >= 39, `the work itself (${took} ms)`);
+  });
+});
+
+describe('withTimeout (enqueue time box)', () => {
+  it('passes a result or an error that comes in time', async () => {
+    assert.equal(await withTimeout(1_000, 'quick', Promise.resolve('done')), 'done');
+    await assert.rejects(withTimeout(1_000, 'failing', Promise.reject(new Error('refused'))), /refused/);
+  });
+
+  it('rejects with a TimeoutError naming the work once the time is up, and a late failure goes unhandled nowhere', async () => {
+    let fail!: (err: Error) => void;
+    const slow = new Promise<never>((_, reject) => (fail = reject));
+    await assert.rejects(withTimeout(20, 'enqueueing x', slow), (err: Error) => err instanceof TimeoutError && /enqueueing x took over 20 ms/.test(err.message));
+    // Would crash the test run as an unhandled rejection if withTimeout left it unobserved.
+    fail(new Error('late'));
+    await new Promise((r) => setTimeout(r, 10));
   });
 });

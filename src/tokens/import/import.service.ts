@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../../db/knex';
 import { isUuid } from '../../db/errors';
 import type { JobQueue } from '../../jobs/queue';
-import { NotFoundError, ValidationError } from '../../lib/errors';
+import { NotFoundError, ServiceUnavailableError, ValidationError } from '../../lib/errors';
 import type { SecretBox } from '../../lib/secret-box';
 import { recordAudit } from '../../audit/audit.repository';
 import type { Actor } from '../../audit/actor';
@@ -89,8 +89,10 @@ export function createTokenImportService(db: Db, queue: JobQueue, secrets: Secre
         await queue.enqueue('importTokens', { importId: id }, { jobId: `import-${id}` });
       } catch (err) {
         // Without the job nothing would ever process the row: say so now rather than show a bar stuck at zero.
-        await repo.finishImport(db, id, { status: 'failed', error: 'The import could not be queued. Try again in a moment.' });
-        throw err;
+        const message = 'The import could not be queued. Try again in a moment.';
+        await repo.finishImport(db, id, { status: 'failed', error: message });
+        // A 503 with that message, not a 500 (e.g. Redis unreachable: enqueue gives up after ENQUEUE_TIMEOUT_MS).
+        throw new ServiceUnavailableError(message, { cause: err });
       }
       return created;
     },
