@@ -5,6 +5,9 @@
 import type { NextFunction, Request, Response } from 'express';
 import { DomainError, ValidationError, ConflictError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
+import { isDatabaseUnavailable } from '../db/errors';
+
+const UNAVAILABLE = 'The service is briefly unavailable. Try again in a moment.';
 import { render } from './views';
 
 interface HttpishError {
@@ -39,6 +42,12 @@ export function jsonErrorHandler(log: Logger) {
       res.status(client.status).json({ error: { code: client.code, message: client.message } });
       return;
     }
+    if (isDatabaseUnavailable(err)) {
+      // Fail closed (SEC-09): the caller learns nothing was decided, and may retry.
+      log.warn({ err: (err as Error).message, requestId: req.requestId }, 'database unavailable');
+      res.status(503).set('Retry-After', '1').json({ error: { code: 'unavailable', message: UNAVAILABLE } });
+      return;
+    }
     log.error({ err, requestId: req.requestId }, 'unhandled error');
     res.status(500).json({ error: { code: 'internal', message: `Something went wrong on our side. Reference: ${req.requestId}` } });
   };
@@ -56,6 +65,10 @@ export function htmlErrorHandler(log: Logger) {
       if (client) {
         status = client.status;
         message = client.message;
+      } else if (isDatabaseUnavailable(err)) {
+        status = 503;
+        message = UNAVAILABLE;
+        log.warn({ err: (err as Error).message, requestId: req.requestId }, 'database unavailable');
       } else {
         log.error({ err, requestId: req.requestId }, 'unhandled error');
       }
