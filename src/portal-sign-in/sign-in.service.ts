@@ -17,7 +17,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../db/knex';
 import { verifyPassword } from '../lib/passwords';
-import { withMinimumDuration } from '../lib/timing';
+import { waitUntilElapsed, withMinimumDuration } from '../lib/timing';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
 import type { MessageService } from '../outbox/message.service';
@@ -47,6 +47,14 @@ export interface SignInPolicy {
 
 /** The login step takes at least this long, whether or not a code was sent (see lib/timing.ts). */
 export const CODE_SEND_PADDING_MS = 120;
+
+/**
+ * A refused first factor is answered no sooner than this (SEC-22). Every failure kind runs the
+ * same statements, but for a wrong password the reservation really writes a row (one more commit
+ * to flush), which showed as a few ms under load (test/integration/sec-timing.test.ts). The usual
+ * work is 20-60 ms here (argon2 dominates), so this hides it with room for a loaded machine.
+ */
+export const FIRST_FACTOR_FAILURE_MS = 200;
 
 export const DEFAULT_SIGN_IN_POLICY: SignInPolicy = {
   codeTtlSeconds: 600,
@@ -206,6 +214,7 @@ export function createPortalSignInService(
      */
     async verifyFirstFactor(portal: PortalResource, visitor: Visitor, login: string, secret: string, binding: string): Promise<FirstFactorResult> {
       await throttle(portal, visitor, login);
+      const started = performance.now();
       const { member, refusal } = await signableMember(portal, login);
       // Every failure kind runs the same statements (SEC-22): the resource, the reservation, the
       // counted failure and its audit event in one transaction. For a login that is nobody here
@@ -230,6 +239,7 @@ export function createPortalSignInService(
           await failure(portal, visitor, login, reason, member, trx);
           if (locked) await recordAudit(trx, actorFor(portal, visitor, member), { action: 'user.locked', targetType: 'user', targetId: known!.id, resourceId: portal.id, result: 'failure', details: { via: 'portal' } });
         });
+        await waitUntilElapsed(started, FIRST_FACTOR_FAILURE_MS);
         return null;
       }
       // Every enabled token demands the second step, also one this page cannot prove yet (fail closed).
