@@ -104,4 +104,23 @@ describe('SEC-15 disabled tenants and resources', () => {
     const sent = await ctx.services.db('messages').where({ tenant_id: w.tenant.tenantId, recipient: user.email });
     assert.equal(sent.length, 0, 'no challenge code was sent');
   });
+
+  it('SEC-15 a blocked user or a disabled token is refused at once with a right code, and the code is not spent; the blocked user\'s portal session ends', async () => {
+    const { w, user, agent } = await world();
+    const tokens = await w.api.get(`/tokens?userId=${user.id}`);
+    const totp = tokens.body.items.find((t: { type: string }) => t.type === 'totp');
+    const code = totpNow();
+
+    assert.equal((await w.api.patch(`/tokens/${totp.id}`, { enabled: false })).status, 200);
+    assert.deepEqual((await authenticate(w, user.login, code)).body, { result: false }, 'disabled token');
+    assert.equal((await w.api.patch(`/tokens/${totp.id}`, { enabled: true })).status, 200);
+
+    await ctx.services.users.block(w.tenant.actor, user.id);
+    assert.deepEqual((await authenticate(w, user.login, code)).body, { result: false }, 'blocked user');
+    assertRedirect(await agent.get(w.portal.base), w.portal.base, 'the portal session ends');
+    assert.deepEqual(await ctx.services.db('sessions').whereRaw(`data->'portal'->>'userId' = ?`, [user.id]), [], 'no session of theirs is left');
+
+    await ctx.services.users.unblock(w.tenant.actor, user.id);
+    assert.equal((await authenticate(w, user.login, code)).body.result, true, 'the refusals spent nothing: the same code works once allowed');
+  });
 });
