@@ -10,7 +10,7 @@ import type { Services } from '../services';
 import { DomainError } from '../lib/errors';
 import { StepUpRequiredError } from '../portal-actions/portal-user';
 import { render } from '../web/views';
-import { clientErrorOf } from '../web/error-handler';
+import { clientErrorOf, unavailableErrorOf } from '../web/error-handler';
 import { createCsrf } from '../web/csrf';
 import { createPortalSessions } from './portal-session';
 import { createPortalSignInController } from './sign-in.controller';
@@ -81,7 +81,8 @@ export function createPortalSurface(services: Services) {
   routes.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (err instanceof StepUpRequiredError) return gates.freshSecondFactor(req, res, next);
     // Domain errors and client errors of the middleware (CSRF, body parsing) keep their 4xx.
-    const client = err instanceof DomainError ? { status: err.status, message: err.message } : clientErrorOf(err);
+    // A database that cannot answer is a 503 (SEC-09), not a crash.
+    const client = err instanceof DomainError ? { status: err.status, message: err.message } : (clientErrorOf(err) ?? unavailableErrorOf(err, log, req.requestId));
     if (!client) log.error({ err, requestId: req.requestId }, 'unhandled portal error');
     const status = client?.status ?? 500;
     const text = client?.message ?? `Something went wrong on our side. Reference: ${req.requestId}`;

@@ -8,6 +8,16 @@ import type { Logger } from '../lib/logger';
 import { isDatabaseUnavailable } from '../db/errors';
 
 const UNAVAILABLE = 'The service is briefly unavailable. Try again in a moment.';
+
+/**
+ * 503 when the database could not answer (SEC-09: fail closed, nothing was decided; the client may
+ * retry), logged as a warning without the query; undefined for anything else.
+ */
+export function unavailableErrorOf(err: unknown, log: Logger, requestId?: string): { status: 503; message: string } | undefined {
+  if (!isDatabaseUnavailable(err)) return undefined;
+  log.warn({ err: (err as Error).message, requestId }, 'database unavailable');
+  return { status: 503, message: UNAVAILABLE };
+}
 import { render } from './views';
 
 interface HttpishError {
@@ -42,10 +52,9 @@ export function jsonErrorHandler(log: Logger) {
       res.status(client.status).json({ error: { code: client.code, message: client.message } });
       return;
     }
-    if (isDatabaseUnavailable(err)) {
-      // Fail closed (SEC-09): the caller learns nothing was decided, and may retry.
-      log.warn({ err: (err as Error).message, requestId: req.requestId }, 'database unavailable');
-      res.status(503).set('Retry-After', '1').json({ error: { code: 'unavailable', message: UNAVAILABLE } });
+    const unavailable = unavailableErrorOf(err, log, req.requestId);
+    if (unavailable) {
+      res.status(503).set('Retry-After', '1').json({ error: { code: 'unavailable', message: unavailable.message } });
       return;
     }
     log.error({ err, requestId: req.requestId }, 'unhandled error');
@@ -65,10 +74,9 @@ export function htmlErrorHandler(log: Logger) {
       if (client) {
         status = client.status;
         message = client.message;
-      } else if (isDatabaseUnavailable(err)) {
+      } else if (unavailableErrorOf(err, log, req.requestId)) {
         status = 503;
         message = UNAVAILABLE;
-        log.warn({ err: (err as Error).message, requestId: req.requestId }, 'database unavailable');
       } else {
         log.error({ err, requestId: req.requestId }, 'unhandled error');
       }

@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import knex, { type Knex } from 'knex';
 import { createTestContext, type TestContext } from '../helpers/context';
 import { testDatabaseUrl } from '../helpers/env';
-import { createApiToken, createPortalMember, createPortalWorld, type PortalWorld } from '../helpers/portal';
+import { createApiToken, createPortalMember, createPortalWorld, enterLogin, enterSecondFactor, enterSecret, visitor, type PortalWorld } from '../helpers/portal';
+import { TEST_PASSWORD } from '../helpers/factories';
 import { waitUntil } from '../helpers/wait';
 import { base32Encode, generateTotp } from '../../src/otp/otp-engine';
 
@@ -91,5 +92,21 @@ describe('SEC-09 the validation path fails closed', () => {
     });
     assertUnavailable(res);
     assert.equal((await authenticate(w, user.login, code)).body.result, true, 'the pool recovers; nothing was claimed');
+  });
+
+  it('SEC-09 the portal second step answers the 503 page when the check times out, signs nobody in, and the code works afterwards', async () => {
+    const w = await createPortalWorld(ctx);
+    const user = await createPortalMember(ctx, w, { password: TEST_PASSWORD });
+    await createApiToken(w, { userId: user.id, type: 'totp', secret: base32Encode(SEED) }, w.portal.resource.id);
+    const agent = visitor(ctx.app);
+    await enterLogin(agent, w.portal, user.login);
+    assert.equal((await enterSecret(agent, w.portal, TEST_PASSWORD)).headers.location, `${w.portal.base}sign-in/second-factor`);
+    const code = totpNow();
+    const res = await whileRowLocked(user.id, () => enterSecondFactor(agent, w.portal, code));
+    assert.equal(res.status, 503, res.text.slice(0, 300));
+    assert.match(res.text, /briefly unavailable/);
+    assert.doesNotMatch(res.text, /at .*\.(ts|js):\d+|57014/);
+    const retried = await enterSecondFactor(agent, w.portal, code);
+    assert.equal(retried.headers.location, w.portal.base, 'the same code signs in once the database answers');
   });
 });
