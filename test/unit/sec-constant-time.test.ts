@@ -1,6 +1,6 @@
 /**
- * SEC-24 constant-time comparison, as a lint: every `===`, `!==`, `==` or `!=` in src/ whose
- * operand is named like a secret (code, otp, hash, token, secret, key, digest, signature,
+ * SEC-24 constant-time comparison, as a lint: every `===`, `!==`, `==`, `!=` or Buffer#equals in
+ * src/ whose operand is named like a secret (code, otp, hash, token, secret, key, digest, signature,
  * password, pin, mac) must either go through safeEqual (src/lib/crypto.ts) or be in the
  * allow-list below with the reason it is not a secret comparison an attacker can time.
  * Uses the TypeScript parser, so comments, strings and `tokenId` (an id, not a token) are no noise.
@@ -22,6 +22,7 @@ const ALLOWED: Record<string, string> = {
   'portal-actions/token-actions.service.ts: input.pinConfirm !== pin': 'the new PIN and its confirmation, both from the same request',
   'config.ts: value === devSecret(label)': 'start-up refusal of the public development default; no attacker input',
   'config.ts: b === key[0]': 'start-up refusal of a one-byte key; no attacker input',
+  'config.ts: key.equals(devKey)': 'start-up refusal of the public development key; no attacker input',
   'validation/authenticate.service.ts: check === checkOathCode': 'compares functions (which checker a token type uses), not codes',
 };
 
@@ -53,6 +54,10 @@ export function secretComparisons(fileName: string, source: string): string[] {
     if (ts.isBinaryExpression(node) && EQUALITY.has(node.operatorToken.kind) && !isConstant(node.left) && !isConstant(node.right)) {
       if (looksSecret(nameOf(node.left)) || looksSecret(nameOf(node.right))) found.push(`${fileName}: ${node.getText(file).replace(/\s+/g, ' ')}`);
     }
+    // Buffer#equals stops at the first differing byte, like ===.
+    if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'equals' && node.arguments.length === 1) {
+      if (looksSecret(nameOf(node.expression.expression)) || looksSecret(nameOf(node.arguments[0]))) found.push(`${fileName}: ${node.getText(file).replace(/\s+/g, ' ')}`);
+    }
     ts.forEachChild(node, visit);
   };
   visit(file);
@@ -66,9 +71,10 @@ function sourceFiles(dir: string): string[] {
 describe('SEC-24 constant-time comparison of secrets', () => {
   it('SEC-24 the scanner catches planted offenders and ignores ids, lengths, types and constants', () => {
     const planted = `
-      function check(stored: { codeHash: string }, typed: string, apiKey: string, row: { key_hash: string }, sig: string, expectedSignature: string) {
+      function check(stored: { codeHash: string }, typed: string, apiKey: string, row: { key_hash: string }, sig: string, expectedSignature: string, expectedMac: Buffer) {
         if (hmac(typed) === stored.codeHash) return true;       // offender
         if (row.key_hash != sha256(apiKey)) return false;        // offender (snake_case, loose)
+        if (expectedMac.equals(Buffer.from(sig, 'hex'))) return true; // offender (Buffer#equals)
         return sig !== expectedSignature;                        // offender
       }
       function fine(token: { id: string; type: string }, tokenId: string, code: string, key: Buffer) {
@@ -79,6 +85,7 @@ describe('SEC-24 constant-time comparison of secrets', () => {
     assert.deepEqual(secretComparisons('planted.ts', planted), [
       'planted.ts: hmac(typed) === stored.codeHash',
       'planted.ts: row.key_hash != sha256(apiKey)',
+      "planted.ts: expectedMac.equals(Buffer.from(sig, 'hex'))",
       'planted.ts: sig !== expectedSignature',
     ]);
   });
