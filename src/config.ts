@@ -81,6 +81,9 @@ function devSecret(label: string): string {
 /** One character repeated (`aaaa…`, `0000…`), whatever its length: a placeholder, not a secret. */
 const oneCharacter = (value: string) => /^(.)\1*$/su.test(value);
 
+/** True when the bytes are a pattern of at most 4 bytes, repeated. */
+const repeatsShortPattern = (key: Buffer) => [2, 3, 4].some((n) => key.every((b, i) => b === key[i % n]));
+
 /**
  * What production must not run with (the variables are present, checked before): placeholder
  * secrets, all-zero or one-byte keys, and the development defaults, which are public in this code.
@@ -94,6 +97,8 @@ export function weakSecrets(sessionSecret: string, csrfSecret: string, keys: Map
   const devKey = Buffer.from(devSecret('encryption'), 'base64');
   for (const [id, key] of keys) {
     if (key.every((b) => b === key[0])) problems.push(`ENCRYPTION_KEYS: key '${id}' is ${key[0] === 0 ? 'all zeros' : 'one byte repeated'}`);
+    // One base64 character repeated ('aaaa…=') decodes to a 3-byte pattern.
+    else if (repeatsShortPattern(key)) problems.push(`ENCRYPTION_KEYS: key '${id}' is a short pattern repeated`);
     else if (key.equals(devKey)) problems.push(`ENCRYPTION_KEYS: key '${id}' is the development default`);
   }
   return problems;

@@ -62,9 +62,10 @@ describe('config', () => {
       refuses({ ...strong(), CSRF_SECRET: '0'.repeat(64) }, /CSRF_SECRET is one character repeated/);
     });
 
-    it('all-zero or one-byte keys, named by id', () => {
+    it('all-zero, one-byte or one-character keys, named by id', () => {
       refuses({ ...strong(), ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')},zero:${Buffer.alloc(32).toString('base64')}` }, /key 'zero' is all zeros/);
       refuses({ ...strong(), ENCRYPTION_KEYS: `k7:${Buffer.alloc(32, 7).toString('base64')}` }, /key 'k7' is one byte repeated/);
+      refuses({ ...strong(), ENCRYPTION_KEYS: `ka:${'a'.repeat(43)}=` }, /key 'ka' is a short pattern repeated/);
     });
 
     it('the development defaults', () => {
