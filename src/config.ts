@@ -81,6 +81,9 @@ function devSecret(label: string): string {
 /** One character repeated (`aaaa…`, `0000…`), whatever its length: a placeholder, not a secret. */
 const oneCharacter = (value: string) => /^(.)\1*$/su.test(value);
 
+/** The value .env.example shows for secrets: public, so never a secret. */
+const EXAMPLE_PLACEHOLDER = 'at-least-32-characters-of-randomness';
+
 /** True when the bytes are a pattern of at most 4 bytes, repeated. */
 const repeatsShortPattern = (key: Buffer) => [2, 3, 4].some((n) => key.every((b, i) => b === key[i % n]));
 
@@ -93,6 +96,7 @@ export function weakSecrets(sessionSecret: string, csrfSecret: string, keys: Map
   for (const [name, value, label] of [['SESSION_SECRET', sessionSecret, 'session'], ['CSRF_SECRET', csrfSecret, 'csrf']] as const) {
     if (oneCharacter(value)) problems.push(`${name} is one character repeated`);
     else if (value === devSecret(label)) problems.push(`${name} is the development default`);
+    else if (value === EXAMPLE_PLACEHOLDER) problems.push(`${name} is the placeholder of .env.example`);
   }
   const devKey = Buffer.from(devSecret('encryption'), 'base64');
   for (const [id, key] of keys) {

@@ -60,6 +60,7 @@ describe('config', () => {
     it('SESSION_SECRET or CSRF_SECRET of one character repeated', () => {
       refuses({ ...strong(), SESSION_SECRET: 's'.repeat(40) }, /SESSION_SECRET is one character repeated/);
       refuses({ ...strong(), CSRF_SECRET: '0'.repeat(64) }, /CSRF_SECRET is one character repeated/);
+      refuses({ ...strong(), CSRF_SECRET: 'at-least-32-characters-of-randomness' }, /CSRF_SECRET is the placeholder of \.env\.example/);
     });
 
     it('all-zero, one-byte or one-character keys, named by id', () => {
