@@ -4,6 +4,7 @@
  * in-process queue, batched inserts with progress) on the machine's PostgreSQL. SPEC §8 target:
  * under 10 s each. Several runs per format; the median and the worst are reported.
  */
+import { randomBytes } from 'node:crypto';
 import { recreateDatabase } from '../src/db/database-admin';
 import { loadConfig } from '../src/config';
 import { createServices } from '../src/services';
@@ -21,7 +22,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 export async function benchImport(options: ImportBenchOptions) {
   await recreateDatabase(options.databaseUrl);
-  const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: options.databaseUrl, BASE_URL: 'http://localhost', SESSION_SECRET: 's'.repeat(32), CSRF_SECRET: 'c'.repeat(32), ENCRYPTION_KEYS: `bench:${Buffer.alloc(32, 9).toString('base64')}` });
+  const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: options.databaseUrl, BASE_URL: 'http://localhost', SESSION_SECRET: randomBytes(32).toString('base64'), CSRF_SECRET: randomBytes(32).toString('base64'), ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}` });
   const services = await createServices(config, { log: createLogger('warn'), migrate: true });
   try {
     const { tenant, admin } = await services.admins.createTenant({ organisation: 'Import bench', email: `bench-${Date.now()}@example.test`, password: 'bench passphrase' });

@@ -9,6 +9,7 @@ import session from 'express-session';
 import helmet from 'helmet';
 import cookieParser from 'cookie-parser';
 import { pinoHttp } from 'pino-http';
+import { redactRequest } from './web/log-redaction';
 import { randomUUID } from 'node:crypto';
 import type { Services } from './services';
 import { createAdminRouter } from './admin/admin.router';
@@ -48,7 +49,7 @@ export function createApp(services: Services): express.Express {
   // Request logs are info lines: below that level pino-http would only spend time on every request
   // (unexpected errors are logged by the error handlers with the request id either way).
   if (log.isLevelEnabled('info')) {
-    app.use(pinoHttp({ logger: log, genReqId: (req) => (req as express.Request).requestId ?? randomUUID(), autoLogging: { ignore: (req) => req.url === '/healthz' } }));
+    app.use(pinoHttp({ logger: log, genReqId: (req) => (req as express.Request).requestId ?? randomUUID(), autoLogging: { ignore: (req) => req.url === '/healthz' }, serializers: { req: redactRequest } }));
   }
   // JSON API first: its requests (the validation hot path) skip the layers of the other surfaces,
   // helmet included: the API sets the few headers a JSON answer needs itself (api-headers.ts).

@@ -4,6 +4,7 @@
  *   tenant:create --name NAME --admin-email EMAIL --admin-password PASSWORD
  *   migrate
  *   keys:rotate [--batch-size N]   re-seal every secret under ENCRYPTION_KEY_ID (online, idempotent)
+ *   tenant:disable --id TENANT_ID  / tenant:enable --id TENANT_ID   (audited, idempotent)
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config';
@@ -11,11 +12,14 @@ import { createServices } from './services';
 import { createLogger } from './lib/logger';
 import { DomainError, ValidationError } from './lib/errors';
 import { createKeyRotationService } from './tokens/key-rotation.service';
+import { createTenantService } from './tenants/tenant.service';
 
 const USAGE = `Usage:
   npm run cli -- tenant:create --name NAME --admin-email EMAIL --admin-password PASSWORD
   npm run cli -- migrate
-  npm run cli -- keys:rotate [--batch-size N]`;
+  npm run cli -- keys:rotate [--batch-size N]
+  npm run cli -- tenant:disable --id TENANT_ID
+  npm run cli -- tenant:enable --id TENANT_ID`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -66,6 +70,24 @@ async function main(argv: string[]): Promise<number> {
       }
       console.log(JSON.stringify(summary));
       return unreadable.length ? 1 : 0;
+    } finally {
+      await services.close();
+    }
+  }
+  if (command === 'tenant:disable' || command === 'tenant:enable') {
+    const { values } = parseArgs({ args: rest, options: { id: { type: 'string' } } });
+    if (!values.id) {
+      console.error(USAGE);
+      return 2;
+    }
+    const disable = command === 'tenant:disable';
+    const services = await createServices(config, { log, migrate: false });
+    try {
+      const tenant = await createTenantService(services.db).setDisabled(values.id, disable);
+      const state = disable ? 'disabled' : 'enabled';
+      console.log(tenant.changed ? `Tenant "${tenant.name}" is now ${state}.` : `Tenant "${tenant.name}" was already ${state}.`);
+      console.log(JSON.stringify({ tenantId: tenant.id, disabled: disable, changed: tenant.changed }));
+      return 0;
     } finally {
       await services.close();
     }

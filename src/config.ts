@@ -81,6 +81,36 @@ function devSecret(label: string): string {
   return createHash('sha256').update(`mfa-dev-only:${label}`).digest('base64');
 }
 
+/** One character repeated (`aaaa…`, `0000…`), whatever its length: a placeholder, not a secret. */
+const oneCharacter = (value: string) => /^(.)\1*$/su.test(value);
+
+/** The value .env.example shows for secrets: public, so never a secret. */
+const EXAMPLE_PLACEHOLDER = 'at-least-32-characters-of-randomness';
+
+/** True when the bytes are a pattern of at most 4 bytes, repeated. */
+const repeatsShortPattern = (key: Buffer) => [2, 3, 4].some((n) => key.every((b, i) => b === key[i % n]));
+
+/**
+ * What production must not run with (the variables are present, checked before): placeholder
+ * secrets, all-zero or one-byte keys, and the development defaults, which are public in this code.
+ */
+export function weakSecrets(sessionSecret: string, csrfSecret: string, keys: Map<string, Buffer>): string[] {
+  const problems: string[] = [];
+  for (const [name, value, label] of [['SESSION_SECRET', sessionSecret, 'session'], ['CSRF_SECRET', csrfSecret, 'csrf']] as const) {
+    if (oneCharacter(value)) problems.push(`${name} is one character repeated`);
+    else if (value === devSecret(label)) problems.push(`${name} is the development default`);
+    else if (value === EXAMPLE_PLACEHOLDER) problems.push(`${name} is the placeholder of .env.example`);
+  }
+  const devKey = Buffer.from(devSecret('encryption'), 'base64');
+  for (const [id, key] of keys) {
+    if (key.every((b) => b === key[0])) problems.push(`ENCRYPTION_KEYS: key '${id}' is ${key[0] === 0 ? 'all zeros' : 'one byte repeated'}`);
+    // One base64 character repeated ('aaaa…=') decodes to a 3-byte pattern.
+    else if (repeatsShortPattern(key)) problems.push(`ENCRYPTION_KEYS: key '${id}' is a short pattern repeated`);
+    else if (key.equals(devKey)) problems.push(`ENCRYPTION_KEYS: key '${id}' is the development default`);
+  }
+  return problems;
+}
+
 function parseKeys(spec: string): Map<string, Buffer> {
   const keys = new Map<string, Buffer>();
   for (const pair of spec.split(',')) {
@@ -110,6 +140,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('SMS_WEBHOOK_URL needs SMS_WEBHOOK_SECRET (at least 32 characters) to sign the requests');
   }
   const keys = e.ENCRYPTION_KEYS ? parseKeys(e.ENCRYPTION_KEYS) : new Map([['dev', Buffer.from(devSecret('encryption'), 'base64')]]);
+  if (isProduction) {
+    const weak = weakSecrets(e.SESSION_SECRET!, e.CSRF_SECRET!, keys);
+    if (weak.length > 0) throw new ConfigError(`NODE_ENV=production refuses weak secrets:\n${weak.map((w) => `  ${w}`).join('\n')}`);
+  }
   const activeKeyId = e.ENCRYPTION_KEY_ID ?? [...keys.keys()].at(-1)!;
   if (!keys.has(activeKeyId)) throw new ConfigError(`ENCRYPTION_KEY_ID "${activeKeyId}" is not in ENCRYPTION_KEYS`);
 

@@ -5,6 +5,7 @@
 import type { Config } from './config';
 import { createDb, migrate, type Db } from './db/knex';
 import type { EmbeddedDatabase } from './db/embedded';
+import { checkEncryptionKeys } from './db/encryption-key-check';
 import type { JobQueue, Processors } from './jobs/queue';
 import { createBullQueue, createRedis } from './jobs/bull-transport';
 import { createInProcessQueue } from './jobs/in-process-transport';
@@ -89,6 +90,14 @@ export async function createServices(config: Config, options: ServiceOptions = {
   if (options.migrate ?? config.runMigrations) {
     const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'migrations applied');
+  }
+  // A wrong key must stop every process here, not answer 500 to each check later.
+  try {
+    if (!(await checkEncryptionKeys(db, config.encryption.keys))) log.warn('encryption keys not checked: migrations pending');
+  } catch (err) {
+    await db.destroy();
+    await embedded?.stop();
+    throw err;
   }
 
   const redis = config.redisUrl ? createRedis(config.redisUrl, log) : undefined;

@@ -14,13 +14,14 @@ export function isUuid(value: string): boolean {
 }
 
 // Node socket errors of a connection that cannot be made or was cut, and PostgreSQL's SQLSTATEs for
-// "the server is going away or not accepting connections" (class 08 is checked by prefix).
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', '57P01', '57P02', '57P03', '53300']);
-const UNAVAILABLE_MESSAGE = /Connection terminated|Connection ended unexpectedly|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Knex: Timeout acquiring a connection/i;
+// "the server is going away or not accepting connections" (class 08 is checked by prefix), and a
+// statement or lock timeout (57014, 55P03): the database could not answer in time (SEC-09).
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', '57P01', '57P02', '57P03', '53300', '57014', '55P03']);
+const UNAVAILABLE_MESSAGE = /Connection terminated|Connection ended unexpectedly|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed|Knex: Timeout acquiring a connection/i;
 
 /**
  * True when `err` says the database cannot be reached (refused, cut, shutting down, pool acquire
- * timeout), so a request answers 503 "try again" instead of 500. Node may wrap the refusals of
+ * timeout, a statement or lock timeout), so a request answers 503 "try again" instead of 500. Node may wrap the refusals of
  * several addresses in an AggregateError; each is looked at.
  */
 export function isDatabaseUnavailable(err: unknown): boolean {

@@ -10,6 +10,7 @@
 import type { Db } from '../db/knex';
 import type { Actor } from '../audit/actor';
 import { recordAudit } from '../audit/audit.repository';
+import { sameSecret } from '../lib/crypto';
 import { ForbiddenError, NotFoundError } from '../lib/errors';
 import { parseInput } from '../lib/validation';
 import type { MessageService } from '../outbox/message.service';
@@ -104,7 +105,7 @@ export function createEnvironmentService(db: Db, messages: MessageService) {
     async list(u: PortalUser, deviceHash: string | undefined): Promise<EnvironmentView[]> {
       requireAction(u, 'manage_environment');
       const rows = await repo.listTrusted(db, ownerOf(u.portal, u.userId));
-      return rows.map((e) => ({ ...e, current: e.deviceHash === deviceHash }));
+      return rows.map((e) => ({ ...e, current: sameSecret(e.deviceHash, deviceHash) }));
     },
 
     /**

@@ -17,3 +17,8 @@ export function safeEqual(a: string, b: string): boolean {
   const hb = createHash('sha256').update(b).digest();
   return timingSafeEqual(ha, hb) && a.length === b.length;
 }
+
+/** safeEqual for values that may be absent (no cookie, no stored hash): absent never matches. */
+export function sameSecret(a: string | null | undefined, b: string | null | undefined): boolean {
+  return a != null && b != null && safeEqual(a, b);
+}

@@ -11,11 +11,16 @@ export async function withMinimumDuration<T>(minimumMs: number, work: () => Prom
   try {
     return await work();
   } finally {
-    // Timers work in whole milliseconds of a cached loop clock and may fire a little early: sleep
-    // again until the minimum has really passed.
-    for (let left = minimumMs - (performance.now() - started); left > 0; left = minimumMs - (performance.now() - started)) {
-      await sleep(Math.ceil(left));
-    }
+    await waitUntilElapsed(started, minimumMs);
+  }
+}
+
+/** Sleeps until `minimumMs` have passed since `started` (a performance.now() value); at once if they have. */
+export async function waitUntilElapsed(started: number, minimumMs: number): Promise<void> {
+  // Timers work in whole milliseconds of a cached loop clock and may fire a little early: sleep
+  // again until the minimum has really passed.
+  for (let left = minimumMs - (performance.now() - started); left > 0; left = minimumMs - (performance.now() - started)) {
+    await sleep(Math.ceil(left));
   }
 }
 

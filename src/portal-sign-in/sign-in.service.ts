@@ -17,7 +17,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../db/knex';
 import { verifyPassword } from '../lib/passwords';
-import { withMinimumDuration } from '../lib/timing';
+import { waitUntilElapsed, withMinimumDuration } from '../lib/timing';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
 import type { MessageService } from '../outbox/message.service';
@@ -48,6 +48,14 @@ export interface SignInPolicy {
 /** The login step takes at least this long, whether or not a code was sent (see lib/timing.ts). */
 export const CODE_SEND_PADDING_MS = 120;
 
+/**
+ * A refused first factor is answered no sooner than this (SEC-22). Every failure kind runs the
+ * same statements, but for a wrong password the reservation really writes a row (one more commit
+ * to flush), which showed as a few ms under load (test/integration/sec-timing.test.ts). The usual
+ * work is 20-60 ms here (argon2 dominates), so this hides it with room for a loaded machine.
+ */
+export const FIRST_FACTOR_FAILURE_MS = 200;
+
 export const DEFAULT_SIGN_IN_POLICY: SignInPolicy = {
   codeTtlSeconds: 600,
   codeAttempts: 5,
@@ -77,6 +85,9 @@ export interface PortalDashboard {
 }
 
 const CHALLENGE_TYPES = new Set(['email', 'sms']);
+
+/** A user id that is nobody's: the failure statements of an unknown login match no row (SEC-22). */
+const NO_MEMBER = '00000000-0000-0000-0000-000000000000';
 
 export type PortalSignInService = ReturnType<typeof createPortalSignInService>;
 
@@ -203,43 +214,48 @@ export function createPortalSignInService(
      */
     async verifyFirstFactor(portal: PortalResource, visitor: Visitor, login: string, secret: string, binding: string): Promise<FirstFactorResult> {
       await throttle(portal, visitor, login);
+      const started = performance.now();
       const { member, refusal } = await signableMember(portal, login);
-      const resource = member ? await findResource(db, portal.tenantId, portal.id) : undefined;
-      if (!member || !resource) {
-        await verifyPassword(null, secret);
-        await failure(portal, visitor, login, refusal ?? 'unknown_resource', member);
-        return null;
-      }
-      if (!(await reserveAttempt(db, portal.tenantId, portal.id, member.id, resource.failedAttemptsLimit))) {
-        await verifyPassword(null, secret);
-        await failure(portal, visitor, login, 'locked', member);
-        return null;
-      }
+      // Every failure kind runs the same statements (SEC-22): the resource, the reservation, the
+      // counted failure and its audit event in one transaction. For a login that is nobody here
+      // they aim at NO_MEMBER and change nothing; measured, skipping them made a wrong password
+      // and a locked user answer slower than an unknown login (test/integration/sec-timing.test.ts).
+      const resource = await findResource(db, portal.tenantId, portal.id);
+      const known = member && resource ? member : undefined;
+      const limit = resource?.failedAttemptsLimit ?? 1;
+      const mayTry = await reserveAttempt(db, portal.tenantId, portal.id, known?.id ?? NO_MEMBER, limit);
       // One argon2 verification on every path keeps the timing of both methods alike (SEC-22).
-      const ok = member.passwordHash ? await verifyPassword(member.passwordHash, secret) : (await verifyPassword(null, secret), await matchCode(portal, member, secret, binding));
-      if (!ok) {
+      const ok =
+        known && mayTry
+          ? known.passwordHash
+            ? await verifyPassword(known.passwordHash, secret)
+            : (await verifyPassword(null, secret), await matchCode(portal, known, secret, binding))
+          : await verifyPassword(null, secret);
+      if (!ok || !known || !resource) {
+        const reason = !known ? (refusal ?? 'unknown_resource') : !mayTry ? 'locked' : known.passwordHash ? 'wrong_password' : 'wrong_code';
         // The counted failure, the lock and their audit events commit together.
         await db.transaction(async (trx) => {
-          const locked = await recordFailure(trx, portal.tenantId, portal.id, member.id, { limit: resource.failedAttemptsLimit, lockMinutes: resource.lockMinutes });
-          await failure(portal, visitor, login, member.passwordHash ? 'wrong_password' : 'wrong_code', member, trx);
-          if (locked) await recordAudit(trx, actorFor(portal, visitor, member), { action: 'user.locked', targetType: 'user', targetId: member.id, resourceId: portal.id, result: 'failure', details: { via: 'portal' } });
+          const locked = await recordFailure(trx, portal.tenantId, portal.id, known?.id ?? NO_MEMBER, { limit, lockMinutes: resource?.lockMinutes ?? 0 });
+          await failure(portal, visitor, login, reason, member, trx);
+          if (locked) await recordAudit(trx, actorFor(portal, visitor, member), { action: 'user.locked', targetType: 'user', targetId: known!.id, resourceId: portal.id, result: 'failure', details: { via: 'portal' } });
         });
+        await waitUntilElapsed(started, FIRST_FACTOR_FAILURE_MS);
         return null;
       }
       // Every enabled token demands the second step, also one this page cannot prove yet (fail closed).
-      const tokens = await tokensForCheck(db, portal.tenantId, portal.id, member.id);
+      const tokens = await tokensForCheck(db, portal.tenantId, portal.id, known.id);
       const next = tokens.length > 0 ? 'token' : resource.requireSecondFactor ? 'enroll' : 'none';
-      if (next === 'token') await repo.releaseAttempt(db, portal.tenantId, portal.id, member.id);
-      else await recordSuccess(db, portal.tenantId, portal.id, member.id);
-      await recordAudit(db, actorFor(portal, visitor, member), {
+      if (next === 'token') await repo.releaseAttempt(db, portal.tenantId, portal.id, known.id);
+      else await recordSuccess(db, portal.tenantId, portal.id, known.id);
+      await recordAudit(db, actorFor(portal, visitor, known), {
         action: next === 'token' ? 'portal.sign_in.first_factor' : 'portal.sign_in',
         targetType: 'user',
-        targetId: member.id,
+        targetId: known.id,
         resourceId: portal.id,
         result: 'success',
-        details: { method: member.passwordHash ? 'password' : 'email_code', next },
+        details: { method: known.passwordHash ? 'password' : 'email_code', next },
       });
-      return { userId: member.id, next };
+      return { userId: known.id, next };
     },
 
     /** What the second-factor page offers: whether a code can be sent by email or SMS, whether a security key can be used. */

@@ -42,6 +42,7 @@ export function toResource(r: any): Resource {
     totpWindow: r.totp_window,
     trustedEnvironmentSkipsSecondFactor: r.trusted_environment_skips_second_factor,
     notifyNewEnvironment: r.notify_new_environment,
+    disabled: r.disabled_at != null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -15,6 +15,8 @@ export interface Resource {
   trustedEnvironmentSkipsSecondFactor: boolean;
   /** §5.4: email the user when they sign in from a browser not seen before in this resource. */
   notifyNewEnvironment: boolean;
+  /** Disabled resources validate nothing and serve no portal (SEC-15). */
+  disabled: boolean;
   createdAt: Date;
   updatedAt: Date;
 }

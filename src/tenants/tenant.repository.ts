@@ -16,3 +16,15 @@ export async function findTenant(q: Queryable, id: string): Promise<Tenant | und
   const row = await q('tenants').where({ id }).first();
   return row ? { id: row.id, name: row.name, disabledAt: row.disabled_at } : undefined;
 }
+
+/**
+ * Deletes the tenant's console sessions (signed in or half way) and the portal sessions of its
+ * resources. Sessions are rows of `sessions` (src/web/session-store.ts) keyed by their JSON state.
+ */
+export async function deleteTenantSessions(q: Queryable, tenantId: string): Promise<number> {
+  return q('sessions')
+    .whereRaw(`data->>'tenantId' = ?`, [tenantId])
+    .orWhereRaw(`data->'pendingAdmin'->>'tenantId' = ?`, [tenantId])
+    .orWhereRaw(`data->'portal'->>'resourceId' IN (SELECT id::text FROM resources WHERE tenant_id = ?)`, [tenantId])
+    .delete();
+}

@@ -62,7 +62,7 @@ WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(idx int, tenant_id uuid, resource_id uuid, login text, has_otp boolean) LIMIT $3
 ), res AS (
   SELECT i.idx, r.id, r.failed_attempts_limit, r.lock_minutes, r.pin_position, r.require_second_factor, r.totp_window
-    FROM input i JOIN LATERAL (SELECT * FROM resources r WHERE r.tenant_id = i.tenant_id AND r.id = i.resource_id) r ON true
+    FROM input i JOIN LATERAL (SELECT * FROM resources r WHERE r.tenant_id = i.tenant_id AND r.id = i.resource_id AND r.disabled_at IS NULL) r ON true
 ), mem AS (
   SELECT res.idx, i.tenant_id, res.id AS resource_id, res.failed_attempts_limit, u.id AS user_id, u.password_hash, u.blocked_at,
          (ru.locked_until IS NULL AND ru.fail_count < res.failed_attempts_limit) OR ru.locked_until <= now() AS may_try,

@@ -147,7 +147,7 @@ export function createChallengeService(db: Db, messages: MessageService, codes: 
     async request(actor: Actor, resourceId: string, input: unknown): Promise<ChallengeAnswer> {
       const { login } = parseInput(challengeRequestSchema, input);
       const resource = await findResource(db, actor.tenantId, resourceId);
-      if (!resource) throw new NotFoundError('Resource');
+      if (!resource || resource.disabled) throw new NotFoundError('Resource');
       // Only some requests write and queue codes: pad so that work does not show (SEC-22).
       return withMinimumDuration(CHALLENGE_PADDING_MS, () => answer(actor, resource, login));
     },

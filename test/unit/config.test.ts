@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig } from '../../src/config';
 
 describe('config', () => {
@@ -22,14 +23,14 @@ describe('config', () => {
   });
 
   it('accepts production with every secret, and turns sign-up off by default', () => {
-    const key = Buffer.alloc(32, 7).toString('base64');
+    const key = randomBytes(32).toString('base64');
     const config = loadConfig({
       NODE_ENV: 'production',
       DATABASE_URL: 'postgres://db/mfa',
       BASE_URL: 'https://mfa.example.com/',
-      SESSION_SECRET: 's'.repeat(40),
-      CSRF_SECRET: 'c'.repeat(40),
-      ENCRYPTION_KEYS: `old:${Buffer.alloc(32, 1).toString('base64')},k2:${key}`,
+      SESSION_SECRET: randomBytes(30).toString('base64'),
+      CSRF_SECRET: randomBytes(30).toString('base64'),
+      ENCRYPTION_KEYS: `old:${randomBytes(32).toString('base64')},k2:${key}`,
     });
     assert.equal(config.isProduction, true);
     assert.equal(config.signupEnabled, false);
@@ -42,5 +43,41 @@ describe('config', () => {
     assert.throws(() => loadConfig({ SESSION_SECRET: 'short' }), /SESSION_SECRET: at least 32 characters/);
     assert.throws(() => loadConfig({ ENCRYPTION_KEYS: 'k1:tooshort' }), /ENCRYPTION_KEYS/);
     assert.throws(() => loadConfig({ ENCRYPTION_KEYS: `k1:${Buffer.alloc(32).toString('base64')}`, ENCRYPTION_KEY_ID: 'k9' }), /k9/);
+  });
+
+  describe('production refuses weak secrets', () => {
+    const strong = () => ({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/mfa',
+      BASE_URL: 'https://mfa.example.com',
+      SESSION_SECRET: randomBytes(30).toString('base64'),
+      CSRF_SECRET: randomBytes(30).toString('base64'),
+      ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    });
+    const refuses = (env: Record<string, string>, message: RegExp) =>
+      assert.throws(() => loadConfig(env), (err: Error) => err instanceof ConfigError && /refuses weak secrets/.test(err.message) && message.test(err.message));
+
+    it('SESSION_SECRET or CSRF_SECRET of one character repeated', () => {
+      refuses({ ...strong(), SESSION_SECRET: 's'.repeat(40) }, /SESSION_SECRET is one character repeated/);
+      refuses({ ...strong(), CSRF_SECRET: '0'.repeat(64) }, /CSRF_SECRET is one character repeated/);
+      refuses({ ...strong(), CSRF_SECRET: 'at-least-32-characters-of-randomness' }, /CSRF_SECRET is the placeholder of \.env\.example/);
+    });
+
+    it('all-zero, one-byte or one-character keys, named by id', () => {
+      refuses({ ...strong(), ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')},zero:${Buffer.alloc(32).toString('base64')}` }, /key 'zero' is all zeros/);
+      refuses({ ...strong(), ENCRYPTION_KEYS: `k7:${Buffer.alloc(32, 7).toString('base64')}` }, /key 'k7' is one byte repeated/);
+      refuses({ ...strong(), ENCRYPTION_KEYS: `ka:${'a'.repeat(43)}=` }, /key 'ka' is a short pattern repeated/);
+    });
+
+    it('the development defaults', () => {
+      const dev = loadConfig({});
+      const devKey = dev.encryption.keys.get('dev')!.toString('base64');
+      refuses({ ...strong(), SESSION_SECRET: dev.sessionSecret, CSRF_SECRET: dev.csrfSecret, ENCRYPTION_KEYS: `dev:${devKey}` }, /SESSION_SECRET is the development default[\s\S]*CSRF_SECRET is the development default[\s\S]*key 'dev' is the development default/);
+    });
+
+    it('development and test keep accepting simple values', () => {
+      assert.equal(loadConfig({ SESSION_SECRET: 's'.repeat(40), ENCRYPTION_KEYS: `k:${Buffer.alloc(32).toString('base64')}` }).sessionSecret, 's'.repeat(40));
+      assert.equal(loadConfig(strong()).isProduction, true);
+    });
   });
 });

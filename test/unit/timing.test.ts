@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { TimeoutError, withMinimumDuration, withTimeout } from '../../src/lib/timing';
+import { TimeoutError, waitUntilElapsed, withMinimumDuration, withTimeout } from '../../src/lib/timing';
 
 describe('withMinimumDuration (SEC-22 padding)', () => {
   it('pads quick work up to the minimum, and passes results and errors through', async () => {
@@ -18,6 +18,16 @@ describe('withMinimumDuration (SEC-22 padding)', () => {
     await withMinimumDuration(5, () => new Promise((r) => setTimeout(r, 40)));
     const took = performance.now() - t;
     assert.ok(took >= 39, `the work itself (${took} ms)`);
+  });
+
+  it('waitUntilElapsed waits out the rest of the minimum since a start, and not at all once it has passed', async () => {
+    const started = performance.now();
+    await new Promise((r) => setTimeout(r, 20));
+    await waitUntilElapsed(started, 60);
+    assert.ok(performance.now() - started >= 60);
+    const t = performance.now();
+    await waitUntilElapsed(started, 10);
+    assert.ok(performance.now() - t < 10, 'already past: no wait');
   });
 });
 

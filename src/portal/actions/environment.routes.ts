@@ -5,6 +5,7 @@
  */
 import { Router, type Request, type Response } from 'express';
 import type { Services } from '../../services';
+import { sameSecret } from '../../lib/crypto';
 import { ValidationError } from '../../lib/errors';
 import { redirect, render } from '../../web/views';
 import type { createActionGate } from '../action-gate';
@@ -57,7 +58,7 @@ export function environmentRoutes(_services: Services, gates: ReturnType<typeof 
 
   r.get('/manage_environment/:id/remove', ...gate, async (req, res) => {
     const environment = await environmentsOf(req).service.get(req.portalUser!, String(req.params.id));
-    render(req, res, { page: `${PAGE}-remove` }, { environment, current: environment.deviceHash === currentDeviceHash(req) });
+    render(req, res, { page: `${PAGE}-remove` }, { environment, current: sameSecret(environment.deviceHash, currentDeviceHash(req)) });
   });
 
   r.post('/manage_environment/:id/remove', ...gate, async (req, res) => {
