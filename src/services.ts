@@ -6,6 +6,7 @@ import type { Config } from './config';
 import { createDb, migrate, type Db } from './db/knex';
 import type { EmbeddedDatabase } from './db/embedded';
 import { checkEncryptionKeys } from './db/encryption-key-check';
+import { isDatabaseUnavailable } from './db/errors';
 import type { JobQueue, Processors } from './jobs/queue';
 import { createBullQueue, createRedis } from './jobs/bull-transport';
 import { createInProcessQueue } from './jobs/in-process-transport';
@@ -91,13 +92,19 @@ export async function createServices(config: Config, options: ServiceOptions = {
     const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'migrations applied');
   }
-  // A wrong key must stop every process here, not answer 500 to each check later.
+  // A wrong key must stop every process here, not answer 500 to each check later. A database that
+  // cannot be reached at start is no reason to refuse: requests answer 503 until it is back and
+  // /readyz tells operators (the check runs again at the next start).
   try {
     if (!(await checkEncryptionKeys(db, config.encryption.keys))) log.warn('encryption keys not checked: migrations pending');
   } catch (err) {
-    await db.destroy();
-    await embedded?.stop();
-    throw err;
+    if (isDatabaseUnavailable(err)) {
+      log.warn({ err: (err as Error).message }, 'encryption keys not checked: the database cannot be reached');
+    } else {
+      await db.destroy();
+      await embedded?.stop();
+      throw err;
+    }
   }
 
   const redis = config.redisUrl ? createRedis(config.redisUrl, log) : undefined;

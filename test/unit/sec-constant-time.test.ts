@@ -22,6 +22,7 @@ const ALLOWED: Record<string, string> = {
   'portal-actions/token-actions.service.ts: input.pinConfirm !== pin': 'the new PIN and its confirmation, both from the same request',
   'config.ts: value === devSecret(label)': 'start-up refusal of the public development default; no attacker input',
   'config.ts: b === key[0]': 'start-up refusal of a one-byte key; no attacker input',
+  'config.ts: b === key[i % n]': 'start-up refusal of a key made of a short repeated pattern; no attacker input',
   'config.ts: key.equals(devKey)': 'start-up refusal of the public development key; no attacker input',
   'validation/authenticate.service.ts: check === checkOathCode': 'compares functions (which checker a token type uses), not codes',
 };
