@@ -28,7 +28,8 @@ describe('SEC-23 logs never hold a secret, code, password or seed', () => {
   let services: Services;
   let app: Express;
   before(async () => {
-    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: testDatabaseUrl(), DATABASE_POOL_MAX: '5', LOG_LEVEL: 'trace', BASE_URL: 'http://localhost:3000' });
+    // As in createTestContext: the whole suite opens console links from 127.0.0.1 (see test/helpers/context.ts).
+    const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: testDatabaseUrl(), DATABASE_POOL_MAX: '5', LOG_LEVEL: 'trace', BASE_URL: 'http://localhost:3000', CONSOLE_SIGN_IN_PER_IP: '1000000' });
     services = await createServices(config, { log: createLogger('trace', { write: (line: string) => void lines.push(line) }), migrate: false });
     app = createApp(services);
   });

@@ -20,7 +20,7 @@ import { apiClient } from '../helpers/api-client';
 import { createResource, createTenant, createUser } from '../helpers/factories';
 import { freePort, waitUntil } from '../helpers/wait';
 import { killAllChildren, spawnRole, terminate } from '../helpers/processes';
-import { postgresAvailable, startPostgres, type PostgresServer } from '../helpers/fault-servers';
+import { startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres';
 
 const TOTP = { kind: 'totp', algorithm: 'SHA1', digits: 6, period: 30 } as const;
 const CLIENTS = 8;
@@ -60,17 +60,17 @@ function wrongCode(seed: Buffer, now: number): string {
   return String(code).padStart(6, '0');
 }
 
-describe('faults: PostgreSQL restarted under validation load', { skip: !postgresAvailable() && 'no PostgreSQL binaries under /usr/lib/postgresql' }, () => {
-  let pg: PostgresServer | undefined;
+describe('faults: PostgreSQL restarted under validation load', () => {
+  let pg: OwnPostgres | undefined;
   let services: Services | undefined;
 
   before(async () => {
-    pg = await startPostgres();
+    pg = await startOwnPostgres();
   });
   after(async () => {
     await killAllChildren();
     await services?.close().catch(() => undefined);
-    await pg?.stop();
+    await pg?.destroy();
   });
 
   it('never accepts a wrong code, recovers without a restart, and audits every success the clients saw', async () => {
