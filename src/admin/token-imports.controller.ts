@@ -5,8 +5,9 @@ import type { Services } from '../services';
 import { ValidationError } from '../lib/errors';
 import { flash, redirect, render } from '../web/views';
 import { formText } from './form';
+import { IMPORT_MAX_BYTES } from '../tokens/import/import.types';
 
-export const IMPORT_MAX_BYTES = 20 * 1024 * 1024;
+export { IMPORT_MAX_BYTES };
 
 const MULTER_MESSAGES: Record<string, { status: number; message: string }> = {
   LIMIT_FILE_SIZE: { status: 413, message: `The file is larger than ${IMPORT_MAX_BYTES / 1024 / 1024} MB. Split it into smaller files.` },
