@@ -7,10 +7,11 @@
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import multer from 'multer';
-import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../lib/errors';
+import { BadRequestError, UnsupportedMediaTypeError } from '../lib/errors';
 import { IMPORT_MAX_BYTES } from '../tokens/import/import.types';
 import type { StartImportInput } from '../tokens/import/import.service';
 import { findInputProblem } from '../web/input-guard';
+import { fileTooLarge, uploadError } from '../web/upload-errors';
 
 /** Raw body types and the format each one declares (the content type wins over detection). */
 export const RAW_IMPORT_TYPES: Record<string, 'csv' | 'pskc'> = {
@@ -22,30 +23,22 @@ export const RAW_IMPORT_TYPES: Record<string, 'csv' | 'pskc'> = {
 export const PASSWORD_HEADER = 'X-PSKC-Password';
 export const KEY_HEADER = 'X-PSKC-Key';
 
-const LIMIT_TEXT = `${IMPORT_MAX_BYTES / 1024 / 1024} MB`;
-const tooLarge = () => new PayloadTooLargeError(`The file is larger than ${LIMIT_TEXT} (${IMPORT_MAX_BYTES} bytes). Split it into smaller files.`);
 const ACCEPTED = `Send the file as text/csv, application/pskc+xml or application/xml, or as multipart/form-data with the file in the field "file".`;
 
 function mediaType(req: Request): string {
   return (req.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
 }
 
-/** Body-parser and multer failures as typed errors: over the limit is a 413 naming it, the rest a 400. */
+/**
+ * Body-parser and multer failures as typed errors: over the limit is a 413 naming it, an unknown
+ * Content-Encoding a 415, anything else (corrupt gzip, a cut-off body) a 400 with our own words
+ * rather than zlib's codes.
+ */
 function rawError(err: unknown): Error {
-  const e = err as { status?: number; type?: string; message?: string };
-  if (e.type === 'entity.too.large' || e.status === 413) return tooLarge();
-  if (e.status && e.status >= 400 && e.status < 500) return err as Error; // e.g. an unsupported Content-Encoding (415)
-  return new BadRequestError('The request body could not be read. Send it again.');
-}
-
-function multipartError(err: unknown): Error {
-  if (err instanceof multer.MulterError) {
-    if (err.code === 'LIMIT_FILE_SIZE') return tooLarge();
-    if (err.code === 'LIMIT_UNEXPECTED_FILE') return new BadRequestError('Send one file, in the field named "file".');
-    return new BadRequestError(`The form has too many or too large parts (${err.message}). Send the file in "file" and at most "format", "password" and "preSharedKey".`);
-  }
-  // Busboy's errors (no boundary, a truncated body) are the client's malformed form, never ours.
-  return new BadRequestError('The multipart body could not be read: check the boundary and that the form is complete.');
+  const e = err as { status?: number; type?: string };
+  if (e.type === 'entity.too.large' || e.status === 413) return fileTooLarge();
+  if (e.type === 'encoding.unsupported') return new UnsupportedMediaTypeError('The Content-Encoding is not supported: send the file as is, or compressed with gzip, deflate or br.');
+  return new BadRequestError('The request body could not be read: check that it is complete and matches its Content-Encoding.');
 }
 
 /** Middleware for the route: parses the body by its content type, or refuses the type with 415. */
@@ -54,7 +47,7 @@ export function readTokenImportBody(): RequestHandler {
   const multipart = multer({ storage: multer.memoryStorage(), limits: { fileSize: IMPORT_MAX_BYTES, files: 1, fields: 10, fieldSize: 10_000, parts: 12 } }).single('file');
   return (req: Request, res: Response, next: NextFunction) => {
     const type = mediaType(req);
-    if (type === 'multipart/form-data') return multipart(req, res, (err: unknown) => next(err ? multipartError(err) : undefined));
+    if (type === 'multipart/form-data') return multipart(req, res, (err: unknown) => next(err ? uploadError(err) : undefined));
     if (type in RAW_IMPORT_TYPES) return raw(req, res, (err: unknown) => next(err ? rawError(err) : undefined));
     next(new UnsupportedMediaTypeError(type ? `The content type "${type.slice(0, 100)}" is not accepted. ${ACCEPTED}` : `The request has no content type. ${ACCEPTED}`));
   };

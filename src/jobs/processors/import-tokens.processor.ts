@@ -67,8 +67,7 @@ export function createImportTokensProcessor(db: Db, secrets: SecretBox, log: Log
       const earlier = await repo.serialsOfImport(db, row.tenantId, row.id);
       let processed = 0;
       let created = earlier.size;
-      const rowErrors: repo.ImportRowError[] = [];
-      let skipped = 0;
+      const notInserted: ImportedToken[] = [];
       for (let i = 0; i < tokens.length; i += IMPORT_BATCH_SIZE) {
         const batch = tokens.slice(i, i + IMPORT_BATCH_SIZE).filter((t) => !earlier.has(t.serial.toLowerCase()));
         const rows = batch.map((t) => tokenRow(secrets, row.tenantId, row.id, t));
@@ -80,13 +79,21 @@ export function createImportTokensProcessor(db: Db, secrets: SecretBox, log: Log
           return ids;
         });
         created += inserted.size;
-        // Serials another admin took between upload and now are skipped rather than failing half an import.
-        batch.forEach((t, k) => {
-          if (inserted.has(rows[k].id as string)) return;
-          skipped++;
-          if (rowErrors.length < MAX_ROW_ERRORS) rowErrors.push({ line: lineOf(t.where), message: `${t.where}: the serial "${t.serial}" was taken by another token after the file was checked; this row was skipped.` });
-        });
+        batch.forEach((t, k) => inserted.has(rows[k].id as string) || notInserted.push(t));
       }
+      // Serials another token took between upload and now are skipped rather than failing half an
+      // import, and listed with their line. A row a concurrent delivery of this same job inserted
+      // is not such a row: it counts as created.
+      let rowErrors: repo.ImportRowError[] = [];
+      if (notInserted.length > 0) {
+        const ours = await repo.serialsOfImport(db, row.tenantId, row.id);
+        created = ours.size;
+        rowErrors = notInserted
+          .filter((t) => !ours.has(t.serial.toLowerCase()))
+          .slice(0, MAX_ROW_ERRORS)
+          .map((t) => ({ line: lineOf(t.where), message: `${t.where}: the serial "${t.serial}" was taken by another token after the file was checked; this row was skipped.` }));
+      }
+      const skipped = tokens.length - created;
       await db.transaction(async (trx) => {
         if (!(await repo.finishImport(trx, row.id, { status: 'done', processed, created, rowErrors }))) return;
         await recordAudit(trx, systemActor(row.tenantId, 'token import'), { action: 'token.import.done', targetType: 'token_import', targetId: row.id, details: { count: created, skipped, format: row.format } });
