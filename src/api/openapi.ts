@@ -83,7 +83,7 @@ const pskcFile = { type: 'string', description: 'A PSKC (RFC 6030) KeyContainer:
 /** The import's file, as a raw body of its own type or a multipart form (the same fields as the console's form). */
 const tokenImportBody = {
   required: true,
-  description: `The file, at most ${importLimit}. A raw PSKC body takes its password in the \`${PASSWORD_HEADER}\` header (ASCII; use the form for other characters) or its pre-shared key, in hex, in \`${KEY_HEADER}\`; only the one the file declares is read.`,
+  description: `The file, at most ${importLimit}. A raw PSKC body takes its password in the \`${PASSWORD_HEADER}\` header (its UTF-8 bytes) or its pre-shared key, in hex, in \`${KEY_HEADER}\`; only the one the file declares is read.`,
   content: {
     'text/csv': { schema: csvFile },
     'application/pskc+xml': { schema: pskcFile },

@@ -57,6 +57,15 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/**
+ * A header value as the UTF-8 its bytes are: Node hands headers over as latin1, which would turn
+ * a password such as "pässwort" into "pÃ¤sswort" and make the right password read as wrong.
+ */
+function utf8Header(req: Request, name: string): string | undefined {
+  const value = text(req.get(name));
+  return value === undefined ? undefined : Buffer.from(value, 'latin1').toString('utf8');
+}
+
 /** After readTokenImportBody: the service's input. A missing or empty file, or a bad field, is a 400. */
 export function tokenImportInput(req: Request): StartImportInput {
   const type = mediaType(req);
@@ -64,8 +73,8 @@ export function tokenImportInput(req: Request): StartImportInput {
   const fields = multipart ? ((req.body ?? {}) as Record<string, unknown>) : {};
   const input = {
     format: multipart ? text(fields.format) : RAW_IMPORT_TYPES[type],
-    password: multipart ? text(fields.password) : text(req.get(PASSWORD_HEADER)),
-    preSharedKey: multipart ? text(fields.preSharedKey) : text(req.get(KEY_HEADER)),
+    password: multipart ? text(fields.password) : utf8Header(req, PASSWORD_HEADER),
+    preSharedKey: multipart ? text(fields.preSharedKey) : utf8Header(req, KEY_HEADER),
   };
   // The JSON guard ran before the body was read: the same rules for these fields (and headers).
   const problem = findInputProblem(multipart ? fields : { [PASSWORD_HEADER]: input.password, [KEY_HEADER]: input.preSharedKey });

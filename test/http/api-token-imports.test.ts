@@ -85,6 +85,9 @@ describe('api: hardware token imports', () => {
     const id = await accepted(await raw(tenant, 'application/pskc+xml', buildPskc(specs, { password: 'open sesame' }), { 'X-PSKC-Password': 'open sesame' }));
     assert.deepEqual(await finished(tenant, id), { id, ...done(6) });
     await assertCodesVerify(tenant, specs);
+    // A password beyond ASCII travels as its UTF-8 bytes (Node reads header bytes as latin1).
+    const umlaut = await raw(tenant, 'application/pskc+xml', buildPskc(randomSeeds(2, 'UML'), { password: 'pässwört' }), { 'X-PSKC-Password': Buffer.from('pässwört', 'utf8').toString('latin1') });
+    assert.equal((await finished(tenant, await accepted(umlaut))).created, 2);
   });
 
   it('imports a raw application/xml PSKC body encrypted with a pre-shared key given in X-PSKC-Key (hex)', async () => {
