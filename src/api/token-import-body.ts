@@ -30,7 +30,7 @@ function mediaType(req: Request): string {
 }
 
 /**
- * Body-parser and multer failures as typed errors: over the limit is a 413 naming it, an unknown
+ * Body-parser failures of a raw body as typed errors: over the limit is a 413 naming it, an unknown
  * Content-Encoding a 415, anything else (corrupt gzip, a cut-off body) a 400 with our own words
  * rather than zlib's codes.
  */
