@@ -5,13 +5,10 @@ import type { Services } from '../services';
 import { ValidationError } from '../lib/errors';
 import { flash, redirect, render } from '../web/views';
 import { formText } from './form';
+import { uploadError } from '../web/upload-errors';
+import { IMPORT_MAX_BYTES } from '../tokens/import/import.types';
 
-export const IMPORT_MAX_BYTES = 20 * 1024 * 1024;
-
-const MULTER_MESSAGES: Record<string, { status: number; message: string }> = {
-  LIMIT_FILE_SIZE: { status: 413, message: `The file is larger than ${IMPORT_MAX_BYTES / 1024 / 1024} MB. Split it into smaller files.` },
-  LIMIT_UNEXPECTED_FILE: { status: 400, message: 'Send one file, in the field named "file".' },
-};
+export { IMPORT_MAX_BYTES };
 
 /**
  * The multipart parser for the upload route only. app.ts mounts it before the CSRF check, which
@@ -23,13 +20,7 @@ export function tokenImportUpload(): RequestHandler {
   const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: IMPORT_MAX_BYTES, files: 1, fields: 10, fieldSize: 10_000, parts: 12 } }).single('file');
   return (req: Request, res: Response, next: NextFunction) => {
     if (!req.session?.adminId) return next();
-    upload(req, res, (err: unknown) => {
-      if (err instanceof multer.MulterError) {
-        const known = MULTER_MESSAGES[err.code] ?? { status: 400, message: 'The upload could not be read. Try again.' };
-        return next(Object.assign(new Error(known.message), { status: known.status, code: 'upload_refused' }));
-      }
-      next(err);
-    });
+    upload(req, res, (err: unknown) => next(err ? uploadError(err) : undefined));
   };
 }
 

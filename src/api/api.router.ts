@@ -14,6 +14,8 @@ import { createApiUsersController } from './users.controller';
 import { createApiChallengesController } from './challenges.controller';
 import { createApiTokensController } from './tokens.controller';
 import { createApiAuthenticateController } from './authenticate.controller';
+import { createApiTokenImportsController } from './token-imports.controller';
+import { readTokenImportBody } from './token-import-body';
 import { buildOpenApiDocument } from './openapi';
 import { refuseBadInput } from '../web/input-guard';
 
@@ -25,6 +27,7 @@ export function createApiRouter(services: Services): Router {
   const challenges = createApiChallengesController(services);
   const tokens = createApiTokensController(services);
   const validation = createApiAuthenticateController(services);
+  const tokenImports = createApiTokenImportsController(services);
   const openapi = buildOpenApiDocument(services.config.baseUrl);
 
   r.use(apiHeaders(services.config.isProduction));
@@ -73,6 +76,10 @@ export function createApiRouter(services: Services): Router {
   r.post('/tokens/:id/reset-drift', tokens.resetDrift);
   r.post('/tokens/:id/verify', tokens.verify);
   r.get('/tokens/:id/resources', tokens.resources);
+
+  // CSV or PSKC as the raw body or a multipart form: read here, after the key check, within the console's size limit.
+  r.post('/token-imports', readTokenImportBody(), tokenImports.create);
+  r.get('/token-imports/:id', tokenImports.show);
 
   r.use(() => {
     throw new NotFoundError('This API path');

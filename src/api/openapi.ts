@@ -13,6 +13,9 @@ import { challengeRequestSchema } from '../validation/challenge.service';
 import { selfServiceSchema } from '../selfservice/self-service.types';
 import { selfServiceJson } from './self-service-serializers';
 import { authenticateResultJson, checkResultJson, tokenCreatedJson, tokenJson, tokenResourcesJson } from './token-serializers';
+import { tokenImportJson, tokenImportStartedJson } from './token-import-serializers';
+import { IMPORT_MAX_BYTES } from '../tokens/import/import.types';
+import { KEY_HEADER, PASSWORD_HEADER } from './token-import-body';
 
 type Json = Record<string, unknown>;
 
@@ -51,7 +54,7 @@ const writeErrors = { 400: errors[400], 401: errors[401], 404: errors[404], 409:
 
 interface OperationSpec {
   summary: string;
-  tag: 'Resources' | 'Users' | 'Assignments' | 'Tokens' | 'Validation';
+  tag: 'Resources' | 'Users' | 'Assignments' | 'Tokens' | 'Token imports' | 'Validation';
   params?: Json[];
   body?: string;
   ok: [status: number, description: string, schema?: Json];
@@ -74,6 +77,36 @@ function operation(id: string, spec: OperationSpec): Json {
 const resourceId = idParam('id', 'resource');
 const userId = idParam('id', 'user');
 const tokenId = idParam('id', 'token');
+const importLimit = `${IMPORT_MAX_BYTES / 1024 / 1024} MB (${IMPORT_MAX_BYTES} bytes)`;
+const csvFile = { type: 'string', description: 'One token a line: serial,secret,type,digits,period|counter[,algorithm] (a first line starting with "serial" is a header)' };
+const pskcFile = { type: 'string', description: 'A PSKC (RFC 6030) KeyContainer: plain, protected by a password (PBKDF2) or encrypted with a pre-shared AES key' };
+/** The import's file, as a raw body of its own type or a multipart form (the same fields as the console's form). */
+const tokenImportBody = {
+  required: true,
+  description: `The file, at most ${importLimit}. A raw PSKC body takes its password in the \`${PASSWORD_HEADER}\` header (its UTF-8 bytes) or its pre-shared key, in hex, in \`${KEY_HEADER}\`; only the one the file declares is read.`,
+  content: {
+    'text/csv': { schema: csvFile },
+    'application/pskc+xml': { schema: pskcFile },
+    'application/xml': { schema: pskcFile },
+    'multipart/form-data': {
+      schema: {
+        type: 'object',
+        required: ['file'],
+        properties: {
+          file: { type: 'string', format: 'binary', description: 'The CSV or PSKC file' },
+          format: { type: 'string', enum: ['auto', 'csv', 'pskc'], default: 'auto', description: 'auto: by the file name\'s extension, then by the content (XML starts with <)' },
+          password: { type: 'string', description: 'For a password-protected PSKC file' },
+          preSharedKey: { type: 'string', description: 'For a PSKC file encrypted with a pre-shared key: the key in hex (32, 48 or 64 digits)' },
+        },
+      },
+    },
+  },
+};
+const credentialHeaders = [
+  { name: PASSWORD_HEADER, in: 'header', required: false, description: 'The password of a password-protected PSKC body', schema: { type: 'string' } },
+  { name: KEY_HEADER, in: 'header', required: false, description: 'The pre-shared AES key of a PSKC body, in hex', schema: { type: 'string' } },
+];
+
 const tokenListParams = [
   ...listParams,
   { name: 'type', in: 'query', required: false, schema: { type: 'string', enum: [...TOKEN_TYPES] } },
@@ -91,7 +124,7 @@ export function buildOpenApiDocument(baseUrl: string): Json {
     },
     servers: [{ url: `${baseUrl}/api/v1` }],
     security: [{ bearerAuth: [] }],
-    tags: [{ name: 'Resources' }, { name: 'Users' }, { name: 'Assignments' }, { name: 'Tokens' }, { name: 'Validation', description: 'Checking a user\'s one-time password: the call your protected application makes.' }],
+    tags: [{ name: 'Resources' }, { name: 'Users' }, { name: 'Assignments' }, { name: 'Tokens' }, { name: 'Token imports', description: 'Hardware tokens in bulk from CSV or PSKC files, as in the console.' }, { name: 'Validation', description: 'Checking a user\'s one-time password: the call your protected application makes.' }],
     paths: {
       '/openapi.json': {
         get: { operationId: 'getOpenApi', summary: 'This document', security: [], responses: { 200: { description: 'The OpenAPI document', ...json({ type: 'object' }) } } },
@@ -154,6 +187,21 @@ export function buildOpenApiDocument(baseUrl: string): Json {
       '/tokens/{id}/resources': {
         get: operation('listTokenResources', { summary: 'List the resources a token is assigned to', tag: 'Assignments', params: [tokenId], ok: [200, 'The resources', ref('TokenResources')], errors: readErrors }),
       },
+      '/token-imports': {
+        post: {
+          ...operation('importTokens', {
+            summary: `Import hardware tokens from a CSV or PSKC file. The whole file is checked first: any bad line, a wrong password or key, or a serial already in use refuses it with 422 naming the line, and nothing is imported. A good file answers 202 and its tokens are created in the background; poll the Location.`,
+            tag: 'Token imports',
+            params: credentialHeaders,
+            ok: [202, 'Accepted and queued (Location: the import)', ref('TokenImportStarted')],
+            errors: { 400: errors[400], 401: errors[401], 413: { $ref: '#/components/responses/TooLarge' }, 415: { $ref: '#/components/responses/UnsupportedMediaType' }, 422: errors[422] },
+          }),
+          requestBody: tokenImportBody,
+        },
+      },
+      '/token-imports/{id}': {
+        get: operation('getTokenImport', { summary: 'Progress and result of a token import (the same shape as a user import; updated and unchanged are always 0)', tag: 'Token imports', params: [idParam('id', 'token import')], ok: [200, 'The import', ref('TokenImport')], errors: readErrors }),
+      },
       '/users': {
         get: operation('listUsers', { summary: 'List and search users (login, email, names)', tag: 'Users', params: listParams, ok: [200, 'A page of users', ref('UserPage')], errors: { 401: errors[401] } }),
         post: operation('createUser', { summary: 'Create a user', tag: 'Users', body: 'UserCreate', ok: [201, 'The created user (never the password)', ref('User')], errors: writeErrors }),
@@ -202,6 +250,8 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         ChallengeRequest: schemaOf(challengeRequestSchema, 'input'),
         ChallengeAnswer: { type: 'object', required: ['status'], properties: { status: { const: 'sent' } }, additionalProperties: false },
         AuthenticateResult: schemaOf(authenticateResultJson, 'output'),
+        TokenImportStarted: schemaOf(tokenImportStartedJson, 'output'),
+        TokenImport: schemaOf(tokenImportJson, 'output'),
       },
       responses: {
         BadRequest: { description: 'The body is not valid JSON or not a JSON object, or a field or query parameter holds a NUL byte, a lone UTF-16 surrogate, a control character other than tab and line breaks, or more than 20 000 characters; the message names the field (code `invalid_json` or `bad_request`)', ...json(ref('Error')) },
@@ -210,6 +260,8 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         Conflict: { description: 'The name, login or self-service address is already taken (code `conflict`, with `fields`)', ...json(ref('Error')) },
         ValidationFailed: { description: 'Some fields are invalid (code `validation_failed`, one message per field in `fields`)', ...json(ref('Error')) },
         Unavailable: { description: 'The database is unreachable for now; retry after the given seconds (code `unavailable`)', headers: { 'Retry-After': { schema: { type: 'integer' } } }, ...json(ref('Error')) },
+        TooLarge: { description: `The file is over the limit of ${importLimit}; the message names it (code \`too_large\`)`, ...json(ref('Error')) },
+        UnsupportedMediaType: { description: 'The body\'s content type is not one the operation reads; the message lists them (code `unsupported_media_type`)', ...json(ref('Error')) },
         RateLimited: { description: 'Too many attempts for this object; wait and retry (code `rate_limited`)', ...json(ref('Error')) },
       },
     },

@@ -48,6 +48,18 @@ export class ConflictError extends DomainError {
   }
 }
 
+/** A request body over a stated limit; the message names the limit. */
+export class PayloadTooLargeError extends DomainError {
+  readonly status = 413;
+  readonly code = 'too_large';
+}
+
+/** A body in a format the route does not read; the message lists the ones it does. */
+export class UnsupportedMediaTypeError extends DomainError {
+  readonly status = 415;
+  readonly code = 'unsupported_media_type';
+}
+
 export class RateLimitedError extends DomainError {
   readonly status = 429;
   readonly code = 'rate_limited';

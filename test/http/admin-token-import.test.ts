@@ -154,6 +154,18 @@ describe('console: hardware token import', () => {
     assert.match(String(res.headers['hx-redirect']), /^\/admin\/tokens\/imports\//);
   });
 
+  it('answers a truncated or boundary-less multipart upload with 400, not 500', async () => {
+    const agent = await signIn(ctx.app, await createTenant(ctx.services));
+    const token = await csrfOf(agent, '/admin/tokens/import');
+    const cut = '--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nserial,';
+    for (const [type, body] of [['multipart/form-data; boundary=xyz', cut], ['multipart/form-data', 'whatever']]) {
+      const res = await agent.post('/admin/tokens/import').set('x-csrf-token', token).set('Content-Type', type).send(Buffer.from(body));
+      assert.equal(res.status, 400, `${type}: ${res.status}`);
+      assert.match(res.text, /The upload could not be read/);
+      assert.doesNotMatch(res.text, /Something went wrong on our side/);
+    }
+  });
+
   it('refuses an upload without a CSRF token (SEC-19)', async () => {
     const tenant = await createTenant(ctx.services);
     const agent = await signIn(ctx.app, tenant);

@@ -67,4 +67,20 @@ describe('api: OpenAPI document', () => {
       assert.ok(doc.components[kind]?.[name], `dangling $ref ${target}`);
     }
   });
+
+  it('documents token imports: the accepted bodies, the size limit, and updated/unchanged as always 0', () => {
+    const post = doc.paths['/token-imports'].post;
+    assert.deepEqual(Object.keys(post.requestBody.content).sort(), ['application/pskc+xml', 'application/xml', 'multipart/form-data', 'text/csv']);
+    assert.deepEqual(Object.keys(post.requestBody.content['multipart/form-data'].schema.properties).sort(), ['file', 'format', 'password', 'preSharedKey']);
+    assert.match(post.requestBody.description, /20 MB/);
+    assert.deepEqual(post.parameters.map((p: { name: string }) => p.name), ['X-PSKC-Password', 'X-PSKC-Key']);
+    assert.equal(post.responses['202'].content['application/json'].schema.$ref, '#/components/schemas/TokenImportStarted');
+    assert.equal(post.responses['413'].$ref, '#/components/responses/TooLarge');
+    assert.equal(post.responses['415'].$ref, '#/components/responses/UnsupportedMediaType');
+    const shape = doc.components.schemas.TokenImport;
+    assert.deepEqual(shape.required.sort(), ['created', 'errors', 'id', 'processed', 'status', 'total', 'unchanged', 'updated']);
+    assert.deepEqual(shape.properties.status.enum, ['queued', 'running', 'done', 'failed']);
+    assert.match(shape.properties.updated.description, /always 0/);
+    assert.deepEqual(shape.properties.errors.items.required.sort(), ['line', 'message']);
+  });
 });

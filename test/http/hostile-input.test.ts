@@ -152,6 +152,15 @@ describe('hostile input never answers 5xx', () => {
         check(failures, `${where} ?${param.name} repeated`, await api(method, `${fillPath(path, ids)}?${param.name}=a&${param.name}=b&${param.name}[x]=c`));
       }
       if (!op.requestBody) continue;
+      // A multipart operation (token imports): each form field but the file gets each hostile string, beside a valid file.
+      const form = op.requestBody.content?.['multipart/form-data']?.schema?.properties as Json | undefined;
+      for (const field of Object.keys(form ?? {}).filter((f) => f !== 'file')) {
+        for (const [name, value] of Object.entries(HOSTILE_STRINGS)) {
+          const res = await api(method, fillPath(path, ids)).field(field, value).attach('file', Buffer.from('serial,secret,type,digits,period\n'), 'hostile.csv');
+          check(failures, `${where} form ${field}=${name}`, res);
+          if (name === 'nul' && res.status < 500 && !res.text.includes(field)) failures.push({ what: `${where} form ${field}=nul does not name the field`, status: res.status, body: res.text.slice(0, 300) });
+        }
+      }
       for (const [name, body] of Object.entries(HOSTILE_BODIES)) {
         check(failures, `${where} body=${name}`, await api(method, fillPath(path, ids)).set('Content-Type', 'application/json').send(body));
       }

@@ -123,6 +123,7 @@ describe('hardware token import', () => {
     assert.equal(await countTokens(tenant.tenantId), 2500);
     const row = await db('token_imports').where({ id }).first();
     assert.deepEqual([row.status, row.processed, row.file_sealed], ['done', 2500, null]);
+    assert.deepEqual([row.created, row.row_errors], [2500, []], 'rows a concurrent delivery of the same job inserted are created, not skipped');
     const done = await db('audit_events').where({ tenant_id: tenant.tenantId, action: 'token.import.done' });
     assert.deepEqual(done.map((a) => a.details.count), [2500, 2500], 'one per finishing delivery, each counting the whole import');
   });

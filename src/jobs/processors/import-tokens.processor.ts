@@ -11,12 +11,15 @@ import { recordAudit } from '../../audit/audit.repository';
 import { systemActor } from '../../audit/actor';
 import { sealSeed } from '../../tokens/token-seed';
 import { openImportFile, parseImportFile } from '../../tokens/import/import-file';
-import { ImportFormatError, type ImportedToken } from '../../tokens/import/import.types';
+import { ImportFormatError, lineOf, type ImportedToken } from '../../tokens/import/import.types';
 import * as repo from '../../tokens/import/import.repository';
 import type { Processor } from '../queue';
 
 /** 1000 rows x 12 columns stays far below PostgreSQL's 65535 bind parameters, and progress moves every batch. */
 export const IMPORT_BATCH_SIZE = 1000;
+
+/** Skipped rows listed on the import (the count is total - created); a row stays small however many clash. */
+export const MAX_ROW_ERRORS = 100;
 
 function tokenRow(secrets: SecretBox, tenantId: string, importId: string, t: ImportedToken): Record<string, unknown> {
   // The id is chosen before sealing: the seed's ciphertext is bound to it.
@@ -63,23 +66,36 @@ export function createImportTokensProcessor(db: Db, secrets: SecretBox, log: Log
       await repo.updateImport(db, row.id, { status: 'running', total: tokens.length });
       const earlier = await repo.serialsOfImport(db, row.tenantId, row.id);
       let processed = 0;
-      let inserted = 0;
+      let created = earlier.size;
+      const notInserted: ImportedToken[] = [];
       for (let i = 0; i < tokens.length; i += IMPORT_BATCH_SIZE) {
-        const batch = tokens.slice(i, i + IMPORT_BATCH_SIZE);
-        const rows = batch.filter((t) => !earlier.has(t.serial.toLowerCase())).map((t) => tokenRow(secrets, row.tenantId, row.id, t));
-        processed += batch.length;
+        const batch = tokens.slice(i, i + IMPORT_BATCH_SIZE).filter((t) => !earlier.has(t.serial.toLowerCase()));
+        const rows = batch.map((t) => tokenRow(secrets, row.tenantId, row.id, t));
+        processed = Math.min(i + IMPORT_BATCH_SIZE, tokens.length);
         // Each batch commits with its progress, so the bar never runs ahead of the rows.
-        inserted += await db.transaction(async (trx) => {
-          const n = await repo.insertTokenRows(trx, rows);
-          await repo.updateImport(trx, row.id, { processed });
-          return n;
+        const inserted = await db.transaction(async (trx) => {
+          const ids = await repo.insertTokenRows(trx, rows);
+          await repo.updateImport(trx, row.id, { processed, created: created + ids.size });
+          return ids;
         });
+        created += inserted.size;
+        batch.forEach((t, k) => inserted.has(rows[k].id as string) || notInserted.push(t));
       }
-      const created = earlier.size + inserted;
-      // Serials another admin took between upload and now are skipped rather than failing half an import.
+      // Serials another token took between upload and now are skipped rather than failing half an
+      // import, and listed with their line. A row a concurrent delivery of this same job inserted
+      // is not such a row: it counts as created.
+      let rowErrors: repo.ImportRowError[] = [];
+      if (notInserted.length > 0) {
+        const ours = await repo.serialsOfImport(db, row.tenantId, row.id);
+        created = ours.size;
+        rowErrors = notInserted
+          .filter((t) => !ours.has(t.serial.toLowerCase()))
+          .slice(0, MAX_ROW_ERRORS)
+          .map((t) => ({ line: lineOf(t.where), message: `${t.where}: the serial "${t.serial}" was taken by another token after the file was checked; this row was skipped.` }));
+      }
       const skipped = tokens.length - created;
       await db.transaction(async (trx) => {
-        if (!(await repo.finishImport(trx, row.id, { status: 'done', processed }))) return;
+        if (!(await repo.finishImport(trx, row.id, { status: 'done', processed, created, rowErrors }))) return;
         await recordAudit(trx, systemActor(row.tenantId, 'token import'), { action: 'token.import.done', targetType: 'token_import', targetId: row.id, details: { count: created, skipped, format: row.format } });
       });
       log.info({ importId, count: created, skipped, ms: Date.now() - started }, 'token import done');

@@ -4,6 +4,12 @@ import type { ImportFormat } from './import.types';
 
 export type ImportStatus = 'queued' | 'running' | 'done' | 'failed';
 
+/** A row of the file the job skipped; `line` is the file's line (CSV) or the KeyPackage's line (PSKC). */
+export interface ImportRowError {
+  line: number | null;
+  message: string;
+}
+
 export interface TokenImport {
   id: string;
   tenantId: string;
@@ -12,7 +18,10 @@ export interface TokenImport {
   status: ImportStatus;
   total: number;
   processed: number;
+  /** Tokens this import inserted (rows skipped at insert are in rowErrors). */
+  created: number;
   error: string | null;
+  rowErrors: ImportRowError[];
   createdByAdminId: string | null;
   createdAt: Date;
   finishedAt: Date | null;
@@ -23,7 +32,7 @@ export interface TokenImportJobRow extends TokenImport {
   fileSealed: string | null;
 }
 
-const PUBLIC_COLUMNS = ['id', 'tenant_id', 'format', 'filename', 'status', 'total', 'processed', 'error', 'created_by_admin_id', 'created_at', 'finished_at'];
+const PUBLIC_COLUMNS = ['id', 'tenant_id', 'format', 'filename', 'status', 'total', 'processed', 'created', 'error', 'row_errors', 'created_by_admin_id', 'created_at', 'finished_at'];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function toImport(r: any): TokenImport {
@@ -35,7 +44,9 @@ function toImport(r: any): TokenImport {
     status: r.status,
     total: r.total,
     processed: r.processed,
+    created: r.created,
     error: r.error,
+    rowErrors: r.row_errors ?? [],
     createdByAdminId: r.created_by_admin_id,
     createdAt: r.created_at,
     finishedAt: r.finished_at,
@@ -68,11 +79,16 @@ export async function updateImport(q: Queryable, id: string, patch: Record<strin
 }
 
 /** Ends an import once: false when another delivery of the job already finished it. */
-export async function finishImport(q: Queryable, id: string, patch: { status: 'done' | 'failed'; processed?: number; error?: string }): Promise<boolean> {
+export async function finishImport(
+  q: Queryable,
+  id: string,
+  patch: { status: 'done' | 'failed'; processed?: number; created?: number; error?: string; rowErrors?: ImportRowError[] },
+): Promise<boolean> {
+  const { rowErrors, ...columns } = patch;
   const count = await q('token_imports')
     .where({ id })
     .whereIn('status', ['queued', 'running'])
-    .update({ ...patch, file_sealed: null, finished_at: q.fn.now() });
+    .update({ ...columns, ...(rowErrors ? { row_errors: JSON.stringify(rowErrors) } : {}), file_sealed: null, finished_at: q.fn.now() });
   return count > 0;
 }
 
@@ -94,9 +110,9 @@ export async function serialsOfImport(q: Queryable, tenantId: string, importId: 
   return new Set(rows.map((r: { serial: string }) => r.serial));
 }
 
-/** One multi-row INSERT; a serial taken meanwhile by another token is skipped, not an error. Returns rows inserted. */
-export async function insertTokenRows(q: Queryable, rows: Record<string, unknown>[]): Promise<number> {
-  if (rows.length === 0) return 0;
+/** One multi-row INSERT; a serial taken meanwhile by another token is skipped, not an error. Returns the ids inserted. */
+export async function insertTokenRows(q: Queryable, rows: Record<string, unknown>[]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
   const inserted = await q('tokens').insert(rows).onConflict().ignore().returning('id');
-  return inserted.length;
+  return new Set(inserted.map((r: { id: string }) => r.id));
 }

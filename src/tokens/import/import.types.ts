@@ -58,3 +58,15 @@ export function printable(text: string): string {
   const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
   return clean.length > 40 ? `${clean.slice(0, 40)}…` : clean;
 }
+
+/** The largest file accepted, by the console and the API alike (a 10 000-key PSKC file is about 8 MB). */
+export const IMPORT_MAX_BYTES = 20 * 1024 * 1024;
+
+/**
+ * The line a parser's place or message names ("Line 17: ...", "KeyPackage 3 (serial X, line 12)"),
+ * or null when it names none (a problem with the file as a whole).
+ */
+export function lineOf(text: string): number | null {
+  const match = /^Line (\d+)\b/.exec(text) ?? /^KeyPackage \d+ \([^)]*\bline (\d+)\)/.exec(text);
+  return match ? Number(match[1]) : null;
+}
