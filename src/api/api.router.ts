@@ -16,6 +16,8 @@ import { createApiTokensController } from './tokens.controller';
 import { createApiAuthenticateController } from './authenticate.controller';
 import { buildOpenApiDocument } from './openapi';
 import { refuseBadInput } from '../web/input-guard';
+import { csvUpload } from '../web/csv-upload';
+import { createApiUserImportsController } from './user-imports.controller';
 
 export function createApiRouter(services: Services): Router {
   const r = Router();
@@ -25,6 +27,7 @@ export function createApiRouter(services: Services): Router {
   const challenges = createApiChallengesController(services);
   const tokens = createApiTokensController(services);
   const validation = createApiAuthenticateController(services);
+  const userImports = createApiUserImportsController(services);
   const openapi = buildOpenApiDocument(services.config.baseUrl);
 
   r.use(apiHeaders(services.config.isProduction));
@@ -32,6 +35,9 @@ export function createApiRouter(services: Services): Router {
 
   // Authenticate before parsing, so anonymous callers get a 401 and cost us no JSON parsing.
   r.use(requireApiKey(services.apiKeys));
+  // The one route with a file body (up to 20 MB of CSV, not JSON): read by its own parser, before
+  // the JSON parser and the input guard; the import checks each field as the guard would.
+  r.post('/user-imports', csvUpload({ allowRaw: true }), userImports.create);
   r.use(express.json({ limit: '100kb' }));
   // NUL bytes, lone surrogates, control characters and over-long text answer 400 here, naming the field.
   r.use(refuseBadInput);
@@ -61,6 +67,8 @@ export function createApiRouter(services: Services): Router {
   r.post('/users/:id/block', users.block);
   r.post('/users/:id/unblock', users.unblock);
   r.get('/users/:id/resources', users.resources);
+
+  r.get('/user-imports/:id', userImports.show);
 
   r.get('/tokens', tokens.list);
   r.post('/tokens', tokens.create);
