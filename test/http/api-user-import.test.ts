@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createTestContext, type TestContext } from '../helpers/context';
 import { createResource, createTenant, createUser, unique, type TestTenant } from '../helpers/factories';
 import { apiClient, assertApiError } from '../helpers/api-client';
-import { waitUntil } from '../helpers/wait';
+import { freePort, waitUntil } from '../helpers/wait';
 
 describe('api: user CSV import', () => {
   let ctx: TestContext;
@@ -147,5 +147,23 @@ describe('api: user CSV import', () => {
     assertApiError(await apiClient(ctx.app, owner.apiKey).get(`/user-imports/${randomUUID()}`), 404, 'not_found');
     const anonymous = await apiClient(ctx.app, 'mfa_wrong').post('/user-imports').set('Content-Type', 'text/csv').send('login\nx\n');
     assert.equal(anonymous.status, 401);
+  });
+
+  it('with Redis unreachable, an upload answers 503 at once and the import is marked failed, not stuck at zero', async () => {
+    const down = await createTestContext({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, QUEUE_PREFIX: unique('t') });
+    try {
+      const tenant = await createTenant(down.services);
+      const started = performance.now();
+      const res = await apiClient(down.app, tenant.apiKey).post('/user-imports').set('Content-Type', 'text/csv').send(Buffer.from(`login\n${unique('u')}\n`));
+      const ms = performance.now() - started;
+      assertApiError(res, 503, 'unavailable');
+      assert.match(res.body.error.message, /could not be queued/);
+      assert.ok(ms < 3_000, `answered after ${Math.round(ms)} ms`);
+      const [row] = await down.services.db('user_imports').where({ tenant_id: tenant.tenantId });
+      assert.equal(row.status, 'failed');
+      assert.equal(row.file_sealed, null);
+    } finally {
+      await Promise.race([down.close(), new Promise((r) => setTimeout(r, 5_000))]);
+    }
   });
 });
