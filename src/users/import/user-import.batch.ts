@@ -24,14 +24,19 @@ const FIELD_COLUMNS = [
 ] as const;
 
 export async function writeUserBatch(q: Queryable, tenantId: string, users: ImportedUser[], updateExisting: boolean): Promise<BatchCounts> {
+  // Look up first so a file imported again sends no INSERT at all; the INSERT still ignores a
+  // login created meanwhile by someone else (the unique index decides, not this lookup).
+  const before = new Map((await repo.usersByLogin(q, tenantId, users.map((u) => u.login.toLowerCase()))).map((r) => [r.login.toLowerCase(), r]));
   const inserted = await repo.insertUsers(
     q,
-    users.map((u) => ({ tenant_id: tenantId, login: u.login, email: u.email ?? null, phone: u.phone ?? null, first_name: u.firstName ?? null, last_name: u.lastName ?? null })),
+    users
+      .filter((u) => !before.has(u.login.toLowerCase()))
+      .map((u) => ({ tenant_id: tenantId, login: u.login, email: u.email ?? null, phone: u.phone ?? null, first_name: u.firstName ?? null, last_name: u.lastName ?? null })),
   );
   const createdIds = new Map(inserted.map((r) => [r.login.toLowerCase(), r.id]));
   const newIds = new Set(createdIds.values());
-  const others = users.filter((u) => !createdIds.has(u.login.toLowerCase()));
-  const existing = new Map((await repo.usersByLogin(q, tenantId, others.map((u) => u.login.toLowerCase()))).map((r) => [r.login.toLowerCase(), r]));
+  const raced = users.filter((u) => !createdIds.has(u.login.toLowerCase()) && !before.has(u.login.toLowerCase()));
+  const existing = new Map([...before, ...(await repo.usersByLogin(q, tenantId, raced.map((u) => u.login.toLowerCase()))).map((r) => [r.login.toLowerCase(), r] as const)]);
 
   const changed = new Set<string>();
   const assignments: Array<{ tenant_id: string; resource_id: string; user_id: string }> = [];
