@@ -23,6 +23,8 @@ describe('user CSV (RFC 4180 records)', () => {
   it('drops a UTF-8 BOM and reports stray or unclosed quotes on their record only', () => {
     assert.deepEqual(records('\uFEFFlogin\nab"c\nok')[0], { line: 1, fields: ['login'] });
     assert.match(records('login\nab"c\nok')[1].problem!, /quote/);
+    assert.deepEqual(records('"a"  ,"b"\t\n'), [{ line: 1, fields: ['a', 'b'] }]);
+    assert.match(records('"a"x,b')[0].problem!, /text follows a closing quote/);
     assert.deepEqual(records('login\nab"c\nok')[2], { line: 3, fields: ['ok'] });
     const unclosed = records('login\n"abc\nmore');
     assert.equal(unclosed[1].line, 2);
@@ -35,6 +37,7 @@ describe('user CSV (header and rows)', () => {
     assert.throws(() => readUserFile(Buffer.from('login,mail,Dept\nx,y,z')), (e: Error) => e instanceof UserCsvHeaderError && /Unknown columns "mail", "Dept"/.test(e.message));
     assert.throws(() => readUserFile(Buffer.from('email\nx@example.com')), /no "login" column/);
     assert.throws(() => readUserFile(Buffer.from('')), /empty/);
+    assert.throws(() => readUserFile(Buffer.from('login;email\nx;y')), /separated by commas, but the first line is "login;email"/);
     assert.throws(() => readUserFile(Buffer.from([0x6c, 0x6f, 0x67, 0x69, 0x6e, 0x0a, 0xe9, 0x0a])), /not UTF-8/);
   });
 

@@ -51,6 +51,8 @@ export function* csvRecords(text: string): Generator<CsvRecord> {
           return;
         }
         line += countBreaks(field, 0, field.length);
+        // Spaces after a closing quote (some exporters pad) are not part of anything.
+        while (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9) i++;
         const c = text.charCodeAt(i);
         if (i < n && c !== COMMA && c !== LF && c !== CR) {
           problem ??= 'text follows a closing quote; a quote inside a quoted field is written twice ("").';

@@ -32,6 +32,9 @@ export function readHeader(record: CsvRecord | undefined): Map<UserColumn, numbe
     else if (columns.has(column)) throw new UserCsvHeaderError(`The column "${column}" appears twice in the header.`);
     else columns.set(column, index);
   });
+  if (record.fields.length === 1 && /[;\t]/.test(record.fields[0])) {
+    throw new UserCsvHeaderError(`The columns must be separated by commas, but the first line is "${printable(record.fields[0])}". Save the file as "CSV (comma delimited)" and upload it again.`);
+  }
   if (unknown.length) {
     throw new UserCsvHeaderError(`Unknown column${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 10).join(', ')}. The columns are ${USER_COLUMNS.join(', ')}.`);
   }
