@@ -4,6 +4,7 @@
  *
  *   npm run bench -- validate [--duration 10] [--warmup 3] [--connections 64] [--users 5000] [--pool 10]
  *   npm run bench -- import [--runs 3]   (10 000 hardware tokens from CSV and from PSKC)
+ *   npm run bench -- user-import [--users 100000]   (users from CSV, upload to done, then the same file again)
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mfa_bench) names a database the
  * bench DROPS and recreates on every run.
@@ -14,9 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchValidate } from './validate';
 import { benchImport } from './import';
+import { benchUserImport } from './user-import';
 
 const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'results');
-const USAGE = 'Usage: npm run bench -- validate [--duration 10] [--warmup 3] [--connections 64] [--users 5000] [--pool 10]\n       npm run bench -- import [--runs 3]';
+const USAGE = 'Usage: npm run bench -- validate [--duration 10] [--warmup 3] [--connections 64] [--users 5000] [--pool 10]\n       npm run bench -- import [--runs 3]\n       npm run bench -- user-import [--users 100000]';
 /** Hard stop: whatever happens, the bench ends (lib/processes.ts kills its servers on exit). */
 const DEADLINE_MS = 10 * 60_000;
 
@@ -27,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
     options: { duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' }, pool: { type: 'string' }, runs: { type: 'string' } },
   });
   const [name] = positionals;
-  if (name !== 'validate' && name !== 'import') {
+  if (name !== 'validate' && name !== 'import' && name !== 'user-import') {
     console.error(USAGE);
     return 2;
   }
@@ -38,7 +40,13 @@ async function main(argv: string[]): Promise<number> {
   };
   const log = (line: string) => console.error(`[bench] ${line}`);
   const result =
-    name === 'import'
+    name === 'user-import'
+      ? await benchUserImport({
+          databaseUrl: process.env.BENCH_USER_IMPORT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mfa_bench_user_import',
+          users: int(values.users, 100_000, 100, 200_000, 'users'),
+          log,
+        })
+      : name === 'import'
       ? await benchImport({
           databaseUrl: process.env.BENCH_IMPORT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mfa_bench_import',
           tokens: 10_000,

@@ -22,6 +22,7 @@ import { createCsrf } from './web/csrf';
 import { createViewEngine, VIEWS_DIR } from './web/views';
 import { htmlErrorHandler } from './web/error-handler';
 import { tokenImportUpload } from './admin/token-imports.controller';
+import { userImportUpload } from './admin/user-imports.controller';
 import { refuseBadInput } from './web/input-guard';
 import './web/types';
 
@@ -107,9 +108,10 @@ export function createApp(services: Services): express.Express {
   app.use(refuseBadInput);
   // A portal host serves its portal only: the console and sign-up never answer there.
   app.use(portal.hostGate);
-  // The one multipart form (token import): parsed before the CSRF check, which reads its `_csrf` field.
+  // The multipart forms (token and user imports): parsed before the CSRF check, which reads their `_csrf` field.
   // express-session sees req.session already set and does not load it twice.
   app.post('/admin/tokens/import', adminSession, tokenImportUpload(), refuseBadInput);
+  app.post('/admin/users/import', adminSession, userImportUpload(), refuseBadInput);
   app.use(['/admin', '/signup'], adminSession, csrf.provideToken, csrf.protect);
   app.use(createAdminRouter(services));
   app.use('/portal', portal.pathRouter);

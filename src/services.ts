@@ -13,6 +13,8 @@ import { createInProcessQueue } from './jobs/in-process-transport';
 import { createSendMessageProcessor } from './jobs/processors/send-message.processor';
 import { createImportTokensProcessor } from './jobs/processors/import-tokens.processor';
 import { createTokenImportService, type TokenImportService } from './tokens/import/import.service';
+import { createImportUsersProcessor } from './jobs/processors/import-users.processor';
+import { createUserImportService, type UserImportService } from './users/import/user-import.service';
 import { createLogger, type Logger } from './lib/logger';
 import { createSecretBox, type SecretBox } from './lib/secret-box';
 import { createMailer, type Mailer } from './mail/mailer';
@@ -60,6 +62,8 @@ export interface Services {
   /** Email/SMS codes on demand (POST /resources/{id}/challenge). */
   challenges: ChallengeService;
   tokenImports: TokenImportService;
+  /** User CSV imports (console and API), processed by the `users.import` job. */
+  userImports: UserImportService;
   /** End-user sign-in at a resource's portal (SPEC §5.2). */
   portalSignIn: PortalSignInService;
   /** Shared rate limits (PostgreSQL), for every surface. */
@@ -120,6 +124,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const processors: Processors = {
     sendMessage: createSendMessageProcessor(db, mailer, log),
     importTokens: createImportTokensProcessor(db, secrets, log),
+    importUsers: createImportUsersProcessor(db, secrets, log),
   };
   queue.attachProcessors(processors);
 
@@ -159,6 +164,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     challengeCodes,
     portalSignIn: createPortalSignInService(db, { messages, codes: challengeCodes, validation, challenges, limiter }),
     tokenImports: createTokenImportService(db, queue, secrets),
+    userImports: createUserImportService(db, queue, secrets),
     async close() {
       // In-flight jobs first (in-process ones still use the database and the mailer).
       await queue.close();

@@ -10,6 +10,7 @@ import { createApiKeysController } from './api-keys.controller';
 import { createOutboxController } from './outbox.controller';
 import { createAuditController } from './audit.controller';
 import { createTokenImportsController } from './token-imports.controller';
+import { createUserImportsController } from './user-imports.controller';
 import { createTokensController, tokenIdParam as tokenId } from './tokens.controller';
 import { createTokenPageController } from './token-page.controller';
 import { requireAdmin, requireRole } from './require-admin';
@@ -26,6 +27,7 @@ export function createAdminRouter(services: Services): Router {
   const outbox = createOutboxController(services);
   const audit = createAuditController(services);
   const imports = createTokenImportsController(services);
+  const userImports = createUserImportsController(services);
   const tokens = createTokensController(services);
   const tokenPage = createTokenPageController(services);
   const owner = requireRole('owner');
@@ -69,6 +71,11 @@ export function createAdminRouter(services: Services): Router {
 
   r.get('/admin/users', users.list);
   r.get('/admin/users/new', users.newForm);
+  // Declared before /admin/users/:id, so "import" is never taken for a user id.
+  r.get('/admin/users/import', userImports.form);
+  r.post('/admin/users/import', userImports.create);
+  r.get('/admin/users/imports/:id', userImports.show);
+  r.get('/admin/users/imports/:id/report.csv', userImports.report);
   r.post('/admin/users', users.create);
   r.get('/admin/users/:id', users.show);
   r.post('/admin/users/:id', users.update);

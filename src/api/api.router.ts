@@ -18,6 +18,8 @@ import { createApiTokenImportsController } from './token-imports.controller';
 import { readTokenImportBody } from './token-import-body';
 import { buildOpenApiDocument } from './openapi';
 import { refuseBadInput } from '../web/input-guard';
+import { csvUpload } from '../web/csv-upload';
+import { createApiUserImportsController } from './user-imports.controller';
 
 export function createApiRouter(services: Services): Router {
   const r = Router();
@@ -28,6 +30,7 @@ export function createApiRouter(services: Services): Router {
   const tokens = createApiTokensController(services);
   const validation = createApiAuthenticateController(services);
   const tokenImports = createApiTokenImportsController(services);
+  const userImports = createApiUserImportsController(services);
   const openapi = buildOpenApiDocument(services.config.baseUrl);
 
   r.use(apiHeaders(services.config.isProduction));
@@ -35,6 +38,9 @@ export function createApiRouter(services: Services): Router {
 
   // Authenticate before parsing, so anonymous callers get a 401 and cost us no JSON parsing.
   r.use(requireApiKey(services.apiKeys));
+  // The one route with a file body (up to 20 MB of CSV, not JSON): read by its own parser, before
+  // the JSON parser and the input guard; the import checks each field as the guard would.
+  r.post('/user-imports', csvUpload({ allowRaw: true }), userImports.create);
   r.use(express.json({ limit: '100kb' }));
   // NUL bytes, lone surrogates, control characters and over-long text answer 400 here, naming the field.
   r.use(refuseBadInput);
@@ -64,6 +70,8 @@ export function createApiRouter(services: Services): Router {
   r.post('/users/:id/block', users.block);
   r.post('/users/:id/unblock', users.unblock);
   r.get('/users/:id/resources', users.resources);
+
+  r.get('/user-imports/:id', userImports.show);
 
   r.get('/tokens', tokens.list);
   r.post('/tokens', tokens.create);

@@ -114,6 +114,22 @@ const tokenListParams = [
   { name: 'userId', in: 'query', required: false, description: "The owner's id.", schema: { type: 'string', format: 'uuid' } },
 ];
 
+/** The user CSV: columns, rules and limits, said once for both content types. */
+const USER_CSV_DESCRIPTION =
+  'UTF-8 CSV (RFC 4180, with or without a BOM, at most 20 MB) with a header row naming its columns in any order: `login` (required), `email`, `phone` (E.164), `firstName`, `lastName`, `resources` (`;`-separated resource names or ids of your tenant; the user is assigned to each). Unknown columns refuse the file (422, naming them). Each row is judged as `POST /users` judges a body; a bad row is skipped and reported with its line number (the header is line 1).';
+const userImportBody = {
+  required: true,
+  description: USER_CSV_DESCRIPTION,
+  content: {
+    'text/csv': { schema: { type: 'string' } },
+    'multipart/form-data': {
+      schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', contentMediaType: 'text/csv', description: 'The CSV file' }, updateExisting: { type: 'string', enum: ['true', 'false'] } } },
+    },
+  },
+};
+const updateExistingParam = { name: 'updateExisting', in: 'query', required: false, description: 'With `true`, users that exist (login matched case-insensitively) get the fields the file gives (blank cells change nothing) and its resources; otherwise they are left as they are.', schema: { type: 'boolean', default: false } };
+const userImportErrors = { ...writeErrors, 413: { $ref: '#/components/responses/TooLarge' }, 415: { $ref: '#/components/responses/UnsupportedMediaType' } };
+
 export function buildOpenApiDocument(baseUrl: string): Json {
   return {
     openapi: '3.1.0',
@@ -217,6 +233,15 @@ export function buildOpenApiDocument(baseUrl: string): Json {
       '/users/{id}/unblock': {
         post: operation('unblockUser', { summary: 'Unblock a user', tag: 'Users', params: [userId], ok: [200, 'The unblocked user', ref('User')], errors: readErrors }),
       },
+      '/user-imports': {
+        post: {
+          ...operation('startUserImport', { summary: 'Import users from a CSV file: runs as a background job, whose status and report `GET /user-imports/{id}` gives. Idempotent: a login that exists is matched case-insensitively, so the same file twice creates nothing the second time', tag: 'Users', params: [updateExistingParam], ok: [202, 'Accepted and queued', ref('UserImportStarted')], errors: userImportErrors }),
+          requestBody: userImportBody,
+        },
+      },
+      '/user-imports/{id}': {
+        get: operation('getUserImport', { summary: 'Status, counts and report of a user import (`errors`: the skipped rows, in line order)', tag: 'Users', params: [idParam('id', 'import')], ok: [200, 'The import', ref('UserImport')], errors: readErrors }),
+      },
       '/users/{id}/resources': {
         get: operation('listUserResources', { summary: 'List the resources a user is assigned to, with lock state', tag: 'Assignments', params: [userId], ok: [200, 'The assignments', { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Assignment') } } }], errors: readErrors }),
       },
@@ -252,6 +277,26 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         AuthenticateResult: schemaOf(authenticateResultJson, 'output'),
         TokenImportStarted: schemaOf(tokenImportStartedJson, 'output'),
         TokenImport: schemaOf(tokenImportJson, 'output'),
+        UserImportStarted: { type: 'object', required: ['id', 'status'], properties: { id: { type: 'string', format: 'uuid' }, status: { const: 'queued' } } },
+        UserImport: {
+          type: 'object',
+          required: ['id', 'status', 'filename', 'updateExisting', 'total', 'processed', 'created', 'updated', 'unchanged', 'errors', 'createdAt', 'finishedAt'],
+          properties: {
+            id: { type: 'string', format: 'uuid' },
+            status: { type: 'string', enum: ['queued', 'running', 'done', 'failed'] },
+            filename: { type: 'string' },
+            updateExisting: { type: 'boolean' },
+            total: { type: 'integer', description: 'Data rows in the file (blank lines left out)' },
+            processed: { type: 'integer', description: 'Rows handled so far' },
+            created: { type: 'integer' },
+            updated: { type: 'integer', description: 'Existing users given new field values or resources (with updateExisting)' },
+            unchanged: { type: 'integer', description: 'Existing users left as they were' },
+            errors: { type: 'array', items: { type: 'object', required: ['line', 'message'], properties: { line: { type: 'integer', minimum: 2 }, message: { type: 'string' } } } },
+            error: { type: 'string', description: 'Why a failed import stopped' },
+            createdAt: { type: 'string', format: 'date-time' },
+            finishedAt: { type: ['string', 'null'], format: 'date-time' },
+          },
+        },
       },
       responses: {
         BadRequest: { description: 'The body is not valid JSON or not a JSON object, or a field or query parameter holds a NUL byte, a lone UTF-16 surrogate, a control character other than tab and line breaks, or more than 20 000 characters; the message names the field (code `invalid_json` or `bad_request`)', ...json(ref('Error')) },

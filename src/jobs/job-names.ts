@@ -10,6 +10,8 @@ export const JOBS = {
   sendMessage: { queue: 'email', name: 'message.send' },
   /** Insert the hardware tokens of one row of `token_imports`. */
   importTokens: { queue: 'provisioning', name: 'tokens.import' },
+  /** Create (or update) the users of one row of `user_imports`. */
+  importUsers: { queue: 'provisioning', name: 'users.import' },
 } as const satisfies Record<string, { queue: QueueName; name: string }>;
 
 export type JobKey = keyof typeof JOBS;
@@ -17,4 +19,5 @@ export type JobKey = keyof typeof JOBS;
 export interface JobPayloads {
   sendMessage: { messageId: string };
   importTokens: { importId: string };
+  importUsers: { importId: string };
 }

@@ -12,6 +12,7 @@ export function startSweeps(services: Services): () => Promise<void> {
   const sweeps: Array<[string, () => Promise<number>]> = [
     ['message', () => services.messages.sweep()],
     ['token import', () => services.tokenImports.sweep()],
+    ['user import', () => services.userImports.sweep()],
   ];
   const timer = setInterval(() => {
     for (const [name, sweep] of sweeps) {
