@@ -49,6 +49,7 @@ const envSchema = z.object({
   RADIUS_CLIENTS: z.string({ error: 'comma-separated address-or-CIDR:shared-secret entries' }).min(1, 'comma-separated address-or-CIDR:shared-secret entries'),
   RADIUS_MODE: z.enum(RADIUS_MODES, { error: `one of ${RADIUS_MODES.join(', ')}` }).default('challenge'),
   RADIUS_OTP_LENGTH: z.coerce.number().int().min(4).max(64).default(6),
+  RADIUS_CHALLENGE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
   RADIUS_API_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -98,7 +99,7 @@ export function loadRadiusConfig(env: Record<string, string | undefined> = proce
     mode: e.RADIUS_MODE,
     otpLength: e.RADIUS_OTP_LENGTH,
     clients,
-    challengeSeconds: 300,
+    challengeSeconds: e.RADIUS_CHALLENGE_SECONDS,
     apiTimeoutMs: e.RADIUS_API_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
   };
