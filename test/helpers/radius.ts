@@ -118,7 +118,8 @@ export function accessRequest(attributes: Array<[string, string | Buffer]>, o: R
     code: 'Access-Request',
     secret,
     identifier: o.identifier ?? randomBytes(1)[0]!,
-    attributes,
+    // A copy: the library appends its Message-Authenticator to the array it is given.
+    attributes: attributes.map(([k, v]) => [k, v]),
     add_message_authenticator: o.messageAuthenticator !== false,
   });
   if (o.messageAuthenticator === 'wrong') packet[packet.length - 1]! ^= 0x01; // the library appends it last
