@@ -51,6 +51,14 @@ export async function startRadiusServer(config: RadiusConfig, log: Logger, metri
     log.warn({ from: from.address, port: from.port, client, result }, 'radius request dropped');
   }
 
+  /** Resolves once the datagram left (so a shutdown does not close the socket under it). */
+  function send(buf: Buffer, to: RemoteInfo): Promise<void> {
+    return new Promise((resolve) => socket.send(buf, to.port, to.address, (err) => {
+      if (err) log.warn({ err: err.message, to: to.address }, 'radius answer not sent');
+      resolve();
+    }));
+  }
+
   async function answer(datagram: Buffer, from: RemoteInfo): Promise<void> {
     const client = findClient(config.clients, from.address);
     if (!client) return drop(from, 'unknown_client');
@@ -63,7 +71,7 @@ export async function startRadiusServer(config: RadiusConfig, log: Logger, metri
     if (earlier) {
       metrics.requests.inc({ result: 'duplicate' });
       const buf = await earlier;
-      if (buf) socket.send(buf, from.port, from.address);
+      if (buf) await send(buf, from);
       return;
     }
 
@@ -88,7 +96,7 @@ export async function startRadiusServer(config: RadiusConfig, log: Logger, metri
     }
     metrics.requests.inc({ result });
     settle(response);
-    if (response) socket.send(response, from.port, from.address);
+    if (response) await send(response, from);
   }
 
   socket.on('message', (datagram, from) => {
