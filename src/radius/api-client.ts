@@ -3,6 +3,9 @@
  * with a tenant API key, exactly as a customer's own integration would call it. No rule lives
  * here; every verdict comes from the service and none is cached.
  */
+import http from 'node:http';
+import https from 'node:https';
+
 export interface AuthenticateBody {
   login: string;
   otp?: string;
@@ -36,25 +39,46 @@ export function createApiClient(o: ApiClientOptions) {
   const base = `${o.apiUrl}/api/v1/resources/${encodeURIComponent(o.resourceId)}`;
   const headers = { authorization: `Bearer ${o.apiKey}`, 'content-type': 'application/json', accept: 'application/json' };
 
+  const url = new URL(base);
+  const transport = url.protocol === 'https:' ? https : http;
+  // node:http with kept-alive sockets: per check it costs a fraction of what fetch (undici) does,
+  // and the connector's cost per check is what `npm run bench -- radius` holds under 20 %.
+  const agent = new transport.Agent({ keepAlive: true, maxSockets: 64 });
+
+  /** One JSON POST; resolves with the status and parsed body, or throws ApiUnavailableError. */
+  function send(path: string, body: unknown): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const payload = JSON.stringify(body);
+      const req = transport.request(
+        `${base}${path}`,
+        { method: 'POST', agent, timeout: o.timeoutMs, headers: { ...headers, 'content-length': Buffer.byteLength(payload) } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          res.on('error', (err) => reject(new ApiUnavailableError(`the service's answer broke off: ${err.message}`)));
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${o.timeoutMs} ms`)));
+      req.on('error', (err) => reject(new ApiUnavailableError(`the service did not answer: ${err.message}`)));
+      req.end(payload);
+    });
+  }
+
   async function post(path: string, body: unknown): Promise<{ status: number; json: unknown }> {
-    let res: Response;
-    try {
-      res = await fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(o.timeoutMs) });
-    } catch (err) {
-      throw new ApiUnavailableError(`the service did not answer: ${(err as Error).message}`);
-    }
-    const text = await res.text().catch(() => '');
+    const { status, text } = await send(path, body);
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
       json = undefined;
     }
-    if (res.status >= 500 || res.status === 429) throw new ApiUnavailableError(`the service answered ${res.status}`);
-    if (res.status === 401 || res.status === 403 || res.status === 404) {
-      throw new ApiConfigurationError(`the service answered ${res.status}: check RADIUS_API_KEY and RADIUS_RESOURCE_ID`);
+    if (status >= 500 || status === 429) throw new ApiUnavailableError(`the service answered ${status}`);
+    if (status === 401 || status === 403 || status === 404) {
+      throw new ApiConfigurationError(`the service answered ${status}: check RADIUS_API_KEY and RADIUS_RESOURCE_ID`);
     }
-    return { status: res.status, json };
+    return { status, json };
   }
 
   return {
@@ -73,5 +97,8 @@ export function createApiClient(o: ApiClientOptions) {
     async sendCodes(login: string): Promise<void> {
       await post('/challenge', { login });
     },
+
+    /** Closes the kept-alive connections (at shutdown). */
+    close: () => agent.destroy(),
   };
 }

@@ -116,6 +116,7 @@ export async function startRadiusServer(config: RadiusConfig, log: Logger, metri
       clearInterval(sweeper);
       await Promise.allSettled([...inFlight]);
       await new Promise<void>((resolve) => socket.close(() => resolve()));
+      api.close();
     },
   };
 }
