@@ -63,7 +63,15 @@ export function createAccess(mode: RadiusMode, otpLength: number, api: ApiClient
       if (!state) return firstStep(client, userName, password);
       // The second step: the State proves the password was right moments ago, for this user at this NAS.
       if (!challenges.take(state, client, userName)) return reject('unknown, expired or foreign State');
-      return verdict((await api.authenticate({ login: userName, otp: password })).kind === 'accept');
+      let v;
+      try {
+        v = await api.authenticate({ login: userName, otp: password });
+      } catch (err) {
+        challenges.reopen(state); // no verdict: the NAS's retry may still use the State
+        throw err;
+      }
+      challenges.done(state);
+      return verdict(v.kind === 'accept');
     },
   };
 }

@@ -17,6 +17,8 @@ export type ChallengeStore = ReturnType<typeof createChallengeStore>;
 
 export function createChallengeStore(lifeMs: number, maxOpen = 100_000) {
   const open = new Map<string, OpenChallenge>();
+  // States whose check is under way: back to `open` only if it gets no verdict.
+  const taken = new Map<string, OpenChallenge>();
 
   function sweep(now: number) {
     for (const [state, c] of open) if (c.expiresAt <= now) open.delete(state);
@@ -47,7 +49,25 @@ export function createChallengeStore(lifeMs: number, maxOpen = 100_000) {
       }
       if (c.client !== client || c.login.toLowerCase() !== login.toLowerCase()) return false;
       open.delete(key);
+      taken.set(key, c);
       return true;
+    },
+
+    /**
+     * Puts back a State taken by a request that got no verdict (the service was unreachable), so
+     * the NAS's retry of that request can still use it. Until then it is not open: a State is
+     * never in two checks at once.
+     */
+    reopen(state: Buffer): void {
+      const key = state.toString('hex');
+      const c = taken.get(key);
+      taken.delete(key);
+      if (c) open.set(key, c);
+    },
+
+    /** Forgets a taken State for good (its check got a verdict). */
+    done(state: Buffer): void {
+      taken.delete(state.toString('hex'));
     },
 
     sweep,

@@ -89,3 +89,30 @@ describe('radius: open challenges', () => {
     assert.ok(store.issue('nas', 'c', 1000), 'expired ones are swept to make room');
   });
 });
+
+describe('radius: challenge mode without a verdict', () => {
+  it('a State whose check got no answer from the service can be used by the retry, and still only once', async () => {
+    const { createAccess } = await import('../../src/radius/access');
+    const { ApiUnavailableError } = await import('../../src/radius/api-client');
+    // The service stand-in: the password step asks for a code; the first code check finds the
+    // service unreachable, the next one accepts. (The real service is in the radius-* integration tests.)
+    let down = true;
+    const api = {
+      authenticate: async (body: { otp?: string }) => {
+        if (body.otp === undefined) return { kind: 'challenge' as const, types: ['totp'] };
+        if (down) throw new ApiUnavailableError('down');
+        return { kind: 'accept' as const };
+      },
+      sendCodes: async () => undefined,
+      close: () => undefined,
+    };
+    const access = createAccess('challenge', 6, api, createChallengeStore(60_000));
+    const first = await access.decide({ client: 'nas', userName: 'alice', password: 'pw' });
+    assert.equal(first.code, 'Access-Challenge');
+    const state = (first as { state: Buffer }).state;
+    await assert.rejects(access.decide({ client: 'nas', userName: 'alice', password: '123456', state }), ApiUnavailableError);
+    down = false;
+    assert.equal((await access.decide({ client: 'nas', userName: 'alice', password: '123456', state })).code, 'Access-Accept');
+    assert.equal((await access.decide({ client: 'nas', userName: 'alice', password: '123456', state })).code, 'Access-Reject', 'once');
+  });
+});
