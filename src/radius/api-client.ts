@@ -44,14 +44,15 @@ export function createApiClient(o: ApiClientOptions) {
   // node:http with kept-alive sockets: per check it costs a fraction of what fetch (undici) does,
   // and the connector's cost per check is what `npm run bench -- radius` holds under 20 %.
   const agent = new transport.Agent({ keepAlive: true, maxSockets: 64 });
+  // Parsed once: a URL string per request would be parsed again each time.
+  const target = { protocol: url.protocol, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || undefined };
 
   /** One JSON POST; resolves with the status and parsed body, or throws ApiUnavailableError. */
   function send(path: string, body: unknown): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
       const payload = JSON.stringify(body);
       const req = transport.request(
-        `${base}${path}`,
-        { method: 'POST', agent, timeout: o.timeoutMs, headers: { ...headers, 'content-length': Buffer.byteLength(payload) } },
+        { ...target, path: `${url.pathname}${path}`, method: 'POST', agent, timeout: o.timeoutMs, headers: { ...headers, 'content-length': Buffer.byteLength(payload) } },
         (res) => {
           let text = '';
           res.setEncoding('utf8');

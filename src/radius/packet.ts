@@ -66,6 +66,13 @@ function hasValidMessageAuthenticator(packet: Buffer, offset: number, secret: st
   return timingSafeEqual(expected, packet.subarray(offset, offset + 16));
 }
 
+/** A copy of the packet without the 18-octet attribute at `at`, its length field adjusted. */
+function withoutAttribute(packet: Buffer, at: number): Buffer {
+  const copy = Buffer.concat([packet.subarray(0, at), packet.subarray(at + 18)]);
+  copy.writeUInt16BE(copy.length, 2);
+  return copy;
+}
+
 /** Checks and decodes one datagram from a known client. Never throws. */
 export function parseAccessRequest(datagram: Buffer, secret: string): Parsed {
   const length = declaredLength(datagram);
@@ -78,7 +85,10 @@ export function parseAccessRequest(datagram: Buffer, secret: string): Parsed {
   if (!hasValidMessageAuthenticator(packet, offset, secret)) return { ok: false, reason: 'bad_authenticator' };
   let raw: radius.RadiusPacket;
   try {
-    raw = radius.decode({ packet: Buffer.from(packet), secret });
+    // Decoded without the Message-Authenticator just checked, so the library does not check it
+    // again (by re-encoding the whole packet); encode_response still adds one to the answer.
+    raw = radius.decode({ packet: withoutAttribute(packet, offset - 2), secret });
+    raw.attributes['Message-Authenticator'] = packet.subarray(offset, offset + 16);
   } catch {
     return { ok: false, reason: 'malformed' };
   }

@@ -91,8 +91,8 @@ export async function startRadiusServer(config: RadiusConfig, log: Logger, metri
     } catch (err) {
       // No verdict, so no answer: the NAS retries or fails over to another RADIUS server.
       result = 'unavailable';
-      const level = err instanceof ApiConfigurationError ? 'error' : 'warn';
-      log[level]({ client: client.name, user: request.userName, result, err: (err as Error).message, unexpected: !(err instanceof ApiUnavailableError || err instanceof ApiConfigurationError) || undefined }, 'radius request not answered');
+      const level = err instanceof ApiUnavailableError ? 'warn' : 'error';
+      log[level]({ client: client.name, user: request.userName, result, err: (err as Error).message }, 'radius request not answered');
     }
     metrics.requests.inc({ result });
     settle(response);
