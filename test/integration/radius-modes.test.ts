@@ -134,6 +134,26 @@ describe('radius: modes', () => {
     assert.deepEqual(shape(odd), { code: 'Access-Reject', attributes: ['Message-Authenticator'] }, 'a login the API refuses (422) is a plain reject');
   });
 
+  it('challenge: an unknown user and a wrong password take the same time (medians over 30 interleaved runs)', async () => {
+    // Ten users with three wrong passwords each: none reaches the lock (a locked check costs less).
+    const users = await Promise.all(Array.from({ length: 10 }, () => stack.user()));
+    const timed = async (login: string) => {
+      const started = performance.now();
+      const reply = await ask(challenge.port, [['User-Name', login], ['User-Password', 'not the passphrase']]);
+      assert.equal(reply?.code, 'Access-Reject');
+      return performance.now() - started;
+    };
+    const known: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 0; i < 30; i += 1) {
+      known.push(await timed(users[i % users.length]!.login));
+      unknown.push(await timed(`nobody-${i}-${Date.now()}`));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const gap = Math.abs(median(known) - median(unknown));
+    assert.ok(gap < 8, `medians ${median(known).toFixed(1)} ms (known) and ${median(unknown).toFixed(1)} ms (unknown) differ by ${gap.toFixed(1)} ms`);
+  });
+
   it('counts answers in mfa_radius_requests_total', async () => {
     assert.ok((await counted(otp, 'accept')) >= 1);
     assert.ok((await counted(otp, 'reject')) >= 1);
