@@ -5,6 +5,7 @@
  *   npm run bench -- validate [--duration 10] [--warmup 3] [--connections 64] [--users 5000] [--pool 10]
  *   npm run bench -- import [--runs 3]   (10 000 hardware tokens from CSV and from PSKC)
  *   npm run bench -- user-import [--users 100000]   (users from CSV, upload to done, then the same file again)
+ *   npm run bench -- radius [--duration 10] [--warmup 3] [--concurrency 32] [--users 5000]   (API directly vs through the RADIUS connector)
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mfa_bench) names a database the
  * bench DROPS and recreates on every run.
@@ -16,9 +17,10 @@ import { parseArgs } from 'node:util';
 import { benchValidate } from './validate';
 import { benchImport } from './import';
 import { benchUserImport } from './user-import';
+import { benchRadius } from './radius';
 
 const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'results');
-const USAGE = 'Usage: npm run bench -- validate [--duration 10] [--warmup 3] [--connections 64] [--users 5000] [--pool 10]\n       npm run bench -- import [--runs 3]\n       npm run bench -- user-import [--users 100000]';
+const USAGE = 'Usage: npm run bench -- validate [--duration 10] [--warmup 3] [--connections 64] [--users 5000] [--pool 10]\n       npm run bench -- import [--runs 3]\n       npm run bench -- user-import [--users 100000]\n       npm run bench -- radius [--duration 10] [--warmup 3] [--concurrency 32] [--users 5000]';
 /** Hard stop: whatever happens, the bench ends (lib/processes.ts kills its servers on exit). */
 const DEADLINE_MS = 10 * 60_000;
 
@@ -26,10 +28,10 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' }, pool: { type: 'string' }, runs: { type: 'string' } },
+    options: { duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' }, pool: { type: 'string' }, runs: { type: 'string' }, concurrency: { type: 'string' } },
   });
   const [name] = positionals;
-  if (name !== 'validate' && name !== 'import' && name !== 'user-import') {
+  if (name !== 'validate' && name !== 'import' && name !== 'user-import' && name !== 'radius') {
     console.error(USAGE);
     return 2;
   }
@@ -40,7 +42,16 @@ async function main(argv: string[]): Promise<number> {
   };
   const log = (line: string) => console.error(`[bench] ${line}`);
   const result =
-    name === 'user-import'
+    name === 'radius'
+      ? await benchRadius({
+          databaseUrl: process.env.BENCH_RADIUS_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mfa_bench_radius',
+          durationS: int(values.duration, 10, 1, 120, 'duration'),
+          warmupS: int(values.warmup, 3, 1, 60, 'warmup'),
+          concurrency: int(values.concurrency, 32, 1, 256, 'concurrency'),
+          users: int(values.users, 5000, 100, 100_000, 'users'),
+          log,
+        })
+      : name === 'user-import'
       ? await benchUserImport({
           databaseUrl: process.env.BENCH_USER_IMPORT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mfa_bench_user_import',
           users: int(values.users, 100_000, 100, 200_000, 'users'),

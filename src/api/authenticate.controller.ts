@@ -12,6 +12,7 @@ export function createApiAuthenticateController({ validation, users }: Services)
     async authenticate(req: Request, res: Response) {
       const outcome = await validation.authenticate(req.actor!, param(req, 'id'), jsonObject(req));
       // Build the body from known fields only, so every refusal is byte-identical (SEC-22).
+      if (outcome.challenge) return void res.json({ result: false, challenge: { types: outcome.challenge.types } });
       res.json(outcome.result && outcome.token ? { result: true, token: { serial: outcome.token.serial, type: outcome.token.type } } : { result: outcome.result });
     },
 

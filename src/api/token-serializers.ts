@@ -41,6 +41,10 @@ export const checkResultJson = z.object({ result: z.boolean() });
 export const authenticateResultJson = z.object({
   result: z.boolean().describe('false for every refusal (unknown or unassigned user, blocked, locked, wrong password, wrong code), always with the same body {"result":false}'),
   token: z.object({ serial: z.string(), type: z.enum(TOKEN_TYPES) }).optional().describe('on success: the token that proved the code'),
+  challenge: z
+    .object({ types: z.array(z.enum(TOKEN_TYPES)) })
+    .optional()
+    .describe('only when the request sent challenge: true, a password and no otp, and the password is right but a code must follow: the types of the user\'s tokens in the resource (call challenge first for email/sms, then authenticate with the otp alone). The attempt stays counted until the code succeeds'),
 });
 
 export type TokenJson = z.infer<typeof tokenJson>;

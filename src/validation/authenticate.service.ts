@@ -31,15 +31,19 @@ export const authenticateSchema = z
     login: loginSchema,
     otp: z.string({ error: 'Send the one-time password as a string.' }).trim().max(64, 'The one-time password is too long.').optional(),
     password: z.string({ error: 'Send the password as a string.' }).max(128, 'The password is too long.').optional(),
+    /** First step of a two-step sign-in (the RADIUS connector's challenge mode): see `authenticate`. */
+    challenge: z.boolean({ error: 'Send challenge as true or false.' }).optional(),
   })
   .strict();
 
 export interface AuthenticateResult {
   result: boolean;
   token?: { serial: string; type: string };
+  /** Only with `challenge: true` and a right password: the second factor still to prove. */
+  challenge?: { types: string[] };
 }
 
-type Reason = 'ok' | 'unknown_user' | 'blocked' | 'locked' | 'wrong_password' | 'no_token' | 'wrong_code' | 'second_factor_required';
+type Reason = 'ok' | 'unknown_user' | 'blocked' | 'locked' | 'wrong_password' | 'no_token' | 'wrong_code' | 'second_factor_required' | 'second_factor_pending';
 
 export type AuthenticateService = ReturnType<typeof createAuthenticateService>;
 
@@ -121,8 +125,9 @@ export function createAuthenticateService(db: Db, secrets: SecretBox, checks: Co
   return {
     /** Checks a user's second factor (and password, when sent) in a resource of the actor's tenant. */
     async authenticate(actor: Actor, resourceId: string, input: unknown): Promise<AuthenticateResult> {
-      const { login, otp, password } = parseInput(authenticateSchema, input);
+      const { login, otp, password, challenge } = parseInput(authenticateSchema, input);
       if (otp === undefined && password === undefined) throw new ValidationError({ otp: 'Send an otp, a password, or both.' });
+      if (challenge && (password === undefined || otp !== undefined)) throw new ValidationError({ challenge: 'challenge goes with a password and no otp.' });
       if (!isUuid(resourceId)) throw new NotFoundError('Resource');
       const { resource, member, gated, mayTry, tokens } = await begin({ tenantId: actor.tenantId, resourceId, login, hasOtp: otp !== undefined });
       if (!resource) throw new NotFoundError('Resource');
@@ -156,6 +161,13 @@ export function createAuthenticateService(db: Db, secrets: SecretBox, checks: Co
         const proven = await prove(c, tokens, otp);
         if (proven === undefined) return fail('wrong_code');
         return proven ? { result: true, token: { serial: proven.serial, type: proven.type } } : { result: false };
+      }
+      if (challenge && tokens.length > 0) {
+        // The password is right and a code must follow. The attempt stays counted (reserved by
+        // beginAttempts) until the code proves the user, so a known password never resets the
+        // count of wrong codes; it is not a failure of its own either.
+        await end(c, { kind: 'failure' }, 'second_factor_pending');
+        return { result: false, challenge: { types: [...new Set(tokens.map((t) => t.type))].sort() } };
       }
       if (tokens.length > 0 || resource.requireSecondFactor) {
         // Password alone is not enough when the user has a second factor or the resource requires one.

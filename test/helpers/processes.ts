@@ -37,14 +37,14 @@ export function spawnChild(command: string, args: string[], env: Record<string, 
  * The argv of a Procfile role, which must start with `node` so the process a supervisor signals is
  * the service itself (npm or tsx in between would receive SIGTERM instead of the service).
  */
-export function procfileCommand(role: 'web' | 'worker' | 'release'): string[] {
+export function procfileCommand(role: 'web' | 'worker' | 'release' | 'radius'): string[] {
   const line = readFileSync(path.join(ROOT, 'Procfile'), 'utf8').split('\n').find((l) => l.startsWith(`${role}:`));
   if (!line) throw new Error(`no ${role} role in the Procfile`);
   return line.slice(role.length + 1).trim().split(/\s+/);
 }
 
 /** Starts a Procfile role the way a supervisor would, but with this test's node binary. */
-export function spawnRole(role: 'web' | 'worker', env: Record<string, string>): Child {
+export function spawnRole(role: 'web' | 'worker' | 'radius', env: Record<string, string>): Child {
   const [command, ...args] = procfileCommand(role);
   if (command !== 'node') throw new Error(`the Procfile's ${role} role must run node directly, not ${command}`);
   return spawnChild(process.execPath, args, env);

@@ -180,4 +180,28 @@ describe('api: authenticate', () => {
     await api.patch(`/resources/${resourceId}`, { requireSecondFactor: true });
     assert.equal((await auth({ password: 'a long passphrase' })).text, REFUSED, 'the resource requires a second factor');
   });
+  it('challenge: true (two-step sign-in): a right password of a user with a token names the token types; wrong password, no token or locked read as a refusal', async () => {
+    const { auth, member, resource, tenant, api } = await setup({ failedAttemptsLimit: 3 }, { type: 'totp' }, { password: 'a long passphrase' });
+    const first = await auth({ password: 'a long passphrase', challenge: true });
+    assert.equal(first.status, 200, first.text);
+    assert.deepEqual(first.body, { result: false, challenge: { types: ['totp'] } });
+    assert.equal((await member()).fail_count, 1, 'the password step stays counted until the code proves the user');
+    assert.equal((await auth({ otp: totpNow() })).body.result, true);
+    assert.equal((await member()).fail_count, 0, 'the code resets the count');
+
+    assert.equal((await auth({ password: 'not the passphrase', challenge: true })).text, REFUSED);
+    assertApiError(await auth({ password: 'a long passphrase', otp: '123456', challenge: true }), 422, 'validation_failed');
+    assertApiError(await auth({ otp: '123456', challenge: true }), 422, 'validation_failed');
+    assertApiError(await auth({ password: 'a long passphrase', challenge: 'yes' }), 422, 'validation_failed');
+
+    // A user without a token: the password alone decides, as without challenge.
+    const plain = await createUser(ctx.services, tenant, { password: 'a long passphrase' });
+    await ctx.services.users.assign(tenant.actor, resource.id, plain.id);
+    const plainAuth = (body: Record<string, unknown>) => api.post(`/resources/${resource.id}/authenticate`, { login: plain.login, ...body });
+    assert.deepEqual((await plainAuth({ password: 'a long passphrase', challenge: true })).body, { result: true });
+
+    // Locked (three wrong passwords): the right password is refused like any other refusal.
+    for (let i = 0; i < 3; i++) await auth({ password: 'wrong', challenge: true });
+    assert.equal((await auth({ password: 'a long passphrase', challenge: true })).text, REFUSED);
+  });
 });

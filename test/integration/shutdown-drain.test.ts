@@ -54,7 +54,7 @@ describe('web process: SIGTERM drains keep-alive clients', () => {
   });
 
   it('the Procfile runs node directly for every role (the signalled process is the one that drains)', () => {
-    for (const role of ['web', 'worker', 'release'] as const) assert.equal(procfileCommand(role)[0], 'node', role);
+    for (const role of ['web', 'worker', 'release', 'radius'] as const) assert.equal(procfileCommand(role)[0], 'node', role);
   });
 
   it('answers every request sent before SIGTERM, cuts none, refuses new connections and exits 0 within 10 s', async () => {
