@@ -18,40 +18,11 @@ import { createPortal } from '../helpers/portal';
 import { createPortalSignInService, DEFAULT_SIGN_IN_POLICY } from '../../src/portal-sign-in/sign-in.service';
 import { findPortalByAddress } from '../../src/selfservice/self-service.repository';
 import { base32Encode } from '../../src/otp/otp-engine';
+import { assertSimilarTiming } from '../helpers/timing';
 
 const ROUNDS = 40;
 /** How far apart two medians may be. */
 const TOLERANCE_MS = 3;
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-/** Runs every kind once per round, in a rotating order; answers each kind's median in ms. */
-async function medians(kinds: Record<string, () => Promise<unknown>>, before?: () => Promise<void>): Promise<Record<string, number>> {
-  const names = Object.keys(kinds);
-  const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
-  for (let round = 0; round < ROUNDS + 3; round++) {
-    for (let i = 0; i < names.length; i++) {
-      const name = names[(round + i) % names.length];
-      await before?.();
-      const started = performance.now();
-      await kinds[name]();
-      // The first rounds warm caches and the JIT.
-      if (round >= 3) samples[name].push(performance.now() - started);
-    }
-  }
-  return Object.fromEntries(names.map((n) => [n, median(samples[n])]));
-}
-
-function assertClose(m: Record<string, number>) {
-  const values = Object.values(m);
-  const spread = Math.max(...values) - Math.min(...values);
-  const shown = Object.entries(m).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ');
-  console.log(`medians: ${shown}; spread ${spread.toFixed(1)} ms`);
-  assert.ok(spread <= TOLERANCE_MS, `medians differ by ${spread.toFixed(1)} ms (> ${TOLERANCE_MS}): ${shown}`);
-}
 
 describe('SEC-22 timing', () => {
   let ctx: TestContext;
@@ -79,17 +50,20 @@ describe('SEC-22 timing', () => {
     });
     const visitor = { ip: '192.0.2.7' };
     const attempt = (login: string) => async () => assert.equal(await signIn.verifyFirstFactor(resolved, visitor, login, 'wrong password 123', 'binding'), null);
-    const m = await medians(
+    await assertSimilarTiming(
       {
         unknown: attempt(unique('nobody')),
         unassigned: attempt(unassigned.login),
         wrongPassword: attempt(assigned.login),
         locked: attempt(locked.login),
       },
-      // Keep the wrong-password user under the limit (outside the timed part).
-      async () => void (await s.db('resource_users').where({ user_id: assigned.id }).update({ fail_count: 0 })),
+      {
+        rounds: ROUNDS,
+        toleranceMs: TOLERANCE_MS,
+        // Keep the wrong-password user under the limit (outside the timed part).
+        before: async () => void (await s.db('resource_users').where({ user_id: assigned.id }).update({ fail_count: 0 })),
+      },
     );
-    assertClose(m);
   });
 
   it('SEC-22 validation API: unknown user, no token, locked user and wrong code take the same median time', { timeout: 300_000 }, async () => {
@@ -120,11 +94,10 @@ describe('SEC-22 timing', () => {
         const res = await agent.post(`/api/v1/resources/${resource.id}/authenticate`).set('Authorization', `Bearer ${tenant.apiKey}`).send({ login, otp: '000000' });
         assert.equal(res.text, '{"result":false}');
       };
-      const m = await medians(
+      await assertSimilarTiming(
         { unknown: attempt(unique('nobody')), noToken: attempt(noToken.login), locked: attempt(locked.login), wrongCode: attempt(wrong.login) },
-        async () => void (await s.db('resource_users').where({ user_id: wrong.id }).update({ fail_count: 0 })),
+        { rounds: ROUNDS, toleranceMs: TOLERANCE_MS, before: async () => void (await s.db('resource_users').where({ user_id: wrong.id }).update({ fail_count: 0 })) },
       );
-      assertClose(m);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
