@@ -99,6 +99,11 @@ export async function countEnrollment(q: Queryable, tenantId: string, resourceId
   return { assigned: row.assigned, enrolled: row.enrolled, invited: row.invited, notInvited: row.assigned - row.enrolled - row.invited };
 }
 
+/** The ids of the resource's members in `status`, as a subquery (for lists of other modules). */
+export function memberIdsInStatus(q: Queryable, tenantId: string, resourceId: string, status: EnrollmentStatus): Knex.QueryBuilder {
+  return q.from(memberStates(q, tenantId, resourceId).as('s')).where('s.status', status).select('s.user_id');
+}
+
 /** Members with their user fields, optionally of one status (the base of the list and the export). */
 function membersQuery(q: Queryable, tenantId: string, resourceId: string, status?: EnrollmentStatus): Knex.QueryBuilder {
   const query = q
