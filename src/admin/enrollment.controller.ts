@@ -43,8 +43,9 @@ export function createEnrollmentController(services: Services) {
       res.write(`\uFEFF${HEADER.join(',')}\r\n`);
       for await (const batch of batches) {
         const lines = batch.map((m) => [m.login, m.email ?? '', [m.firstName, m.lastName].filter(Boolean).join(' '), m.status, iso(m.invitedAt), iso(m.expiresAt), m.enrolledTokens].map(csvCell).join(','));
-        // Respect back-pressure: wait for the socket to drain before reading the next batch.
-        if (!res.write(`${lines.join('\r\n')}\r\n`)) await new Promise((resolve) => res.once('drain', resolve));
+        // Back-pressure: wait for the socket to drain before reading the next batch; stop when the client has gone.
+        if (!res.write(`${lines.join('\r\n')}\r\n`)) await new Promise((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+        if (res.destroyed) return;
       }
       res.end();
     },
