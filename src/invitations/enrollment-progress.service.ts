@@ -76,13 +76,11 @@ export function createEnrollmentProgressService(db: Db) {
       return {
         async *[Symbol.asyncIterator]() {
           let after: { login: string; userId: string } | undefined;
-          for (;;) {
+          do {
             const batch = await repo.membersAfter(db, tenantId, id, status, after, EXPORT_BATCH);
-            if (batch.length) yield batch;
-            if (batch.length < EXPORT_BATCH) return;
-            const last = batch[batch.length - 1];
-            after = { login: last.login, userId: last.userId };
-          }
+            if (batch.items.length) yield batch.items;
+            after = batch.next;
+          } while (after);
         },
       };
     },

@@ -52,8 +52,8 @@ export interface MemberEnrollment {
  * invitation. The token figures come from a LATERAL lookup by (tenant, user) then
  * (token, resource), so the cost grows with the members, not with the tenant's tokens.
  */
-function memberStates(q: Queryable, tenantId: string, resourceId: string): Knex.QueryBuilder {
-  return q('resource_users as ru')
+function memberStates(q: Queryable, tenantId: string, resourceId: string, userIds?: string[]): Knex.QueryBuilder {
+  const query = q('resource_users as ru')
     .leftJoin('enrollment_invitations as ei', function joinInvitation() {
       this.on('ei.resource_id', 'ru.resource_id').andOn('ei.user_id', 'ru.user_id').andOn('ei.tenant_id', 'ru.tenant_id').andOnNull('ei.cancelled_at');
     })
@@ -80,6 +80,8 @@ function memberStates(q: Queryable, tenantId: string, resourceId: string): Knex.
         WHEN ei.expires_at > now() THEN 'invited'
         ELSE 'invitation_expired' END AS status`),
     );
+  if (userIds) query.whereIn('ru.user_id', userIds);
+  return query;
 }
 
 function countsQuery(q: Queryable, tenantId: string, resourceId: string): Knex.QueryBuilder {
@@ -105,9 +107,9 @@ export function memberIdsInStatus(q: Queryable, tenantId: string, resourceId: st
 }
 
 /** Members with their user fields, optionally of one status (the base of the list and the export). */
-function membersQuery(q: Queryable, tenantId: string, resourceId: string, status?: EnrollmentStatus): Knex.QueryBuilder {
+function membersQuery(q: Queryable, tenantId: string, resourceId: string, status?: EnrollmentStatus, userIds?: string[]): Knex.QueryBuilder {
   const query = q
-    .from(memberStates(q, tenantId, resourceId).as('s'))
+    .from(memberStates(q, tenantId, resourceId, userIds).as('s'))
     .join('users as u', function joinUser() {
       this.on('u.id', 's.user_id').andOnVal('u.tenant_id', tenantId);
     });
@@ -146,14 +148,28 @@ export async function listMembers(q: Queryable, tenantId: string, resourceId: st
 }
 
 /**
- * The members after `after` (keyset on lower(login), id), `limit` at most: the CSV export reads
- * the whole list in such batches, so memory stays flat whatever the resource's size.
+ * The next `limit` members after `after` in (lower(login), id) order, with the states of those
+ * among them in `status` (all of them without a status), and where the following batch starts
+ * (none at the end). The CSV export reads the whole list this way: each batch computes states for
+ * `limit` members only, so the export costs the same per member for any resource size, and
+ * memory stays flat.
  */
-export async function membersAfter(q: Queryable, tenantId: string, resourceId: string, status: EnrollmentStatus | undefined, after: { login: string; userId: string } | undefined, limit: number): Promise<MemberEnrollment[]> {
-  if (!isUuid(resourceId)) return [];
-  const query = membersQuery(q, tenantId, resourceId, status).select(MEMBER_COLUMNS).orderByRaw('lower(u.login), u.id').limit(limit);
-  if (after) query.whereRaw('(lower(u.login), u.id) > (lower(?), ?::uuid)', [after.login, after.userId]);
-  return (await query).map(toMember);
+export async function membersAfter(q: Queryable, tenantId: string, resourceId: string, status: EnrollmentStatus | undefined, after: { login: string; userId: string } | undefined, limit: number): Promise<{ items: MemberEnrollment[]; next?: { login: string; userId: string } }> {
+  if (!isUuid(resourceId)) return { items: [] };
+  const slice = q('resource_users as ru')
+    .join('users as u', function joinUser() {
+      this.on('u.id', 'ru.user_id').andOn('u.tenant_id', 'ru.tenant_id');
+    })
+    .where({ 'ru.tenant_id': tenantId, 'ru.resource_id': resourceId })
+    .orderByRaw('lower(u.login), u.id')
+    .limit(limit)
+    .select('u.id', 'u.login');
+  if (after) slice.whereRaw('(lower(u.login), u.id) > (lower(?), ?::uuid)', [after.login, after.userId]);
+  const members: Array<{ id: string; login: string }> = await slice;
+  if (members.length === 0) return { items: [] };
+  const rows = await membersQuery(q, tenantId, resourceId, status, members.map((m) => m.id)).select(MEMBER_COLUMNS).orderByRaw('lower(u.login), u.id');
+  const last = members[members.length - 1];
+  return { items: rows.map(toMember), next: members.length === limit ? { login: last.login, userId: last.id } : undefined };
 }
 
 /**

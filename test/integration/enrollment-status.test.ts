@@ -58,7 +58,7 @@ describe('enrolment status (issue 12 §4)', () => {
     await memberIn(s, b, resource.id, 'enrolled');
     assert.deepEqual(await repo.countEnrollment(s.db, a.tenantId, resource.id), { assigned: 0, enrolled: 0, invited: 0, notInvited: 0 });
     assert.equal((await repo.listMembers(s.db, a.tenantId, resource.id, undefined, { page: 1, perPage: 10 })).total, 0);
-    assert.deepEqual(await repo.membersAfter(s.db, a.tenantId, resource.id, undefined, undefined, 10), []);
+    assert.deepEqual(await repo.membersAfter(s.db, a.tenantId, resource.id, undefined, undefined, 10), { items: [] });
     assert.deepEqual(await repo.countEnrollment(s.db, a.tenantId, 'not-a-uuid'), { assigned: 0, enrolled: 0, invited: 0, notInvited: 0 });
   });
 
@@ -66,16 +66,21 @@ describe('enrolment status (issue 12 §4)', () => {
     const s = ctx.services;
     const tenant = await createTenant(s);
     const resource = await createResource(s, tenant);
-    for (let i = 0; i < 7; i++) await memberIn(s, tenant, resource.id, 'not_invited', { login: `Member-${i}` });
-    const seen: string[] = [];
-    let after: { login: string; userId: string } | undefined;
-    for (;;) {
-      const batch = await repo.membersAfter(s.db, tenant.tenantId, resource.id, undefined, after, 3);
-      seen.push(...batch.map((m) => m.login));
-      if (batch.length < 3) break;
-      after = { login: batch[2].login, userId: batch[2].userId };
-    }
-    assert.deepEqual(seen, Array.from({ length: 7 }, (_, i) => `Member-${i}`));
+    for (let i = 0; i < 7; i++) await memberIn(s, tenant, resource.id, i % 2 ? 'enrolled' : 'not_invited', { login: `Member-${i}` });
+    const read = async (status?: repo.EnrollmentStatus) => {
+      const seen: string[] = [];
+      let after: { login: string; userId: string } | undefined;
+      do {
+        const batch = await repo.membersAfter(s.db, tenant.tenantId, resource.id, status, after, 3);
+        seen.push(...batch.items.map((m) => m.login));
+        after = batch.next;
+      } while (after);
+      return seen;
+    };
+    assert.deepEqual(await read(), Array.from({ length: 7 }, (_, i) => `Member-${i}`));
+    // A filtered batch may hold fewer than 3 rows; the reading goes on to the end all the same.
+    assert.deepEqual(await read('enrolled'), ['Member-1', 'Member-3', 'Member-5']);
+    assert.deepEqual(await read('not_invited'), ['Member-0', 'Member-2', 'Member-4', 'Member-6']);
   });
 
   it('dates an enrolment at the later of assignment and token assignment, per UTC day', async () => {
