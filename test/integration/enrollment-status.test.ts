@@ -49,7 +49,7 @@ describe('enrolment status (issue 12 §4)', () => {
     const usedAt = new Date('2026-12-01T08:00:00Z');
     await s.db('tokens').where({ tenant_id: tenant.tenantId, user_id: enrolled[0].userId }).update({ last_used_at: usedAt });
     const again = await repo.listMembers(s.db, tenant.tenantId, resource.id, 'enrolled', { page: 1, perPage: 100 });
-    assert.deepEqual(again.items.map((m) => m.lastUsedAt?.toISOString() ?? null).sort(), [null, null, usedAt.toISOString()]);
+    assert.deepEqual(again.items.map((m) => m.lastUsedAt?.toISOString() ?? null).sort(), [usedAt.toISOString(), null, null]);
     const expired = all.items.find((m) => m.status === 'invitation_expired')!;
     assert.ok(expired.invitedAt && expired.expiresAt && expired.expiresAt.getTime() < Date.now());
     assert.equal(all.items.find((m) => users.get(m.userId) === 'cancelled')!.invitedAt, null, 'a cancelled invitation is not shown');
