@@ -37,6 +37,7 @@ import { createSmsWebhook } from './mail/sms-webhook';
 import type { Redis } from 'ioredis';
 import { createRateLimiter, type RateLimiter } from './rate-limits/rate-limiter';
 import { createPortalSignInService, type PortalSignInService } from './portal-sign-in/sign-in.service';
+import { createEnrollmentProgressService, type EnrollmentProgressService } from './invitations/enrollment-progress.service';
 
 export interface Services {
   config: Config;
@@ -66,6 +67,8 @@ export interface Services {
   userImports: UserImportService;
   /** End-user sign-in at a resource's portal (SPEC §5.2). */
   portalSignIn: PortalSignInService;
+  /** Enrolment progress of a resource (issue 12 §4): counts, members by state, chart, export. */
+  enrollmentProgress: EnrollmentProgressService;
   /** Shared rate limits (PostgreSQL), for every surface. */
   limiter: RateLimiter;
   /** HMAC keys for the 6-digit codes sent by email or SMS. */
@@ -165,6 +168,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     portalSignIn: createPortalSignInService(db, { messages, codes: challengeCodes, validation, challenges, limiter }),
     tokenImports: createTokenImportService(db, queue, secrets),
     userImports: createUserImportService(db, queue, secrets),
+    enrollmentProgress: createEnrollmentProgressService(db),
     async close() {
       // In-flight jobs first (in-process ones still use the database and the mailer).
       await queue.close();

@@ -3,6 +3,7 @@ import { Router, type RequestHandler } from 'express';
 import type { Services } from '../services';
 import { createAuthController } from './auth.controller';
 import { createResourcesController } from './resources.controller';
+import { createEnrollmentController } from './enrollment.controller';
 import { createSelfServiceController } from './self-service.controller';
 import { createUsersController } from './users.controller';
 import { createAdminsController } from './admins.controller';
@@ -20,6 +21,7 @@ export function createAdminRouter(services: Services): Router {
   const r = Router();
   const auth = createAuthController(services);
   const resources = createResourcesController(services);
+  const enrollment = createEnrollmentController(services);
   const selfService = createSelfServiceController(services);
   const users = createUsersController(services);
   const admins = createAdminsController(services);
@@ -58,6 +60,7 @@ export function createAdminRouter(services: Services): Router {
   r.get('/admin/resources/:id', resources.settings);
   r.post('/admin/resources/:id', resources.update);
   r.get('/admin/resources/:id/users', resources.usersTab);
+  r.get('/admin/resources/:id/users.csv', enrollment.exportCsv);
   r.post('/admin/resources/:id/users', resources.assignUser);
   r.post('/admin/resources/:id/users/:userId/unassign', resources.unassignUser);
   r.get('/admin/resources/:id/self-service', selfService.general);

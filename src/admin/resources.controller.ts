@@ -5,6 +5,7 @@ import { ValidationError, ConflictError } from '../lib/errors';
 import { pageRequest } from '../lib/pagination';
 import { flash, redirect, render } from '../web/views';
 import { formBoolean, formNumber, formText } from './form';
+import { enrollmentTabData, statusFilter } from './enrollment.controller';
 
 /** Converts the settings form's strings to the typed input the service validates. */
 function settingsFromForm(body: Record<string, unknown>) {
@@ -27,7 +28,8 @@ function formErrors(err: unknown): { errors: Record<string, string>; error: stri
   return undefined;
 }
 
-export function createResourcesController({ resources, users }: Services) {
+export function createResourcesController(services: Services) {
+  const { resources, users } = services;
   return {
     async list(req: Request, res: Response) {
       const q = String(req.query.q ?? '');
@@ -74,8 +76,9 @@ export function createResourcesController({ resources, users }: Services) {
     async usersTab(req: Request, res: Response) {
       const tenantId = req.actor!.tenantId;
       const resource = await resources.get(tenantId, req.params.id as string);
-      const assigned = await users.usersOfResource(tenantId, resource.id, pageRequest(req.query));
-      render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, login: '' });
+      const status = statusFilter(req.query.status);
+      const [assigned, enrollment] = await Promise.all([users.usersOfResource(tenantId, resource.id, pageRequest(req.query), status), enrollmentTabData(services, tenantId, resource.id, status)]);
+      render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, enrollment, login: '' });
     },
 
     /** Assigns by login (typed in the tab) or by user id (from the user page). */
@@ -85,8 +88,8 @@ export function createResourcesController({ resources, users }: Services) {
       const login = String(req.body.login ?? '').trim();
       const user = login ? await users.findByLogin(tenantId, login) : undefined;
       if (!user) {
-        const assigned = await users.usersOfResource(tenantId, resource.id, pageRequest({}));
-        render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, login, errors: { login: login ? `No user has the login "${login}".` : 'Enter a login.' } }, 422);
+        const [assigned, enrollment] = await Promise.all([users.usersOfResource(tenantId, resource.id, pageRequest({})), enrollmentTabData(services, tenantId, resource.id, undefined)]);
+        render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, enrollment, login, errors: { login: login ? `No user has the login "${login}".` : 'Enter a login.' } }, 422);
         return;
       }
       await users.assign(req.actor!, resource.id, user.id);

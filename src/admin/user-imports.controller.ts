@@ -6,6 +6,7 @@ import { csvUpload, type CsvUpload } from '../web/csv-upload';
 import { flash, redirect, render } from '../web/views';
 import { formBoolean } from './form';
 import { REPORT_PAGE_LIMIT } from '../users/import/user-import.service';
+import { csvCell } from '../lib/csv-cell';
 
 /**
  * The multipart parser for the upload route only, mounted by app.ts before the CSRF check (which
@@ -15,13 +16,6 @@ import { REPORT_PAGE_LIMIT } from '../users/import/user-import.service';
 export function userImportUpload(): RequestHandler {
   const upload = csvUpload({ allowRaw: false });
   return (req: Request, res: Response, next: NextFunction) => (req.session?.adminId ? upload(req, res, next) : next());
-}
-
-/** A spreadsheet would run a cell starting with = + - @ as a formula: such cells get a leading quote. */
-function csvCell(value: string | number): string {
-  const text = String(value);
-  const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 const FORM = { page: 'admin/users/import', partial: 'admin/users/_import-form' };

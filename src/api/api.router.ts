@@ -55,6 +55,7 @@ export function createApiRouter(services: Services): Router {
   r.get('/resources/:id/self-service', selfService.show);
   r.put('/resources/:id/self-service', selfService.update);
   r.get('/resources/:id/users', resources.listUsers);
+  r.get('/resources/:id/enrollment', resources.enrollment);
   r.put('/resources/:id/users/:userId', resources.assignUser);
   r.delete('/resources/:id/users/:userId', resources.unassignUser);
   r.post('/resources/:id/challenge', challenges.request);

@@ -40,6 +40,12 @@ const listParams = [
   { name: 'perPage', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 25 } },
 ];
 const pageParams = listParams.slice(1);
+const enrollmentStatusParam = {
+  name: 'status', in: 'query', required: false,
+  description: '`enrolled`: an active token in the resource; `invited`: a valid invitation, not enrolled; `invitation_expired`: an expired invitation, not enrolled; `not_invited`: not enrolled, never invited or cancelled.',
+  schema: { type: 'string', enum: ['enrolled', 'invited', 'not_invited', 'invitation_expired'] },
+};
+const countOf = { type: 'integer', minimum: 0 };
 
 const errors = {
   400: { $ref: '#/components/responses/BadRequest' },
@@ -159,7 +165,10 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         put: operation('putSelfService', { summary: 'Replace the Self-Service Portal configuration: an address activates the portal, "" or null deactivates it; unlisted actions and token types are disabled', tag: 'Resources', params: [resourceId], body: 'SelfServiceUpdate', ok: [200, 'The saved configuration, with the portal\'s addresses', ref('SelfService')], errors: writeErrors }),
       },
       '/resources/{id}/users': {
-        get: operation('listResourceUsers', { summary: 'List the users assigned to a resource', tag: 'Assignments', params: [resourceId, ...pageParams], ok: [200, 'A page of users', ref('UserPage')], errors: readErrors }),
+        get: operation('listResourceUsers', { summary: 'List the users assigned to a resource, optionally those in one enrolment state', tag: 'Assignments', params: [resourceId, ...pageParams, enrollmentStatusParam], ok: [200, 'A page of users', ref('UserPage')], errors: { ...readErrors, 422: errors[422] } }),
+      },
+      '/resources/{id}/enrollment': {
+        get: operation('getResourceEnrollment', { summary: 'Enrolment progress: users assigned, enrolled (an active token in the resource), invited (a valid invitation, not enrolled) and not invited (the other not enrolled, expired invitations included)', tag: 'Assignments', params: [resourceId], ok: [200, 'The counts', ref('EnrollmentCounts')], errors: readErrors }),
       },
       '/resources/{id}/users/{userId}': {
         put: operation('assignUser', { summary: 'Assign a user to a resource (idempotent)', tag: 'Assignments', params: [resourceId, idParam('userId', 'user')], ok: [204, 'Assigned'], errors: readErrors }),
@@ -259,6 +268,7 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         UserPatch: schemaOf(userPatchSchema, 'input'),
         User: schemaOf(userJson, 'output'),
         UserPage: pageOf('User'),
+        EnrollmentCounts: { type: 'object', additionalProperties: false, required: ['assigned', 'enrolled', 'invited', 'notInvited'], properties: { assigned: countOf, enrolled: countOf, invited: countOf, notInvited: countOf } },
         Assignment: schemaOf(assignmentJson, 'output'),
         Error: schemaOf(errorJson, 'output'),
         TokenCreate: schemaOf(tokenCreateSchema, 'input'),

@@ -3,8 +3,18 @@ import type { Request, Response } from 'express';
 import type { Services } from '../services';
 import { jsonObject, listQuery, param } from './input';
 import { serializePage, serializeResource, serializeUser } from './serializers';
+import { ValidationError } from '../lib/errors';
+import { ENROLLMENT_STATUSES, isEnrollmentStatus, type EnrollmentStatus } from '../invitations/enrollment-status.repository';
 
-export function createApiResourcesController({ resources, users }: Services) {
+/** `?status=` of a members list: absent, or one of the enrolment states (anything else is a 422). */
+function statusQuery(req: Request): EnrollmentStatus | undefined {
+  const value = req.query.status;
+  if (value === undefined || value === '') return undefined;
+  if (isEnrollmentStatus(value)) return value;
+  throw new ValidationError({ status: `Use one of: ${ENROLLMENT_STATUSES.join(', ')}.` });
+}
+
+export function createApiResourcesController({ resources, users, enrollmentProgress }: Services) {
   return {
     async list(req: Request, res: Response) {
       const { q, page } = listQuery(req);
@@ -34,8 +44,13 @@ export function createApiResourcesController({ resources, users }: Services) {
       const tenantId = req.actor!.tenantId;
       // Resolve the resource first so an unknown or foreign id is a 404, not an empty list.
       const resource = await resources.get(tenantId, param(req, 'id'));
-      const result = await users.usersOfResource(tenantId, resource.id, listQuery(req).page);
+      const result = await users.usersOfResource(tenantId, resource.id, listQuery(req).page, statusQuery(req));
       res.json(serializePage(result, serializeUser));
+    },
+
+    /** {assigned, enrolled, invited, notInvited}; another tenant's resource is a 404. */
+    async enrollment(req: Request, res: Response) {
+      res.json(await enrollmentProgress.counts(req.actor!.tenantId, param(req, 'id')));
     },
 
     /** Idempotent: assigning twice answers 204 both times. */

@@ -5,6 +5,7 @@ import { isUuid } from '../db/errors';
 import type { PageRequest } from '../lib/pagination';
 import { escapeLike } from '../resources/resource.repository';
 import type { User, UserResourceAssignment } from './user.types';
+import { memberIdsInStatus, type EnrollmentStatus } from '../invitations/enrollment-status.repository';
 
 export interface UserRow {
   login?: string;
@@ -95,8 +96,10 @@ export async function listAssignmentsOfUser(q: Queryable, tenantId: string, user
   return rows.map((r) => ({ resourceId: r.resource_id, resourceName: r.name, failCount: r.fail_count, lockedUntil: r.locked_until, assignedAt: r.created_at }));
 }
 
-export async function listUsersOfResource(q: Queryable, tenantId: string, resourceId: string, page: PageRequest): Promise<{ items: User[]; total: number }> {
+/** The resource's members by login; `status` keeps those in one enrolment state (enrollment-status.repository). */
+export async function listUsersOfResource(q: Queryable, tenantId: string, resourceId: string, page: PageRequest, status?: EnrollmentStatus): Promise<{ items: User[]; total: number }> {
   const base = q('users as u').join('resource_users as ru', 'ru.user_id', 'u.id').where({ 'ru.tenant_id': tenantId, 'ru.resource_id': resourceId });
+  if (status) base.whereIn('u.id', memberIdsInStatus(q, tenantId, resourceId, status));
   const { rows, total } = await fetchPage(base, page, (query) => query.select('u.*').orderByRaw('lower(u.login)'));
   return { items: rows.map(toUser), total };
 }

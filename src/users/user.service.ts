@@ -1,5 +1,6 @@
 /** Rules for users: validation, password policy, uniqueness, blocking, resource assignment; audited. */
 import type { Db } from '../db/knex';
+import type { EnrollmentStatus } from '../invitations/enrollment-status.repository';
 import { isUniqueViolation } from '../db/errors';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
 import { toPage, type Page, type PageRequest } from '../lib/pagination';
@@ -155,8 +156,9 @@ export function createUserService(db: Db) {
       return repo.listAssignmentsOfUser(db, tenantId, userId);
     },
 
-    async usersOfResource(tenantId: string, resourceId: string, page: PageRequest): Promise<Page<User>> {
-      const { items, total } = await repo.listUsersOfResource(db, tenantId, resourceId, page);
+    /** `status` keeps the members in one enrolment state (issue 12 §4). */
+    async usersOfResource(tenantId: string, resourceId: string, page: PageRequest, status?: EnrollmentStatus): Promise<Page<User>> {
+      const { items, total } = await repo.listUsersOfResource(db, tenantId, resourceId, page, status);
       return toPage(items, total, page);
     },
   };

@@ -1,0 +1,196 @@
+/**
+ * The one definition of a resource member's enrolment state (issue 12 §3, §4), in SQL. Every
+ * function takes the tenant id and scopes every table by it.
+ *
+ * - enrolled: assigned to the resource and owns an enabled token assigned to it that is not a
+ *   pending portal enrolment: exactly the tokens sign-in asks a code for (tokensForCheck).
+ * - invited: not enrolled, invitation not cancelled and not expired.
+ * - invitation_expired: not enrolled, invitation not cancelled but expired.
+ * - not_invited: not enrolled, no invitation or a cancelled one.
+ * Only members (resource_users) count: unassigned users have no state.
+ */
+import type { Knex } from 'knex';
+import type { Queryable } from '../db/knex';
+import { isUuid } from '../db/errors';
+import type { PageRequest } from '../lib/pagination';
+
+export const ENROLLMENT_STATUSES = ['enrolled', 'invited', 'not_invited', 'invitation_expired'] as const;
+export type EnrollmentStatus = (typeof ENROLLMENT_STATUSES)[number];
+
+export function isEnrollmentStatus(value: unknown): value is EnrollmentStatus {
+  return typeof value === 'string' && (ENROLLMENT_STATUSES as readonly string[]).includes(value);
+}
+
+export interface EnrollmentCounts {
+  assigned: number;
+  enrolled: number;
+  /** Invited (valid invitation) and not enrolled. */
+  invited: number;
+  /** Every other member not enrolled: never invited, cancelled or expired. */
+  notInvited: number;
+}
+
+export interface MemberEnrollment {
+  userId: string;
+  login: string;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  blocked: boolean;
+  status: EnrollmentStatus;
+  /** When the invitation was last sent; null without a live (not cancelled) invitation. */
+  invitedAt: Date | null;
+  expiresAt: Date | null;
+  /** Active tokens of the user in the resource. */
+  enrolledTokens: number;
+  /** Last successful code of one of those tokens: the last sign-in we know of. */
+  lastUsedAt: Date | null;
+}
+
+/**
+ * One row per member of the resource: user id, status, active token figures and the live
+ * invitation. The token figures come from a LATERAL lookup by (tenant, user) then
+ * (token, resource), so the cost grows with the members, not with the tenant's tokens.
+ */
+function memberStates(q: Queryable, tenantId: string, resourceId: string, userIds?: string[]): Knex.QueryBuilder {
+  const query = q('resource_users as ru')
+    .leftJoin('enrollment_invitations as ei', function joinInvitation() {
+      this.on('ei.resource_id', 'ru.resource_id').andOn('ei.user_id', 'ru.user_id').andOn('ei.tenant_id', 'ru.tenant_id').andOnNull('ei.cancelled_at');
+    })
+    .joinRaw(
+      `CROSS JOIN LATERAL (
+        SELECT count(*)::int AS active_tokens, max(t.last_used_at) AS last_used_at, min(tr.created_at) AS first_assigned_at
+        FROM tokens t
+        JOIN token_resources tr ON tr.token_id = t.id AND tr.tenant_id = t.tenant_id AND tr.resource_id = ru.resource_id
+        WHERE t.tenant_id = ru.tenant_id AND t.user_id = ru.user_id AND t.enabled
+          AND NOT EXISTS (SELECT 1 FROM portal_enrollments pe WHERE pe.token_id = t.id AND pe.tenant_id = t.tenant_id)
+      ) act`,
+    )
+    .where({ 'ru.tenant_id': tenantId, 'ru.resource_id': resourceId })
+    .select(
+      'ru.user_id',
+      'ru.created_at as assigned_at',
+      'act.active_tokens',
+      'act.last_used_at',
+      'act.first_assigned_at',
+      'ei.last_sent_at as invited_at',
+      'ei.expires_at',
+      q.raw(`CASE WHEN act.active_tokens > 0 THEN 'enrolled'
+        WHEN ei.id IS NULL THEN 'not_invited'
+        WHEN ei.expires_at > now() THEN 'invited'
+        ELSE 'invitation_expired' END AS status`),
+    );
+  if (userIds) query.whereIn('ru.user_id', userIds);
+  return query;
+}
+
+function countsQuery(q: Queryable, tenantId: string, resourceId: string): Knex.QueryBuilder {
+  return q
+    .from(memberStates(q, tenantId, resourceId).as('s'))
+    .select(
+      q.raw('count(*)::int AS assigned'),
+      q.raw(`count(*) FILTER (WHERE s.status = 'enrolled')::int AS enrolled`),
+      q.raw(`count(*) FILTER (WHERE s.status = 'invited')::int AS invited`),
+    );
+}
+
+/** {assigned, enrolled, invited, notInvited} of a resource in one query; zeros for an unknown id. */
+export async function countEnrollment(q: Queryable, tenantId: string, resourceId: string): Promise<EnrollmentCounts> {
+  if (!isUuid(resourceId)) return { assigned: 0, enrolled: 0, invited: 0, notInvited: 0 };
+  const row = await countsQuery(q, tenantId, resourceId).first();
+  return { assigned: row.assigned, enrolled: row.enrolled, invited: row.invited, notInvited: row.assigned - row.enrolled - row.invited };
+}
+
+/** The ids of the resource's members in `status`, as a subquery (for lists of other modules). */
+export function memberIdsInStatus(q: Queryable, tenantId: string, resourceId: string, status: EnrollmentStatus): Knex.QueryBuilder {
+  return q.from(memberStates(q, tenantId, resourceId).as('s')).where('s.status', status).select('s.user_id');
+}
+
+/** Members with their user fields, optionally of one status (the base of the list and the export). */
+function membersQuery(q: Queryable, tenantId: string, resourceId: string, status?: EnrollmentStatus, userIds?: string[]): Knex.QueryBuilder {
+  const query = q
+    .from(memberStates(q, tenantId, resourceId, userIds).as('s'))
+    .join('users as u', function joinUser() {
+      this.on('u.id', 's.user_id').andOnVal('u.tenant_id', tenantId);
+    });
+  if (status) query.where('s.status', status);
+  return query;
+}
+
+const MEMBER_COLUMNS = ['s.*', 'u.login', 'u.email', 'u.first_name', 'u.last_name', 'u.blocked_at'];
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function toMember(r: any): MemberEnrollment {
+  return {
+    userId: r.user_id,
+    login: r.login,
+    email: r.email,
+    firstName: r.first_name,
+    lastName: r.last_name,
+    blocked: Boolean(r.blocked_at),
+    status: r.status,
+    invitedAt: r.invited_at ?? null,
+    expiresAt: r.expires_at ?? null,
+    enrolledTokens: r.active_tokens,
+    lastUsedAt: r.last_used_at ?? null,
+  };
+}
+
+/** One page of the members by login, optionally of one status, with the filter's total. */
+export async function listMembers(q: Queryable, tenantId: string, resourceId: string, status: EnrollmentStatus | undefined, page: PageRequest): Promise<{ items: MemberEnrollment[]; total: number }> {
+  if (!isUuid(resourceId)) return { items: [], total: 0 };
+  const base = membersQuery(q, tenantId, resourceId, status);
+  const [rows, [{ count }]] = await Promise.all([
+    base.clone().select(MEMBER_COLUMNS).orderByRaw('lower(u.login), u.id').limit(page.perPage).offset((page.page - 1) * page.perPage),
+    base.clone().count<{ count: string }[]>('* as count'),
+  ]);
+  return { items: rows.map(toMember), total: Number(count) };
+}
+
+/**
+ * The next `limit` members after `after` in (lower(login), id) order, with the states of those
+ * among them in `status` (all of them without a status), and where the following batch starts
+ * (none at the end). The CSV export reads the whole list this way: each batch computes states for
+ * `limit` members only, so the export costs the same per member for any resource size, and
+ * memory stays flat.
+ */
+export async function membersAfter(q: Queryable, tenantId: string, resourceId: string, status: EnrollmentStatus | undefined, after: { login: string; userId: string } | undefined, limit: number): Promise<{ items: MemberEnrollment[]; next?: { login: string; userId: string } }> {
+  if (!isUuid(resourceId)) return { items: [] };
+  const slice = q('resource_users as ru')
+    .join('users as u', function joinUser() {
+      this.on('u.id', 'ru.user_id').andOn('u.tenant_id', 'ru.tenant_id');
+    })
+    .where({ 'ru.tenant_id': tenantId, 'ru.resource_id': resourceId })
+    .orderByRaw('lower(u.login), u.id')
+    .limit(limit)
+    .select('u.id', 'u.login');
+  if (after) slice.whereRaw('(lower(u.login), u.id) > (lower(?), ?::uuid)', [after.login, after.userId]);
+  const members: Array<{ id: string; login: string }> = await slice;
+  if (members.length === 0) return { items: [] };
+  const rows = await membersQuery(q, tenantId, resourceId, status, members.map((m) => m.id)).select(MEMBER_COLUMNS).orderByRaw('lower(u.login), u.id');
+  const last = members[members.length - 1];
+  return { items: rows.map(toMember), next: members.length === limit ? { login: last.login, userId: last.id } : undefined };
+}
+
+/**
+ * Members enrolled now, per UTC day of their enrolment in the resource: the later of the
+ * assignment to the resource and the first assignment of a token still active (see
+ * docs/decisions.md), with the resource's first assignment day. Days are 'YYYY-MM-DD'.
+ */
+export async function enrolmentsByDay(q: Queryable, tenantId: string, resourceId: string): Promise<{ firstAssignedDay: string | null; days: Array<{ day: string; count: number }> }> {
+  if (!isUuid(resourceId)) return { firstAssignedDay: null, days: [] };
+  const days = await q
+    .from(memberStates(q, tenantId, resourceId).as('s'))
+    .where('s.status', 'enrolled')
+    .groupByRaw('1')
+    .orderByRaw('1')
+    .select(q.raw(`to_char(greatest(s.first_assigned_at, s.assigned_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day`), q.raw('count(*)::int AS count'));
+  const first = await q('resource_users').where({ tenant_id: tenantId, resource_id: resourceId }).select(q.raw(`to_char(min(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day`)).first();
+  return { firstAssignedDay: first?.day ?? null, days };
+}
+
+/** The counts query's SQL (with `?` placeholders) and bindings: the tests EXPLAIN it. */
+export function countEnrollmentSql(q: Queryable, tenantId: string, resourceId: string): { sql: string; bindings: readonly unknown[] } {
+  const { sql, bindings } = countsQuery(q, tenantId, resourceId).toSQL();
+  return { sql, bindings };
+}
