@@ -30,6 +30,7 @@ import {
 import { base32Decode, base32Encode, generateHotp, generateTotp } from '../../src/otp/otp-engine';
 import { createEnrollmentService } from '../../src/portal-actions/enrollment.service';
 import { createChallengeCodes } from '../../src/validation/challenge-codes';
+import { tokensForCheck } from '../../src/tokens/token.repository';
 
 const PASSWORD = 'a long portal passphrase';
 const SID = 'mfa.portal.sid';
@@ -90,11 +91,15 @@ describe('portal Enroll Token (SPEC §5.3)', () => {
   const start = (agent: Agent, w: World, type: string, fields: Record<string, string> = {}) => post(agent, w, `/${type}`, fields);
   const confirm = (agent: Agent, w: World, type: string, code: string) => post(agent, w, `/${type}/confirm`, { code });
 
-  /** Password only (a user without tokens is signed in right after it). */
+  /** Password only (a user without tokens is signed in right after it, on Enroll Token when the portal offers it). */
   async function signedIn(w: World, login: string): Promise<Agent> {
     const agent = visitor(ctx.app);
     assertRedirect(await enterLogin(agent, w.portal, login), `${w.portal.base}sign-in/verify`, 'login step');
-    assertRedirect(await enterSecret(agent, w.portal, PASSWORD), w.portal.base, 'password step');
+    const config = await ctx.services.selfService.get(w.tenant.tenantId, w.portal.resource.id);
+    const user = await ctx.services.db('users').where({ tenant_id: w.tenant.tenantId, login }).first();
+    const hasTokens = (await tokensForCheck(ctx.services.db, w.tenant.tenantId, w.portal.resource.id, user.id)).length > 0;
+    const landing = !hasTokens && config.allowedActions.includes('enroll_token') && config.enrollmentTokenTypes.length > 0 ? `${w.portal.base}actions/enroll_token` : w.portal.base;
+    assertRedirect(await enterSecret(agent, w.portal, PASSWORD), landing, 'password step');
     return agent;
   }
 
