@@ -3,6 +3,7 @@ import { Router, type RequestHandler } from 'express';
 import type { Services } from '../services';
 import { createAuthController } from './auth.controller';
 import { createResourcesController } from './resources.controller';
+import { createInvitationsController } from './invitations.controller';
 import { createSelfServiceController } from './self-service.controller';
 import { createUsersController } from './users.controller';
 import { createAdminsController } from './admins.controller';
@@ -20,6 +21,7 @@ export function createAdminRouter(services: Services): Router {
   const r = Router();
   const auth = createAuthController(services);
   const resources = createResourcesController(services);
+  const invitations = createInvitationsController(services);
   const selfService = createSelfServiceController(services);
   const users = createUsersController(services);
   const admins = createAdminsController(services);
@@ -60,6 +62,9 @@ export function createAdminRouter(services: Services): Router {
   r.get('/admin/resources/:id/users', resources.usersTab);
   r.post('/admin/resources/:id/users', resources.assignUser);
   r.post('/admin/resources/:id/users/:userId/unassign', resources.unassignUser);
+  r.post('/admin/resources/:id/invitations', invitations.invite);
+  r.post('/admin/resources/:id/invitations/:userId/resend', invitations.resend);
+  r.post('/admin/resources/:id/invitations/:userId/cancel', invitations.cancel);
   r.get('/admin/resources/:id/self-service', selfService.general);
   r.post('/admin/resources/:id/self-service', selfService.saveGeneral);
   r.get('/admin/resources/:id/self-service/actions', selfService.actions);

@@ -27,7 +27,7 @@ function formErrors(err: unknown): { errors: Record<string, string>; error: stri
   return undefined;
 }
 
-export function createResourcesController({ resources, users }: Services) {
+export function createResourcesController({ resources, users, invitations }: Services) {
   return {
     async list(req: Request, res: Response) {
       const q = String(req.query.q ?? '');
@@ -75,7 +75,8 @@ export function createResourcesController({ resources, users }: Services) {
       const tenantId = req.actor!.tenantId;
       const resource = await resources.get(tenantId, req.params.id as string);
       const assigned = await users.usersOfResource(tenantId, resource.id, pageRequest(req.query));
-      render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, login: '' });
+      const invitationStates = await invitations.statesOf(tenantId, resource.id, assigned.items.map((u) => u.id));
+      render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, login: '', invitationStates });
     },
 
     /** Assigns by login (typed in the tab) or by user id (from the user page). */
@@ -86,7 +87,8 @@ export function createResourcesController({ resources, users }: Services) {
       const user = login ? await users.findByLogin(tenantId, login) : undefined;
       if (!user) {
         const assigned = await users.usersOfResource(tenantId, resource.id, pageRequest({}));
-        render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, login, errors: { login: login ? `No user has the login "${login}".` : 'Enter a login.' } }, 422);
+        const invitationStates = await invitations.statesOf(tenantId, resource.id, assigned.items.map((u) => u.id));
+        render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, login, invitationStates, errors: { login: login ? `No user has the login "${login}".` : 'Enter a login.' } }, 422);
         return;
       }
       await users.assign(req.actor!, resource.id, user.id);

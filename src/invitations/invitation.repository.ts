@@ -202,3 +202,21 @@ export async function listInvitations(q: Queryable, tenantId: string, resourceId
     })),
   };
 }
+
+export type UserInvitationState = InvitationStatus | 'not_invited';
+
+/** Each of these assigned users' state in the resource (the console's Users tab column). */
+export async function statesOf(q: Queryable, tenantId: string, resourceId: string, userIds: string[]): Promise<Map<string, { state: UserInvitationState; expiresAt: Date | null }>> {
+  if (!userIds.length) return new Map();
+  const rows = await q.raw(
+    `SELECT ru.user_id, i.expires_at,
+            CASE WHEN ${ENROLLED_RU} THEN 'enrolled' WHEN i.id IS NULL THEN 'not_invited' WHEN i.cancelled_at IS NOT NULL THEN 'cancelled'
+                 WHEN i.expires_at <= now() THEN 'expired' ELSE 'invited' END AS state
+       FROM resource_users ru
+       LEFT JOIN enrollment_invitations i ON i.tenant_id = ru.tenant_id AND i.resource_id = ru.resource_id AND i.user_id = ru.user_id
+      WHERE ru.tenant_id = ? AND ru.resource_id = ? AND ru.user_id = ANY(?::uuid[])`,
+    [tenantId, resourceId, userIds],
+  );
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return new Map(rows.rows.map((r: any) => [r.user_id, { state: r.state, expiresAt: r.expires_at }]));
+}

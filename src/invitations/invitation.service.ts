@@ -129,6 +129,11 @@ export function createInvitationService(db: Db, queue: JobQueue, log: Logger) {
       });
     },
 
+    /** Per-user state for a page of assigned users (tenant-scoped; other ids are absent). */
+    async statesOf(tenantId: string, resourceId: string, userIds: string[]) {
+      return repo.statesOf(db, tenantId, resourceId, userIds.filter(isUuid));
+    },
+
     async list(tenantId: string, resourceId: string, page: PageRequest, userIds?: string[]): Promise<Page<repo.InvitationListItem>> {
       const resource = await findResource(db, tenantId, resourceId);
       if (!resource) throw new NotFoundError('Resource');

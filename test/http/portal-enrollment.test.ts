@@ -26,11 +26,11 @@ import {
   assertRedirect,
   fieldError,
   codeOtherThan,
+  landingAfterPassword,
 } from '../helpers/portal';
 import { base32Decode, base32Encode, generateHotp, generateTotp } from '../../src/otp/otp-engine';
 import { createEnrollmentService } from '../../src/portal-actions/enrollment.service';
 import { createChallengeCodes } from '../../src/validation/challenge-codes';
-import { tokensForCheck } from '../../src/tokens/token.repository';
 
 const PASSWORD = 'a long portal passphrase';
 const SID = 'mfa.portal.sid';
@@ -95,10 +95,7 @@ describe('portal Enroll Token (SPEC §5.3)', () => {
   async function signedIn(w: World, login: string): Promise<Agent> {
     const agent = visitor(ctx.app);
     assertRedirect(await enterLogin(agent, w.portal, login), `${w.portal.base}sign-in/verify`, 'login step');
-    const config = await ctx.services.selfService.get(w.tenant.tenantId, w.portal.resource.id);
-    const user = await ctx.services.db('users').where({ tenant_id: w.tenant.tenantId, login }).first();
-    const hasTokens = (await tokensForCheck(ctx.services.db, w.tenant.tenantId, w.portal.resource.id, user.id)).length > 0;
-    const landing = !hasTokens && config.allowedActions.includes('enroll_token') && config.enrollmentTokenTypes.length > 0 ? `${w.portal.base}actions/enroll_token` : w.portal.base;
+    const landing = await landingAfterPassword(ctx.services, w.portal, w.tenant.tenantId, login);
     assertRedirect(await enterSecret(agent, w.portal, PASSWORD), landing, 'password step');
     return agent;
   }
