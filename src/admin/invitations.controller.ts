@@ -19,7 +19,8 @@ const users = (n: number) => `${n} user${n === 1 ? '' : 's'}`;
 export function inviteSummary(result: InviteResult): string {
   const counts = new Map<SkipReason, number>();
   for (const s of result.skipped) counts.set(s.reason, (counts.get(s.reason) ?? 0) + 1);
-  const skipped = [...counts].map(([reason, n]) => `${n} ${SKIPPED[reason]}`).join(', ');
+  // In a fixed order, whatever the order of the users.
+  const skipped = (Object.keys(SKIPPED) as SkipReason[]).filter((r) => counts.has(r)).map((r) => `${counts.get(r)} ${SKIPPED[r]}`).join(', ');
   return `Invited ${users(result.invited)}.${result.skipped.length ? ` Skipped ${result.skipped.length}: ${skipped}.` : ''}`;
 }
 

@@ -19,11 +19,24 @@ function settingsFromForm(body: Record<string, unknown>) {
     totpWindow: formNumber(body.totpWindow),
     trustedEnvironmentSkipsSecondFactor: formBoolean(body.trustedEnvironmentSkipsSecondFactor),
     notifyNewEnvironment: formBoolean(body.notifyNewEnvironment),
+    invitationDays: formNumber(body.invitationDays),
+    invitationReminderDays: formDayList(body.invitationReminderDays),
   };
 }
 
+/** "2, 10" → [2, 10]; blank → [] (reminders off); absent → unchanged. A non-number becomes NaN for the schema to name. */
+function formDayList(value: unknown): number[] | undefined {
+  if (typeof value !== 'string') return undefined;
+  return value.split(/[\s,;]+/).filter(Boolean).map(Number);
+}
+
 function formErrors(err: unknown): { errors: Record<string, string>; error: string } | undefined {
-  if (err instanceof ValidationError || err instanceof ConflictError) return { errors: err.fields, error: err.message };
+  if (err instanceof ValidationError || err instanceof ConflictError) {
+    // A list field's item errors ("invitationReminderDays.0") show on the list's own field.
+    const errors = { ...err.fields };
+    for (const [key, message] of Object.entries(err.fields)) if (key.includes('.')) errors[key.split('.')[0]] ??= message;
+    return { errors, error: err.message };
+  }
   return undefined;
 }
 
