@@ -130,9 +130,17 @@ export async function claimPendingEmails(q: Queryable, invitationIds: string[]):
   }));
 }
 
-/** Ids of rows that still owe an email, oldest first (for the sweep that re-enqueues lost jobs). */
+/**
+ * Ids of rows that still owe an email, oldest first (for the sweep that re-enqueues lost jobs).
+ * Invitations sent in the last minute are left to the job their request just enqueued.
+ */
 export async function listPendingIds(q: Queryable, limit: number): Promise<string[]> {
-  const rows = await q('enrollment_invitations').whereNotNull('pending_email').orderBy('last_sent_at').limit(limit).select('id');
+  const rows = await q('enrollment_invitations')
+    .whereNotNull('pending_email')
+    .whereNot((w) => w.where('pending_email', 'invitation').andWhere('last_sent_at', '>', q.raw("now() - interval '1 minute'")))
+    .orderBy('last_sent_at')
+    .limit(limit)
+    .select('id');
   return rows.map((r) => r.id);
 }
 

@@ -7,8 +7,11 @@ export type PendingEmail = 'invitation' | 'reminder';
 export const SKIP_REASONS = ['not_assigned', 'enrolled', 'blocked', 'no_email', 'invited_recently'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
-/** At most this many ids in one request (a whole organisation goes through `filter`). */
-export const MAX_USER_IDS = 10_000;
+/**
+ * At most this many ids in one request: 2000 UUIDs fit the API's 100 kB JSON limit with room to
+ * spare; a whole organisation goes through `filter`, and larger selections in several calls.
+ */
+export const MAX_USER_IDS = 2000;
 
 const userIdsSchema = z.object({
   userIds: z

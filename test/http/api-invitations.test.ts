@@ -127,6 +127,9 @@ describe('API: enrolment invitations', () => {
     assertApiError(await w.api.post(`/resources/${rid}/invitations`, { filter: 'everyone' }), 422, 'validation_failed');
     assertApiError(await w.api.post(`/resources/${rid}/invitations`, { userIds: [u.id], filter: 'not_enrolled' }), 422, 'validation_failed');
     assertApiError(await w.api.post(`/resources/${rid}/invitations`, [u.id]), 400, 'bad_request');
+    const tooMany = await w.api.post(`/resources/${rid}/invitations`, { userIds: Array.from({ length: 2001 }, () => u.id) });
+    assertApiError(tooMany, 422, 'validation_failed');
+    assert.match(tooMany.body.error.fields.userIds, /at most 2000/);
 
     const other = await createTenant(ctx.services);
     const otherApi = apiClient(ctx.app, other.apiKey);
@@ -250,6 +253,20 @@ describe('API: enrolment invitations', () => {
     const conflict = await w.api.post(`/resources/${rid}/invitations/${u.id}/resend`);
     assertApiError(conflict, 409, 'conflict');
     assert.match(conflict.body.error.message, /already enrolled/);
+  });
+
+  it('the sweep sends an email whose job was lost (queue down at invite time), once', async () => {
+    const w = await world();
+    const u = await createPortalMember(ctx, w, { email: email() });
+    // As if the enqueue after commit had failed: the row owes its email, no job exists.
+    const [row] = await ctx.services.db('enrollment_invitations')
+      .insert({ tenant_id: w.tenant.tenantId, resource_id: w.portal.resource.id, user_id: u.id, expires_at: ctx.services.db.raw("now() + interval '30 days'"), last_sent_at: ctx.services.db.raw("now() - interval '2 minutes'"), pending_email: 'invitation' })
+      .returning('id');
+    await ctx.services.invitations.sweep();
+    await expectEmails(w, u.email!, 1);
+    await ctx.services.invitations.sweep();
+    await expectEmails(w, u.email!, 1);
+    assert.equal((await ctx.services.db('enrollment_invitations').where({ id: row.id }).first()).pending_email, null);
   });
 
   it('an email owed by a row is sent once even when its job runs twice', async () => {
