@@ -12,6 +12,7 @@ import { createTenant, unique } from '../helpers/factories';
 import { apiClient, assertApiError } from '../helpers/api-client';
 import { createApiToken, createPortalMember, createPortalWorld, type PortalWorld } from '../helpers/portal';
 import { waitUntil } from '../helpers/wait';
+import { openInvitations } from '../../src/invitations/invitation.repository';
 
 describe('API: enrolment invitations', () => {
   let ctx: TestContext;
@@ -91,6 +92,20 @@ describe('API: enrolment invitations', () => {
     const later = await w.api.post(`/resources/${rid}/invitations`, { userIds: [a.id] });
     assert.equal(later.body.invited, 1);
     await expectEmails(w, a.email!, 2);
+  });
+
+  it('a request that overlaps one still in its transaction sends nothing (the guard holds under concurrency)', async () => {
+    const w = await world();
+    const rid = w.portal.resource.id;
+    const u = await createPortalMember(ctx, w, { email: email() });
+    // The first request has written its row but not committed yet.
+    const first = await ctx.services.db.transaction();
+    await openInvitations(first, w.tenant.tenantId, rid, [u.id], { days: 30, firstReminderDays: 2 });
+    const second = ctx.services.invitations.invite(w.tenant.actor, rid, { userIds: [u.id] });
+    await new Promise((r) => setTimeout(r, 300)); // the second now waits on the first's row
+    await first.commit();
+    assert.deepEqual(await second, { invited: 0, skipped: [{ userId: u.id, reason: 'invited_recently' }] });
+    assert.equal((await audit(w, 'invitation.create')).length, 0, 'only the second wrote an event, and it wrote none');
   });
 
   it('{"filter": "not_enrolled"} invites every assigned user not enrolled, and lists the skipped ones', async () => {
