@@ -15,6 +15,8 @@ import { createImportTokensProcessor } from './jobs/processors/import-tokens.pro
 import { createTokenImportService, type TokenImportService } from './tokens/import/import.service';
 import { createImportUsersProcessor } from './jobs/processors/import-users.processor';
 import { createUserImportService, type UserImportService } from './users/import/user-import.service';
+import { createSendInvitationsProcessor } from './jobs/processors/send-invitations.processor';
+import { createInvitationService, type InvitationService } from './invitations/invitation.service';
 import { createLogger, type Logger } from './lib/logger';
 import { createSecretBox, type SecretBox } from './lib/secret-box';
 import { createMailer, type Mailer } from './mail/mailer';
@@ -65,6 +67,8 @@ export interface Services {
   tokenImports: TokenImportService;
   /** User CSV imports (console and API), processed by the `users.import` job. */
   userImports: UserImportService;
+  /** Enrolment invitations and their reminders (issue 12 §3), emailed by the `invitations.send` job. */
+  invitations: InvitationService;
   /** End-user sign-in at a resource's portal (SPEC §5.2). */
   portalSignIn: PortalSignInService;
   /** Enrolment progress of a resource (issue 12 §4): counts, members by state, chart, export. */
@@ -124,10 +128,12 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const secrets = createSecretBox(config.encryption.keys, config.encryption.activeKeyId);
 
   const messages = createMessageService(db, queue, log);
+  const selfService = createSelfServiceService(db, config);
   const processors: Processors = {
     sendMessage: createSendMessageProcessor(db, mailer, log),
     importTokens: createImportTokensProcessor(db, secrets, log),
     importUsers: createImportUsersProcessor(db, secrets, log),
+    sendInvitations: createSendInvitationsProcessor(db, messages, (address) => selfService.urls(address).url, log),
   };
   queue.attachProcessors(processors);
 
@@ -157,7 +163,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     }),
     apiKeys: createApiKeyService(db),
     resources: createResourceService(db),
-    selfService: createSelfServiceService(db, config),
+    selfService,
     users: createUserService(db),
     audit: createAuditService(db),
     tokens: createTokenService(db, secrets, codeChecks, limiter),
@@ -169,6 +175,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     tokenImports: createTokenImportService(db, queue, secrets),
     userImports: createUserImportService(db, queue, secrets),
     enrollmentProgress: createEnrollmentProgressService(db),
+    invitations: createInvitationService(db, queue, log),
     async close() {
       // In-flight jobs first (in-process ones still use the database and the mailer).
       await queue.close();

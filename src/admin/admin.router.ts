@@ -4,6 +4,7 @@ import type { Services } from '../services';
 import { createAuthController } from './auth.controller';
 import { createResourcesController } from './resources.controller';
 import { createEnrollmentController } from './enrollment.controller';
+import { createInvitationsController } from './invitations.controller';
 import { createSelfServiceController } from './self-service.controller';
 import { createUsersController } from './users.controller';
 import { createAdminsController } from './admins.controller';
@@ -22,6 +23,7 @@ export function createAdminRouter(services: Services): Router {
   const auth = createAuthController(services);
   const resources = createResourcesController(services);
   const enrollment = createEnrollmentController(services);
+  const invitations = createInvitationsController(services);
   const selfService = createSelfServiceController(services);
   const users = createUsersController(services);
   const admins = createAdminsController(services);
@@ -63,6 +65,9 @@ export function createAdminRouter(services: Services): Router {
   r.get('/admin/resources/:id/users.csv', enrollment.exportCsv);
   r.post('/admin/resources/:id/users', resources.assignUser);
   r.post('/admin/resources/:id/users/:userId/unassign', resources.unassignUser);
+  r.post('/admin/resources/:id/invitations', invitations.invite);
+  r.post('/admin/resources/:id/invitations/:userId/resend', invitations.resend);
+  r.post('/admin/resources/:id/invitations/:userId/cancel', invitations.cancel);
   r.get('/admin/resources/:id/self-service', selfService.general);
   r.post('/admin/resources/:id/self-service', selfService.saveGeneral);
   r.get('/admin/resources/:id/self-service/actions', selfService.actions);

@@ -20,16 +20,29 @@ function settingsFromForm(body: Record<string, unknown>) {
     totpWindow: formNumber(body.totpWindow),
     trustedEnvironmentSkipsSecondFactor: formBoolean(body.trustedEnvironmentSkipsSecondFactor),
     notifyNewEnvironment: formBoolean(body.notifyNewEnvironment),
+    invitationDays: formNumber(body.invitationDays),
+    invitationReminderDays: formDayList(body.invitationReminderDays),
   };
 }
 
+/** "2, 10" → [2, 10]; blank → [] (reminders off); absent → unchanged. A non-number becomes NaN for the schema to name. */
+function formDayList(value: unknown): number[] | undefined {
+  if (typeof value !== 'string') return undefined;
+  return value.split(/[\s,;]+/).filter(Boolean).map(Number);
+}
+
 function formErrors(err: unknown): { errors: Record<string, string>; error: string } | undefined {
-  if (err instanceof ValidationError || err instanceof ConflictError) return { errors: err.fields, error: err.message };
+  if (err instanceof ValidationError || err instanceof ConflictError) {
+    // A list field's item errors ("invitationReminderDays.0") show on the list's own field.
+    const errors = { ...err.fields };
+    for (const [key, message] of Object.entries(err.fields)) if (key.includes('.')) errors[key.split('.')[0]] ??= message;
+    return { errors, error: err.message };
+  }
   return undefined;
 }
 
 export function createResourcesController(services: Services) {
-  const { resources, users } = services;
+  const { resources, users, invitations } = services;
   return {
     async list(req: Request, res: Response) {
       const q = String(req.query.q ?? '');
@@ -78,7 +91,8 @@ export function createResourcesController(services: Services) {
       const resource = await resources.get(tenantId, req.params.id as string);
       const status = statusFilter(req.query.status);
       const [assigned, enrollment] = await Promise.all([users.usersOfResource(tenantId, resource.id, pageRequest(req.query), status), enrollmentTabData(services, tenantId, resource.id, status)]);
-      render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, enrollment, login: '' });
+      const invitationStates = await invitations.statesOf(tenantId, resource.id, assigned.items.map((u) => u.id));
+      render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, enrollment, login: '', invitationStates });
     },
 
     /** Assigns by login (typed in the tab) or by user id (from the user page). */
@@ -89,7 +103,8 @@ export function createResourcesController(services: Services) {
       const user = login ? await users.findByLogin(tenantId, login) : undefined;
       if (!user) {
         const [assigned, enrollment] = await Promise.all([users.usersOfResource(tenantId, resource.id, pageRequest({})), enrollmentTabData(services, tenantId, resource.id, undefined)]);
-        render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, enrollment, login, errors: { login: login ? `No user has the login "${login}".` : 'Enter a login.' } }, 422);
+        const invitationStates = await invitations.statesOf(tenantId, resource.id, assigned.items.map((u) => u.id));
+        render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, enrollment, login, invitationStates, errors: { login: login ? `No user has the login "${login}".` : 'Enter a login.' } }, 422);
         return;
       }
       await users.assign(req.actor!, resource.id, user.id);

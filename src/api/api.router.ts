@@ -20,6 +20,7 @@ import { buildOpenApiDocument } from './openapi';
 import { refuseBadInput } from '../web/input-guard';
 import { csvUpload } from '../web/csv-upload';
 import { createApiUserImportsController } from './user-imports.controller';
+import { createApiInvitationsController } from './invitations.controller';
 
 export function createApiRouter(services: Services): Router {
   const r = Router();
@@ -31,6 +32,7 @@ export function createApiRouter(services: Services): Router {
   const validation = createApiAuthenticateController(services);
   const tokenImports = createApiTokenImportsController(services);
   const userImports = createApiUserImportsController(services);
+  const invitations = createApiInvitationsController(services);
   const openapi = buildOpenApiDocument(services.config.baseUrl);
 
   r.use(apiHeaders(services.config.isProduction));
@@ -58,6 +60,10 @@ export function createApiRouter(services: Services): Router {
   r.get('/resources/:id/enrollment', resources.enrollment);
   r.put('/resources/:id/users/:userId', resources.assignUser);
   r.delete('/resources/:id/users/:userId', resources.unassignUser);
+  r.get('/resources/:id/invitations', invitations.list);
+  r.post('/resources/:id/invitations', invitations.create);
+  r.post('/resources/:id/invitations/:userId/resend', invitations.resend);
+  r.delete('/resources/:id/invitations/:userId', invitations.cancel);
   r.post('/resources/:id/challenge', challenges.request);
   r.post('/resources/:id/users/:userId/unlock', validation.unlock);
   r.put('/resources/:id/tokens/:tokenId', tokens.assign);

@@ -16,6 +16,7 @@ import { authenticateResultJson, checkResultJson, tokenCreatedJson, tokenJson, t
 import { tokenImportJson, tokenImportStartedJson } from './token-import-serializers';
 import { IMPORT_MAX_BYTES } from '../tokens/import/import.types';
 import { KEY_HEADER, PASSWORD_HEADER } from './token-import-body';
+import { MAX_USER_IDS, SKIP_REASONS } from '../invitations/invitation.types';
 
 type Json = Record<string, unknown>;
 
@@ -60,7 +61,7 @@ const writeErrors = { 400: errors[400], 401: errors[401], 404: errors[404], 409:
 
 interface OperationSpec {
   summary: string;
-  tag: 'Resources' | 'Users' | 'Assignments' | 'Tokens' | 'Token imports' | 'Validation';
+  tag: 'Resources' | 'Users' | 'Assignments' | 'Invitations' | 'Tokens' | 'Token imports' | 'Validation';
   params?: Json[];
   body?: string;
   ok: [status: number, description: string, schema?: Json];
@@ -146,7 +147,7 @@ export function buildOpenApiDocument(baseUrl: string): Json {
     },
     servers: [{ url: `${baseUrl}/api/v1` }],
     security: [{ bearerAuth: [] }],
-    tags: [{ name: 'Resources' }, { name: 'Users' }, { name: 'Assignments' }, { name: 'Tokens' }, { name: 'Token imports', description: 'Hardware tokens in bulk from CSV or PSKC files, as in the console.' }, { name: 'Validation', description: 'Checking a user\'s one-time password: the call your protected application makes.' }],
+    tags: [{ name: 'Resources' }, { name: 'Users' }, { name: 'Assignments' }, { name: 'Invitations', description: 'Invitations to enrol a second factor in a resource, emailed with its portal link; reminders and expiry follow the resource\'s settings.' }, { name: 'Tokens' }, { name: 'Token imports', description: 'Hardware tokens in bulk from CSV or PSKC files, as in the console.' }, { name: 'Validation', description: 'Checking a user\'s one-time password: the call your protected application makes.' }],
     paths: {
       '/openapi.json': {
         get: { operationId: 'getOpenApi', summary: 'This document', security: [], responses: { 200: { description: 'The OpenAPI document', ...json({ type: 'object' }) } } },
@@ -173,6 +174,16 @@ export function buildOpenApiDocument(baseUrl: string): Json {
       '/resources/{id}/users/{userId}': {
         put: operation('assignUser', { summary: 'Assign a user to a resource (idempotent)', tag: 'Assignments', params: [resourceId, idParam('userId', 'user')], ok: [204, 'Assigned'], errors: readErrors }),
         delete: operation('unassignUser', { summary: 'Unassign a user from a resource', tag: 'Assignments', params: [resourceId, idParam('userId', 'user')], ok: [204, 'Unassigned'], errors: readErrors }),
+      },
+      '/resources/{id}/invitations': {
+        get: operation('listInvitations', { summary: 'List the resource\'s enrolment invitations with their status (invited, expired, cancelled, enrolled), last sent first', tag: 'Invitations', params: [resourceId, ...pageParams], ok: [200, 'A page of invitations', pageOf('Invitation')], errors: readErrors }),
+        post: operation('inviteUsers', { summary: 'Invite users to enrol: `{"userIds": [...]}` (at most 2000) or `{"filter": "not_enrolled"}` (every assigned user not enrolled). Each invited user gets one email with the portal link, sent in the background. Skipped, with the reason: not_assigned (also unknown or another tenant\'s ids), enrolled, blocked, no_email, invited_recently (an invitation sent less than 24 h ago: a retried call sends nothing). 422 when the resource has no portal address', tag: 'Invitations', params: [resourceId], body: 'InvitationRequest', ok: [202, 'Accepted: how many were invited, and who was skipped', ref('InvitationResult')], errors: writeErrors }),
+      },
+      '/resources/{id}/invitations/{userId}': {
+        delete: operation('cancelInvitation', { summary: 'Cancel the user\'s invitation: no more reminders (idempotent)', tag: 'Invitations', params: [resourceId, idParam('userId', 'user')], ok: [204, 'Cancelled'], errors: readErrors }),
+      },
+      '/resources/{id}/invitations/{userId}/resend': {
+        post: operation('resendInvitation', { summary: 'Send the user\'s invitation again now, with a fresh expiry and reminder schedule (also re-opens a cancelled or expired one). 409 when the user is enrolled, blocked or has no email', tag: 'Invitations', params: [resourceId, idParam('userId', 'user')], ok: [202, 'Sent', { type: 'object', required: ['status'], properties: { status: { const: 'sent' } } }], errors: writeErrors }),
       },
       '/resources/{id}/users/{userId}/unlock': {
         post: operation('unlockUser', { summary: 'Clear a user\'s failure count and lock in a resource', tag: 'Validation', params: [resourceId, idParam('userId', 'user')], ok: [204, 'Unlocked'], errors: readErrors }),
@@ -287,6 +298,36 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         AuthenticateResult: schemaOf(authenticateResultJson, 'output'),
         TokenImportStarted: schemaOf(tokenImportStartedJson, 'output'),
         TokenImport: schemaOf(tokenImportJson, 'output'),
+        InvitationRequest: {
+          oneOf: [
+            { type: 'object', required: ['userIds'], additionalProperties: false, properties: { userIds: { type: 'array', minItems: 1, maxItems: MAX_USER_IDS, items: { type: 'string', format: 'uuid' } } } },
+            { type: 'object', required: ['filter'], additionalProperties: false, properties: { filter: { const: 'not_enrolled' } } },
+          ],
+        },
+        InvitationResult: {
+          type: 'object',
+          required: ['invited', 'skipped'],
+          properties: {
+            invited: { type: 'integer', minimum: 0, description: 'Users invited now (one email each)' },
+            skipped: { type: 'array', items: { type: 'object', required: ['userId', 'reason'], properties: { userId: { type: 'string' }, reason: { type: 'string', enum: [...SKIP_REASONS] } } } },
+          },
+        },
+        Invitation: {
+          type: 'object',
+          required: ['userId', 'login', 'email', 'status', 'createdAt', 'lastSentAt', 'expiresAt', 'remindersSent', 'nextReminderAt', 'cancelledAt'],
+          properties: {
+            userId: { type: 'string', format: 'uuid' },
+            login: { type: 'string' },
+            email: { type: ['string', 'null'] },
+            status: { type: 'string', enum: ['invited', 'expired', 'cancelled', 'enrolled'] },
+            createdAt: { type: 'string', format: 'date-time' },
+            lastSentAt: { type: 'string', format: 'date-time', description: 'The last invitation or resend (reminders not included)' },
+            expiresAt: { type: 'string', format: 'date-time' },
+            remindersSent: { type: 'integer' },
+            nextReminderAt: { type: ['string', 'null'], format: 'date-time' },
+            cancelledAt: { type: ['string', 'null'], format: 'date-time' },
+          },
+        },
         UserImportStarted: { type: 'object', required: ['id', 'status'], properties: { id: { type: 'string', format: 'uuid' }, status: { const: 'queued' } } },
         UserImport: {
           type: 'object',

@@ -22,6 +22,8 @@ export const resourceJson = z.object({
   totpWindow: z.int(),
   trustedEnvironmentSkipsSecondFactor: z.boolean().describe('a browser the user marked as trusted in this resource\'s portal skips the second factor'),
   notifyNewEnvironment: z.boolean().describe('email the user on a portal sign-in from a browser not seen before'),
+  invitationDays: z.int().describe('days an enrolment invitation stays valid (1 to 365, default 30)'),
+  invitationReminderDays: z.array(z.int()).describe('days after an invitation when a reminder goes to those not yet enrolled (default [2, 10]; empty: no reminders)'),
   createdAt: isoDate,
   updatedAt: isoDate,
 });
@@ -79,6 +81,8 @@ export function serializeResource(r: Resource): ResourceJson {
     totpWindow: r.totpWindow,
     trustedEnvironmentSkipsSecondFactor: r.trustedEnvironmentSkipsSecondFactor,
     notifyNewEnvironment: r.notifyNewEnvironment,
+    invitationDays: r.invitationDays,
+    invitationReminderDays: r.invitationReminderDays,
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
   };

@@ -194,3 +194,15 @@ export function countEnrollmentSql(q: Queryable, tenantId: string, resourceId: s
   const { sql, bindings } = countsQuery(q, tenantId, resourceId).toSQL();
   return { sql, bindings };
 }
+
+/**
+ * "Enrolled" as an SQL boolean expression, for statements of other modules (the invitations'
+ * skips and reminders): the same conditions as the active tokens of memberStates above. `tenant`,
+ * `resource` and `user` are column references of the outer query (e.g. `ru.tenant_id`), never
+ * user input.
+ */
+export function enrolledSql(tenant: string, resource: string, user: string): string {
+  return `EXISTS (SELECT 1 FROM token_resources tr_e JOIN tokens t_e ON t_e.id = tr_e.token_id AND t_e.tenant_id = tr_e.tenant_id
+    WHERE tr_e.tenant_id = ${tenant} AND tr_e.resource_id = ${resource} AND t_e.user_id = ${user} AND t_e.enabled
+      AND NOT EXISTS (SELECT 1 FROM portal_enrollments pe_e WHERE pe_e.tenant_id = t_e.tenant_id AND pe_e.token_id = t_e.id))`;
+}

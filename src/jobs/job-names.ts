@@ -12,6 +12,8 @@ export const JOBS = {
   importTokens: { queue: 'provisioning', name: 'tokens.import' },
   /** Create (or update) the users of one row of `user_imports`. */
   importUsers: { queue: 'provisioning', name: 'users.import' },
+  /** Prepare the owed invitation or reminder emails of a batch of `enrollment_invitations` rows. */
+  sendInvitations: { queue: 'provisioning', name: 'invitations.send' },
 } as const satisfies Record<string, { queue: QueueName; name: string }>;
 
 export type JobKey = keyof typeof JOBS;
@@ -20,4 +22,6 @@ export interface JobPayloads {
   sendMessage: { messageId: string };
   importTokens: { importId: string };
   importUsers: { importId: string };
+  /** At most INVITATION_BATCH_SIZE ids. */
+  sendInvitations: { invitationIds: string[] };
 }

@@ -13,6 +13,8 @@ export function startSweeps(services: Services): () => Promise<void> {
     ['message', () => services.messages.sweep()],
     ['token import', () => services.tokenImports.sweep()],
     ['user import', () => services.userImports.sweep()],
+    // Also the schedule of invitation reminders (issue 12 §3), not only lost jobs.
+    ['invitation reminder', () => services.invitations.sweep()],
   ];
   const timer = setInterval(() => {
     for (const [name, sweep] of sweeps) {

@@ -39,6 +39,12 @@ function safeNext(req: Request, value: unknown): string {
 
 export function createPortalSignInController(signIn: PortalSignInService, rpPolicy: RelyingPartyPolicy) {
   const url = (req: Request, path = '') => `${req.portal!.base}${path}`;
+  /** Issue 12 §3: a user with no token in the resource lands on Enroll Token when the resource offers it. */
+  const landing = (req: Request, next: string) => {
+    const portal = req.portal!.resource;
+    const canEnroll = next !== 'token' && portal.allowedActions.includes('enroll_token') && portal.enrollmentTokenTypes.length > 0;
+    return canEnroll ? url(req, 'actions/enroll_token') : url(req);
+  };
 
   return {
     /** Step 1, or where the visitor's sign-in currently stands. */
@@ -46,7 +52,9 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
       const state = signInState(req);
       if (state?.stage === 'signed_in') return next();
       if (state?.stage === 'second_factor') return res.redirect(303, url(req, 'sign-in/second-factor'));
-      render(req, res, { page: 'portal/sign-in' }, { login: state?.login ?? '', flash: takeFlash(req) });
+      // An invitation link carries ?login=: only a prefill, the sign-in steps stay the same.
+      const invited = typeof req.query.login === 'string' ? req.query.login.trim().slice(0, 254) : '';
+      render(req, res, { page: 'portal/sign-in' }, { login: state?.login ?? invited, flash: takeFlash(req) });
     },
 
     async login(req: Request, res: Response) {
@@ -91,7 +99,7 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
           return redirect(req, res, url(req, 'sign-in/second-factor'));
         }
         await completeSignIn(req, res, result.userId, { startedAt: base.startedAt });
-        redirect(req, res, url(req));
+        redirect(req, res, landing(req, result.next));
       });
     },
 

@@ -16,6 +16,8 @@ const COLUMNS: Record<keyof ResourcePatchInput, string> = {
   totpWindow: 'totp_window',
   trustedEnvironmentSkipsSecondFactor: 'trusted_environment_skips_second_factor',
   notifyNewEnvironment: 'notify_new_environment',
+  invitationDays: 'invitation_days',
+  invitationReminderDays: 'invitation_reminder_days',
 };
 
 function toRow(input: ResourcePatchInput): Record<string, unknown> {
@@ -43,6 +45,8 @@ export function toResource(r: any): Resource {
     trustedEnvironmentSkipsSecondFactor: r.trusted_environment_skips_second_factor,
     notifyNewEnvironment: r.notify_new_environment,
     disabled: r.disabled_at != null,
+    invitationDays: r.invitation_days,
+    invitationReminderDays: r.invitation_reminder_days ?? [],
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -17,6 +17,10 @@ export interface Resource {
   notifyNewEnvironment: boolean;
   /** Disabled resources validate nothing and serve no portal (SEC-15). */
   disabled: boolean;
+  /** Issue 12 §3: days an enrolment invitation stays valid. */
+  invitationDays: number;
+  /** Issue 12 §3: days after an invitation when reminders go out (empty: no reminders). */
+  invitationReminderDays: number[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -33,6 +37,13 @@ export const resourceSettingsSchema = z.object({
   totpWindow: z.number({ error: 'Enter a whole number from 0 to 10.' }).int().min(0, 'Use a number from 0 to 10.').max(10, 'Use a number from 0 to 10.').optional(),
   trustedEnvironmentSkipsSecondFactor: z.boolean({ error: 'Use true or false.' }).optional(),
   notifyNewEnvironment: z.boolean({ error: 'Use true or false.' }).optional(),
+  invitationDays: z.number({ error: 'Enter a whole number of days from 1 to 365.' }).int().min(1, 'Use 1 to 365 days.').max(365, 'Use 1 to 365 days.').optional(),
+  invitationReminderDays: z
+    .array(z.number({ error: 'Enter whole numbers of days.' }).int().min(1, 'Use days from 1 to 365.').max(365, 'Use days from 1 to 365.'), { error: 'Enter a list of days, e.g. [2, 10] (empty: no reminders).' })
+    .max(5, 'Use at most 5 reminders.')
+    // Sorted and without repeats: each reminder goes out once, in order.
+    .transform((days) => [...new Set(days)].sort((a, b) => a - b))
+    .optional(),
 }).strict();
 
 export const resourceCreateSchema = resourceSettingsSchema;
@@ -51,4 +62,5 @@ export const RESOURCE_DEFAULTS = {
   totpWindow: 1,
   trustedEnvironmentSkipsSecondFactor: false,
   notifyNewEnvironment: false,
+  // invitationDays (30) and invitationReminderDays ({2,10}) take the database's defaults.
 } as const;

@@ -50,7 +50,10 @@ describe('portal WebAuthn in a real browser', () => {
     });
 
     await step(page, 'password sign-in', async () => {
-      await passwordSignIn(page, origin, base, user.login, base);
+      // Without a token, sign-in lands on Enroll Token (issue 12 §3); the dashboard is one click away.
+      await passwordSignIn(page, origin, base, user.login, `${base}actions/enroll_token`);
+      await page.getByRole('heading', { level: 1, name: 'Enroll a token' }).waitFor();
+      await page.goto(`${origin}${base}`);
       await page.getByRole('heading', { level: 1, name: `Hello, ${user.login}` }).waitFor();
       await page.getByRole('region', { name: 'Your tokens here' }).getByText('You have no tokens in this portal.').waitFor();
     });

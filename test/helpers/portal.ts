@@ -7,6 +7,7 @@ import { createResource, createTenant, createUser, unique, type TestTenant } fro
 import { postForm, type Agent } from './admin-agent';
 import { apiClient } from './api-client';
 import type { TestContext } from './context';
+import { tokensForCheck } from '../../src/tokens/token.repository';
 
 export interface TestPortal {
   resource: Awaited<ReturnType<Services['resources']['create']>>;
@@ -127,4 +128,15 @@ export function alertOf(html: string): string | undefined {
 /** The inline message of a form field (the _field partial's error paragraph). */
 export function fieldError(html: string, name: string): string | undefined {
   return html.match(new RegExp(`id="f-${name}-error">([^<]*)<`))?.[1];
+}
+
+/**
+ * Where a password-only sign-in lands (issue 12 §3): Enroll Token for a user with no enabled token
+ * in the resource when the portal offers it, else the dashboard.
+ */
+export async function landingAfterPassword(services: Services, portal: TestPortal, tenantId: string, login: string): Promise<string> {
+  const config = await services.selfService.get(tenantId, portal.resource.id);
+  const user = await services.db('users').where({ tenant_id: tenantId }).whereRaw('lower(login) = lower(?)', [login]).first();
+  const hasTokens = (await tokensForCheck(services.db, tenantId, portal.resource.id, user.id)).length > 0;
+  return !hasTokens && config.allowedActions.includes('enroll_token') && config.enrollmentTokenTypes.length > 0 ? `${portal.base}actions/enroll_token` : portal.base;
 }

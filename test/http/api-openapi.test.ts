@@ -54,7 +54,7 @@ describe('api: OpenAPI document', () => {
 
   it('describes responses, including the Error schema, and never a password', () => {
     const { Resource, User, Error: error } = doc.components.schemas;
-    assert.deepEqual(Object.keys(Resource.properties).sort(), ['createdAt', 'description', 'failedAttemptsLimit', 'id', 'lockMinutes', 'maxTokensPerUser', 'name', 'notifyNewEnvironment', 'pinPosition', 'requireSecondFactor', 'totpWindow', 'trustedEnvironmentSkipsSecondFactor', 'updatedAt']);
+    assert.deepEqual(Object.keys(Resource.properties).sort(), ['createdAt', 'description', 'failedAttemptsLimit', 'id', 'invitationDays', 'invitationReminderDays', 'lockMinutes', 'maxTokensPerUser', 'name', 'notifyNewEnvironment', 'pinPosition', 'requireSecondFactor', 'totpWindow', 'trustedEnvironmentSkipsSecondFactor', 'updatedAt']);
     assert.ok(User.properties.hasPassword);
     assert.equal(User.properties.password, undefined);
     assert.deepEqual(error.required, ['error']);

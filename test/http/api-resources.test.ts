@@ -5,7 +5,7 @@ import { createTestContext, type TestContext } from '../helpers/context';
 import { createTenant, createResource, unique } from '../helpers/factories';
 import { apiClient, assertApiError } from '../helpers/api-client';
 
-const RESOURCE_KEYS = ['createdAt', 'description', 'failedAttemptsLimit', 'id', 'lockMinutes', 'maxTokensPerUser', 'name', 'notifyNewEnvironment', 'pinPosition', 'requireSecondFactor', 'totpWindow', 'trustedEnvironmentSkipsSecondFactor', 'updatedAt'];
+const RESOURCE_KEYS = ['createdAt', 'description', 'failedAttemptsLimit', 'id', 'invitationDays', 'invitationReminderDays', 'lockMinutes', 'maxTokensPerUser', 'name', 'notifyNewEnvironment', 'pinPosition', 'requireSecondFactor', 'totpWindow', 'trustedEnvironmentSkipsSecondFactor', 'updatedAt'];
 
 describe('api: resources', () => {
   let ctx: TestContext;
@@ -46,7 +46,7 @@ describe('api: resources', () => {
     assert.deepEqual(Object.keys(res.body).sort(), RESOURCE_KEYS);
     assert.deepEqual(
       { ...res.body, id: undefined, createdAt: undefined, updatedAt: undefined },
-      { id: undefined, name: 'Corporate VPN', description: '', failedAttemptsLimit: 5, lockMinutes: 5, pinPosition: 'before', maxTokensPerUser: 1, requireSecondFactor: false, totpWindow: 1, trustedEnvironmentSkipsSecondFactor: false, notifyNewEnvironment: false, createdAt: undefined, updatedAt: undefined },
+      { id: undefined, name: 'Corporate VPN', description: '', failedAttemptsLimit: 5, lockMinutes: 5, pinPosition: 'before', maxTokensPerUser: 1, requireSecondFactor: false, totpWindow: 1, trustedEnvironmentSkipsSecondFactor: false, notifyNewEnvironment: false, invitationDays: 30, invitationReminderDays: [2, 10], createdAt: undefined, updatedAt: undefined },
     );
     assert.match(res.body.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.equal(res.headers.location, `/api/v1/resources/${res.body.id}`);

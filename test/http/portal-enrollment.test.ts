@@ -26,6 +26,7 @@ import {
   assertRedirect,
   fieldError,
   codeOtherThan,
+  landingAfterPassword,
 } from '../helpers/portal';
 import { base32Decode, base32Encode, generateHotp, generateTotp } from '../../src/otp/otp-engine';
 import { createEnrollmentService } from '../../src/portal-actions/enrollment.service';
@@ -90,11 +91,12 @@ describe('portal Enroll Token (SPEC §5.3)', () => {
   const start = (agent: Agent, w: World, type: string, fields: Record<string, string> = {}) => post(agent, w, `/${type}`, fields);
   const confirm = (agent: Agent, w: World, type: string, code: string) => post(agent, w, `/${type}/confirm`, { code });
 
-  /** Password only (a user without tokens is signed in right after it). */
+  /** Password only (a user without tokens is signed in right after it, on Enroll Token when the portal offers it). */
   async function signedIn(w: World, login: string): Promise<Agent> {
     const agent = visitor(ctx.app);
     assertRedirect(await enterLogin(agent, w.portal, login), `${w.portal.base}sign-in/verify`, 'login step');
-    assertRedirect(await enterSecret(agent, w.portal, PASSWORD), w.portal.base, 'password step');
+    const landing = await landingAfterPassword(ctx.services, w.portal, w.tenant.tenantId, login);
+    assertRedirect(await enterSecret(agent, w.portal, PASSWORD), landing, 'password step');
     return agent;
   }
 

@@ -14,7 +14,7 @@ import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } fr
 import { createTestContext, type TestContext } from '../helpers/context';
 import { createTenant, createUser, unique, type TestTenant } from '../helpers/factories';
 import { csrfOf, type Agent } from '../helpers/admin-agent';
-import { createPortal, enterLogin, enterSecondFactor, enterSecret, visitor, type TestPortal } from '../helpers/portal';
+import { createPortal, enterLogin, enterSecondFactor, enterSecret, landingAfterPassword, visitor, type TestPortal } from '../helpers/portal';
 
 const PASSWORD = 'a long portal passphrase';
 const HOST = 'localhost:3000';
@@ -137,7 +137,7 @@ describe('portal WebAuthn (SPEC §5.3 webauthn, §5.2 step 3)', () => {
 
   async function signedIn(w: World, login: string): Promise<Agent> {
     const agent = visitor(ctx.app);
-    assert.equal(await passwordStep(agent, w, login), w.portal.base, 'signed in with the password alone');
+    assert.equal(await passwordStep(agent, w, login), await landingAfterPassword(ctx.services, w.portal, w.tenant.tenantId, login), 'signed in with the password alone');
     return agent;
   }
 
