@@ -157,7 +157,7 @@ describe('admin console in a real browser', () => {
       await page.getByRole('button', { name: 'Assign', exact: true }).click();
       await page.getByText(`${login} is assigned to ${resourceName}.`).waitFor();
       assert.match(page.url(), new RegExp(`/admin/resources/${resourceId}/users$`));
-      const table = page.locator('table.list');
+      const table = page.locator('#resource-tabs table.list').last();
       await table.getByRole('link', { name: login }).waitFor();
       assert.match((await table.textContent()) ?? '', /Jane Doe/);
       const assignment = await db('resource_users').where({ resource_id: resourceId, user_id: userId }).first();
