@@ -10,7 +10,6 @@
 import os from 'node:os';
 import path from 'node:path';
 import { createSocket, type Socket } from 'node:dgram';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import radius from 'radius';
 import { loadConfig } from '../src/config';
@@ -20,6 +19,7 @@ import { cpuPerRequestUs, startCpuCount } from './lib/cpu';
 import { hotp, recreateDatabase, seedBenchData } from './validate-data';
 import { freePort } from '../test/helpers/wait';
 import { createApiClient, type ApiClient } from '../src/radius/api-client';
+import { benchServerEnv } from './lib/server-env';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECRET = 'bench-shared-secret-0123456789';
@@ -100,21 +100,8 @@ function radiusClient(port: number) {
 
 export async function benchRadius(options: RadiusBenchOptions): Promise<Record<string, unknown>> {
   const { log, concurrency, durationS, warmupS } = options;
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    NODE_ENV: 'production',
-    DATABASE_URL: options.databaseUrl,
-    LOG_LEVEL: 'warn',
-    BASE_URL: 'http://127.0.0.1',
-    SESSION_SECRET: randomBytes(32).toString('base64'),
-    CSRF_SECRET: randomBytes(32).toString('base64'),
-    ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-    ENCRYPTION_KEY_ID: 'bench',
-    RUN_MIGRATIONS: 'false',
-    REDIS_URL: undefined,
-    SMTP_URL: undefined,
-    SMS_WEBHOOK_URL: undefined,
-  };
+  const env = benchServerEnv(options.databaseUrl);
+
   const config = loadConfig(env);
   log(`preparing ${options.databaseUrl.replace(/\/\/[^@]*@/, '//')} with ${options.users} users and HOTP tokens`);
   await recreateDatabase(options.databaseUrl);

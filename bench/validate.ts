@@ -6,7 +6,6 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config';
 import { createDb } from '../src/db/knex';
@@ -14,6 +13,7 @@ import { runLoad, type LoadResult, type Traffic } from './lib/load';
 import { startServer, type ServerProcess } from './lib/processes';
 import { cpuPerRequestUs, startCpuCount } from './lib/cpu';
 import { hotp, recreateDatabase, seedBenchData, type BenchData } from './validate-data';
+import { benchServerEnv } from './lib/server-env';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -58,22 +58,8 @@ function errorsOf(r: LoadResult): number {
 
 export async function benchValidate(options: ValidateOptions): Promise<Record<string, unknown>> {
   const { log, connections, durationS, warmupS } = options;
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    NODE_ENV: 'production',
-    DATABASE_URL: options.databaseUrl,
-    DATABASE_POOL_MAX: String(options.poolMax),
-    LOG_LEVEL: 'warn',
-    BASE_URL: 'http://127.0.0.1',
-    SESSION_SECRET: randomBytes(32).toString('base64'),
-    CSRF_SECRET: randomBytes(32).toString('base64'),
-    ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-    ENCRYPTION_KEY_ID: 'bench',
-    RUN_MIGRATIONS: 'false',
-    REDIS_URL: undefined,
-    SMTP_URL: undefined,
-    SMS_WEBHOOK_URL: undefined,
-  };
+  const env = benchServerEnv(options.databaseUrl, { DATABASE_POOL_MAX: String(options.poolMax) });
+
   const config = loadConfig(env);
 
   log(`preparing ${options.databaseUrl.replace(/\/\/[^@]*@/, '//')} with ${options.users} users and HOTP tokens`);
