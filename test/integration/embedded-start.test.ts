@@ -6,6 +6,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,5 +54,28 @@ describe('npm start with no configuration', () => {
     const exit = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     assert.equal(await exit, 0, output.slice(-2000));
+  });
+
+  it('as root with the data in a folder only root may enter, stops with a message saying what to do (no bare EACCES)', async () => {
+    // The check is about root: a normal user runs PostgreSQL as themselves and has no such problem.
+    if (process.getuid?.() !== 0) return;
+    const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mfa-private-'));
+    fs.chmodSync(privateDir, 0o700);
+    try {
+      const env: Record<string, string | undefined> = { ...process.env, PORT: String(await freePort()), EMBEDDED_PG_DIR: path.join(privateDir, 'pg'), LOG_LEVEL: 'warn' };
+      for (const name of ['DATABASE_URL', 'REDIS_URL', 'SMTP_URL', 'NODE_ENV', 'BASE_URL']) delete env[name];
+      const refused = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      refused.stdout!.on('data', (d) => (output += d));
+      refused.stderr!.on('data', (d) => (output += d));
+      const [code] = await once(refused, 'close');
+      assert.equal(code, 1, output);
+      assert.match(output, new RegExp(`cannot enter ${privateDir.replaceAll('/', '\\/')}`));
+      assert.match(output, /run npm start as a normal user/);
+      assert.doesNotMatch(output, /EACCES|\n\s+at /, 'no bare error, no stack trace');
+      assert.ok(!fs.existsSync(path.join(privateDir, 'pg')), 'nothing was started or written');
+    } finally {
+      fs.rmSync(privateDir, { recursive: true, force: true });
+    }
   });
 });
