@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { waitUntil } from './wait';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -72,4 +73,16 @@ export async function killAllChildren(): Promise<void> {
   const running = [...children].filter((c) => c.running());
   for (const child of running) child.proc.kill('SIGKILL');
   await Promise.all(running.map((c) => c.exited));
+}
+
+/** Waits until the child answers GET /healthz on `port`; fails at once, with its output, if it exits. */
+export async function waitForHealthy(child: Child, port: number, timeoutMs = 60_000): Promise<void> {
+  await waitUntil(
+    async () => {
+      if (!child.running()) throw new Error(`the process exited:\n${child.output()}`);
+      return (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok;
+    },
+    timeoutMs,
+    `the process to answer /healthz on port ${port}`,
+  );
 }

@@ -18,8 +18,8 @@ import { createLogger } from '../../src/lib/logger';
 import { base32Encode, generateTotp } from '../../src/otp/otp-engine';
 import { apiClient } from '../helpers/api-client';
 import { createResource, createTenant, createUser } from '../helpers/factories';
-import { freePort, waitUntil } from '../helpers/wait';
-import { killAllChildren, spawnRole, terminate } from '../helpers/processes';
+import { freePort } from '../helpers/wait';
+import { killAllChildren, waitForHealthy, spawnRole, terminate } from '../helpers/processes';
 import { startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres';
 
 const TOTP = { kind: 'totp', algorithm: 'SHA1', digits: 6, period: 30 } as const;
@@ -98,14 +98,7 @@ describe('faults: PostgreSQL restarted under validation load', () => {
     const port = await freePort();
     const web = spawnRole('web', { NODE_ENV: 'test', PORT: String(port), HOST: '127.0.0.1', BASE_URL: `http://127.0.0.1:${port}`, DATABASE_URL: pg!.url, DATABASE_POOL_MAX: '8', LOG_LEVEL: 'error' });
     const url = `http://127.0.0.1:${port}/api/v1/resources/${resource.id}/authenticate`;
-    await waitUntil(
-      async () => {
-        if (!web.running()) throw new Error(`web exited:\n${web.output()}`);
-        return (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok;
-      },
-      60_000,
-      'the web process to listen',
-    );
+    await waitForHealthy(web, port);
 
     const answers: Answer[] = [];
     let stop = false;

@@ -5,8 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { freePort, waitUntil } from '../helpers/wait';
-import { killAllChildren, spawnRole, terminate } from '../helpers/processes';
+import { freePort } from '../helpers/wait';
+import { killAllChildren, waitForHealthy, spawnRole, terminate } from '../helpers/processes';
 import { accessRequest, exchange, radiusStack, PASSWORD, SECRET, type RadiusStack } from '../helpers/radius';
 
 describe('radius process', () => {
@@ -41,10 +41,7 @@ describe('radius process', () => {
       RADIUS_MODE: 'challenge',
       LOG_LEVEL: 'info',
     });
-    await waitUntil(async () => {
-      if (!child.running()) throw new Error(`radius exited:\n${child.output()}`);
-      return (await fetch(`http://127.0.0.1:${httpPort}/healthz`).catch(() => undefined))?.ok;
-    }, 30_000, 'the connector to listen');
+    await waitForHealthy(child, httpPort, 30_000);
 
     const user = await stack.user();
     const [first] = await exchange(port, [accessRequest([['User-Name', user.login], ['User-Password', PASSWORD]])]);

@@ -10,9 +10,9 @@ import http from 'node:http';
 import { createTestContext, type TestContext } from '../helpers/context';
 import { createResource, createTenant, unique } from '../helpers/factories';
 import { testDatabaseUrl, testRedisUrl } from '../helpers/env';
-import { freePort, waitUntil } from '../helpers/wait';
+import { freePort } from '../helpers/wait';
 import { deleteQueueKeys } from '../helpers/redis-keys';
-import { killAllChildren, procfileCommand, spawnRole, terminate } from '../helpers/processes';
+import { killAllChildren, waitForHealthy, procfileCommand, spawnRole, terminate } from '../helpers/processes';
 
 interface Outcome {
   sentAt: number;
@@ -71,14 +71,7 @@ describe('web process: SIGTERM drains keep-alive clients', () => {
       QUEUE_PREFIX: prefix,
       LOG_LEVEL: 'warn',
     });
-    await waitUntil(
-      async () => {
-        if (!web.running()) throw new Error(`web exited:\n${web.output()}`);
-        return (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok;
-      },
-      60_000,
-      'the web process to listen',
-    );
+    await waitForHealthy(web, port);
 
     const fast = () => ['GET', '/readyz', {}, undefined] as const;
     // An unknown login with a password: the service still runs a full argon2id check (SEC-22).
