@@ -48,6 +48,14 @@ export interface MemberEnrollment {
 }
 
 /**
+ * The one definition of an active token, as SQL over the token alias `t`: enabled and not a portal
+ * enrolment still waiting for its confirming code (the tokens sign-in asks a code for).
+ */
+function activeTokenSql(t: string): string {
+  return `${t}.enabled AND NOT EXISTS (SELECT 1 FROM portal_enrollments pe_${t} WHERE pe_${t}.tenant_id = ${t}.tenant_id AND pe_${t}.token_id = ${t}.id)`;
+}
+
+/**
  * One row per member of the resource: user id, status, active token figures and the live
  * invitation. The token figures come from a LATERAL lookup by (tenant, user) then
  * (token, resource), so the cost grows with the members, not with the tenant's tokens.
@@ -62,8 +70,7 @@ function memberStates(q: Queryable, tenantId: string, resourceId: string, userId
         SELECT count(*)::int AS active_tokens, max(t.last_used_at) AS last_used_at, min(tr.created_at) AS first_assigned_at
         FROM tokens t
         JOIN token_resources tr ON tr.token_id = t.id AND tr.tenant_id = t.tenant_id AND tr.resource_id = ru.resource_id
-        WHERE t.tenant_id = ru.tenant_id AND t.user_id = ru.user_id AND t.enabled
-          AND NOT EXISTS (SELECT 1 FROM portal_enrollments pe WHERE pe.token_id = t.id AND pe.tenant_id = t.tenant_id)
+        WHERE t.tenant_id = ru.tenant_id AND t.user_id = ru.user_id AND ${activeTokenSql('t')}
       ) act`,
     )
     .where({ 'ru.tenant_id': tenantId, 'ru.resource_id': resourceId })
@@ -197,12 +204,12 @@ export function countEnrollmentSql(q: Queryable, tenantId: string, resourceId: s
 
 /**
  * "Enrolled" as an SQL boolean expression, for statements of other modules (the invitations'
- * skips and reminders): the same conditions as the active tokens of memberStates above. `tenant`,
+ * skips and reminders): a token of the user in the resource that is active (activeTokenSql), as
+ * memberStates counts them. `tenant`,
  * `resource` and `user` are column references of the outer query (e.g. `ru.tenant_id`), never
  * user input.
  */
 export function enrolledSql(tenant: string, resource: string, user: string): string {
   return `EXISTS (SELECT 1 FROM token_resources tr_e JOIN tokens t_e ON t_e.id = tr_e.token_id AND t_e.tenant_id = tr_e.tenant_id
-    WHERE tr_e.tenant_id = ${tenant} AND tr_e.resource_id = ${resource} AND t_e.user_id = ${user} AND t_e.enabled
-      AND NOT EXISTS (SELECT 1 FROM portal_enrollments pe_e WHERE pe_e.tenant_id = t_e.tenant_id AND pe_e.token_id = t_e.id))`;
+    WHERE tr_e.tenant_id = ${tenant} AND tr_e.resource_id = ${resource} AND t_e.user_id = ${user} AND ${activeTokenSql('t_e')})`;
 }
