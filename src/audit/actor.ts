@@ -7,6 +7,11 @@ export interface Actor {
   id?: string;
   label?: string;
   role?: Role;
+  /**
+   * Set for an admin an owner limited to selected resources (SPEC §2, issue 12 §5): the ids of those
+   * resources. Services answer 404 for anything outside them. Absent means every resource of the tenant.
+   */
+  resourceIds?: readonly string[];
   ip?: string;
   userAgent?: string;
 }
