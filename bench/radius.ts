@@ -129,7 +129,7 @@ export async function benchRadius(options: RadiusBenchOptions): Promise<Record<s
 
     apiClient = createApiClient({ apiUrl: app.url, apiKey: data.apiKey, resourceId: data.successResourceId, timeoutMs: 5000 });
     const http = apiClient;
-    const direct = async (_loop: number, user: number) => (await http.authenticate({ login: data.logins[user]!, otp: hotp(data.seeds[user]!, counters[user]++) })).kind === 'accept';
+    const direct = async (_loop: number, user: number) => (await http.authenticateOne({ login: data.logins[user]!, otp: hotp(data.seeds[user]!, counters[user]++) })).kind === 'accept';
     const viaRadius = (loop: number, user: number) => client.check(loop, data.logins[user]!, hotp(data.seeds[user]!, counters[user]++));
 
     const runs: Record<string, Run & { cpu_us_per_check: Record<string, number | undefined> }> = {};

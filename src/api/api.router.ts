@@ -49,6 +49,7 @@ export function createApiRouter(services: Services): Router {
 
   // The validation hot path first: every route above it is a failed match on each check (SPEC §8).
   r.post('/resources/:id/authenticate', validation.authenticate);
+  r.post('/resources/:id/authenticate/batch', validation.authenticateBatch);
   r.get('/resources', resources.list);
   r.post('/resources', resources.create);
   r.get('/resources/:id', resources.show);

@@ -5,15 +5,19 @@
  */
 import type { Request, Response } from 'express';
 import type { Services } from '../services';
+import type { AuthenticateResult, BatchCheckResult } from '../validation/authenticate.service';
 import { jsonObject, param } from './input';
 
 export function createApiAuthenticateController({ validation, users }: Services) {
   return {
     async authenticate(req: Request, res: Response) {
-      const outcome = await validation.authenticate(req.actor!, param(req, 'id'), jsonObject(req));
-      // Build the body from known fields only, so every refusal is byte-identical (SEC-22).
-      if (outcome.challenge) return void res.json({ result: false, challenge: { types: outcome.challenge.types } });
-      res.json(outcome.result && outcome.token ? { result: true, token: { serial: outcome.token.serial, type: outcome.token.type } } : { result: outcome.result });
+      res.json(answer(await validation.authenticate(req.actor!, param(req, 'id'), jsonObject(req))));
+    },
+
+    /** Up to 100 checks in one request, answered in order (the RADIUS connector's path). */
+    async authenticateBatch(req: Request, res: Response) {
+      const outcomes = await validation.authenticateMany(req.actor!, param(req, 'id'), jsonObject(req));
+      res.json({ results: outcomes.map((o) => ('error' in o ? { result: false, error: o.error } : answer(o))) });
     },
 
     async unlock(req: Request, res: Response) {
@@ -21,4 +25,10 @@ export function createApiAuthenticateController({ validation, users }: Services)
       res.status(204).end();
     },
   };
+}
+
+/** The body of one decision, built from known fields only, so every refusal is byte-identical (SEC-22). */
+function answer(outcome: AuthenticateResult): Exclude<BatchCheckResult, { error: string }> {
+  if (outcome.challenge) return { result: false, challenge: { types: outcome.challenge.types } };
+  return outcome.result && outcome.token ? { result: true, token: { serial: outcome.token.serial, type: outcome.token.type } } : { result: outcome.result };
 }

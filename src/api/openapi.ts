@@ -8,7 +8,7 @@ import { resourceCreateSchema, resourcePatchSchema } from '../resources/resource
 import { userCreateSchema, userPatchSchema } from '../users/user.types';
 import { assignmentJson, errorJson, resourceJson, userJson } from './serializers';
 import { pinSchema, tokenCreateSchema, tokenPatchSchema, tokenResyncSchema, tokenVerifySchema, TOKEN_TYPES } from '../tokens/token.types';
-import { authenticateSchema } from '../validation/authenticate.service';
+import { authenticateSchema, MAX_BATCH_CHECKS } from '../validation/authenticate.service';
 import { challengeRequestSchema } from '../validation/challenge.service';
 import { selfServiceSchema } from '../selfservice/self-service.types';
 import { selfServiceJson } from './self-service-serializers';
@@ -198,6 +198,9 @@ export function buildOpenApiDocument(baseUrl: string): Json {
       '/resources/{id}/authenticate': {
         post: operation('authenticate', { summary: 'Check a user\'s OTP (PIN included, before or after the code per resource) and, when sent, password. Every processed check answers 200; a refusal is always exactly {"result":false}. Two-step sign-in (RADIUS challenge mode): send the password alone with challenge: true; a right password of a user with a token in the resource answers {"result":false,"challenge":{"types":[...]}}, then send the otp alone', tag: 'Validation', params: [resourceId], body: 'Authenticate', ok: [200, 'The decision', ref('AuthenticateResult')], errors: { 400: errors[400], 401: errors[401], 404: errors[404], 422: errors[422] } }),
       },
+      '/resources/{id}/authenticate/batch': {
+        post: operation('authenticateBatch', { summary: `Up to ${MAX_BATCH_CHECKS} authenticate bodies in one request (the RADIUS connector sends the checks that arrived together this way). Each is checked exactly as by authenticate, with the same rules, audit and lock; results come in the same order. A body that authenticate would refuse with 422 gets {"result":false,"error":"..."} alone, the others still count; an unknown resource refuses the whole batch`, tag: 'Validation', params: [resourceId], body: 'AuthenticateBatch', ok: [200, 'One decision per check, in order', ref('AuthenticateBatchResult')], errors: { 400: errors[400], 401: errors[401], 404: errors[404], 422: errors[422] } }),
+      },
       '/tokens': {
         get: operation('listTokens', { summary: 'List and search tokens (serial, name, owner login)', tag: 'Tokens', params: tokenListParams, ok: [200, 'A page of tokens', ref('TokenPage')], errors: { 401: errors[401], 422: errors[422] } }),
         post: operation('createToken', { summary: 'Create a token: generated seed (totp, hotp), imported seed (`secret`; hardware, totp, hotp), email, sms or backup_codes', tag: 'Tokens', body: 'TokenCreate', ok: [201, 'The created token; `otpauthUri` or `backupCodes` appear here only, once', ref('TokenCreated')], errors: writeErrors }),
@@ -296,6 +299,17 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         ChallengeRequest: schemaOf(challengeRequestSchema, 'input'),
         ChallengeAnswer: { type: 'object', required: ['status'], properties: { status: { const: 'sent' } }, additionalProperties: false },
         AuthenticateResult: schemaOf(authenticateResultJson, 'output'),
+        AuthenticateBatch: { type: 'object', required: ['checks'], additionalProperties: false, properties: { checks: { type: 'array', minItems: 1, maxItems: MAX_BATCH_CHECKS, items: ref('Authenticate') } } },
+        AuthenticateBatchResult: {
+          type: 'object',
+          required: ['results'],
+          properties: {
+            results: {
+              type: 'array',
+              items: { oneOf: [ref('AuthenticateResult'), { type: 'object', required: ['result', 'error'], properties: { result: { const: false }, error: { type: 'string', description: 'why this body was refused' } } }] },
+            },
+          },
+        },
         TokenImportStarted: schemaOf(tokenImportStartedJson, 'output'),
         TokenImport: schemaOf(tokenImportJson, 'output'),
         InvitationRequest: {

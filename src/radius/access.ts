@@ -36,7 +36,7 @@ function prompt(types: string[]): string {
   return 'Enter the code from your authenticator';
 }
 
-export function createAccess(mode: RadiusMode, otpLength: number, api: ApiClient, challenges: ChallengeStore) {
+export function createAccess(mode: RadiusMode, otpLength: number, api: Pick<ApiClient, 'authenticate' | 'sendCodes'>, challenges: ChallengeStore) {
   const reject = (why: string): Decision => ({ code: 'Access-Reject', why });
   const verdict = (accepted: boolean): Decision => (accepted ? { code: 'Access-Accept' } : reject('refused'));
 

@@ -36,6 +36,27 @@ export const authenticateSchema = z
   })
   .strict();
 
+/** At most this many checks in one batch request (the RADIUS connector sends what arrived together). */
+export const MAX_BATCH_CHECKS = 100;
+
+export const authenticateBatchSchema = z
+  .object({
+    checks: z
+      .array(z.unknown(), { error: 'Send checks as an array of authenticate bodies.' })
+      .min(1, 'Send at least one check.')
+      .max(MAX_BATCH_CHECKS, `Send at most ${MAX_BATCH_CHECKS} checks at a time.`),
+  })
+  .strict();
+
+/** One check of a batch: its result, or why its body was refused (the others still count). */
+export type BatchCheckResult = AuthenticateResult | { result: false; error: string };
+
+/** A refused body's field messages on one line ("login: Send the user's login."). */
+function refusal(err: ValidationError): string {
+  const parts = Object.entries(err.fields).map(([field, message]) => (field ? `${field}: ${message}` : message));
+  return parts.join(' ') || err.message;
+}
+
 export interface AuthenticateResult {
   result: boolean;
   token?: { serial: string; type: string };
@@ -122,58 +143,77 @@ export function createAuthenticateService(db: Db, secrets: SecretBox, checks: Co
     return undefined;
   }
 
+  /** Checks a user's second factor (and password, when sent) in a resource of the actor's tenant. */
+  async function authenticate(actor: Actor, resourceId: string, input: unknown): Promise<AuthenticateResult> {
+    const { login, otp, password, challenge } = parseInput(authenticateSchema, input);
+    if (otp === undefined && password === undefined) throw new ValidationError({ otp: 'Send an otp, a password, or both.' });
+    if (challenge && (password === undefined || otp !== undefined)) throw new ValidationError({ challenge: 'challenge goes with a password and no otp.' });
+    if (!isUuid(resourceId)) throw new NotFoundError('Resource');
+    const { resource, member, gated, mayTry, tokens } = await begin({ tenantId: actor.tenantId, resourceId, login, hasOtp: otp !== undefined });
+    if (!resource) throw new NotFoundError('Resource');
+
+    if (!member || member.blocked || !mayTry) {
+      // Spend the time a real check would, so timing does not tell unknown users apart (SEC-22).
+      if (password !== undefined) await verifyPassword(null, password);
+      const scope = { tenantId: actor.tenantId, resourceId: resource.id, userId: member?.id };
+      const reason: Reason = !member ? 'unknown_user' : member.blocked ? 'blocked' : 'locked';
+      await finish({ scope, outcome: { kind: 'refusal' }, actor, audit: { login, reason } });
+      return { result: false };
+    }
+    const c: Check = {
+      actor,
+      login,
+      scope: { tenantId: actor.tenantId, resourceId: resource.id, userId: member.id },
+      gated,
+      limit: resource.failedAttemptsLimit,
+      lockMinutes: resource.lockMinutes,
+      pinPosition: resource.pinPosition,
+      totpWindow: resource.totpWindow,
+    };
+    const fail = async (reason: Reason) => {
+      await end(c, { kind: 'failure' }, reason);
+      return { result: false };
+    };
+
+    if (password !== undefined && !(await verifyPassword(member.passwordHash, password))) return fail('wrong_password');
+    if (otp !== undefined) {
+      if (tokens.length === 0) return fail('no_token');
+      const proven = await prove(c, tokens, otp);
+      if (proven === undefined) return fail('wrong_code');
+      return proven ? { result: true, token: { serial: proven.serial, type: proven.type } } : { result: false };
+    }
+    if (challenge && tokens.length > 0) {
+      // The password is right and a code must follow. The attempt stays counted (reserved by
+      // beginAttempts) until the code proves the user, so a known password never resets the
+      // count of wrong codes; it is not a failure of its own either.
+      await end(c, { kind: 'failure' }, 'second_factor_pending');
+      return { result: false, challenge: { types: [...new Set(tokens.map((t) => t.type))].sort() } };
+    }
+    if (tokens.length > 0 || resource.requireSecondFactor) {
+      // Password alone is not enough when the user has a second factor or the resource requires one.
+      return fail('second_factor_required');
+    }
+    return (await end(c, { kind: 'success' }, 'ok')) ? { result: true } : { result: false };
+  }
+
   return {
-    /** Checks a user's second factor (and password, when sent) in a resource of the actor's tenant. */
-    async authenticate(actor: Actor, resourceId: string, input: unknown): Promise<AuthenticateResult> {
-      const { login, otp, password, challenge } = parseInput(authenticateSchema, input);
-      if (otp === undefined && password === undefined) throw new ValidationError({ otp: 'Send an otp, a password, or both.' });
-      if (challenge && (password === undefined || otp !== undefined)) throw new ValidationError({ challenge: 'challenge goes with a password and no otp.' });
-      if (!isUuid(resourceId)) throw new NotFoundError('Resource');
-      const { resource, member, gated, mayTry, tokens } = await begin({ tenantId: actor.tenantId, resourceId, login, hasOtp: otp !== undefined });
-      if (!resource) throw new NotFoundError('Resource');
+    authenticate,
 
-      if (!member || member.blocked || !mayTry) {
-        // Spend the time a real check would, so timing does not tell unknown users apart (SEC-22).
-        if (password !== undefined) await verifyPassword(null, password);
-        const scope = { tenantId: actor.tenantId, resourceId: resource.id, userId: member?.id };
-        const reason: Reason = !member ? 'unknown_user' : member.blocked ? 'blocked' : 'locked';
-        await finish({ scope, outcome: { kind: 'refusal' }, actor, audit: { login, reason } });
-        return { result: false };
-      }
-      const c: Check = {
-        actor,
-        login,
-        scope: { tenantId: actor.tenantId, resourceId: resource.id, userId: member.id },
-        gated,
-        limit: resource.failedAttemptsLimit,
-        lockMinutes: resource.lockMinutes,
-        pinPosition: resource.pinPosition,
-        totpWindow: resource.totpWindow,
-      };
-      const fail = async (reason: Reason) => {
-        await end(c, { kind: 'failure' }, reason);
-        return { result: false };
-      };
-
-      if (password !== undefined && !(await verifyPassword(member.passwordHash, password))) return fail('wrong_password');
-      if (otp !== undefined) {
-        if (tokens.length === 0) return fail('no_token');
-        const proven = await prove(c, tokens, otp);
-        if (proven === undefined) return fail('wrong_code');
-        return proven ? { result: true, token: { serial: proven.serial, type: proven.type } } : { result: false };
-      }
-      if (challenge && tokens.length > 0) {
-        // The password is right and a code must follow. The attempt stays counted (reserved by
-        // beginAttempts) until the code proves the user, so a known password never resets the
-        // count of wrong codes; it is not a failure of its own either.
-        await end(c, { kind: 'failure' }, 'second_factor_pending');
-        return { result: false, challenge: { types: [...new Set(tokens.map((t) => t.type))].sort() } };
-      }
-      if (tokens.length > 0 || resource.requireSecondFactor) {
-        // Password alone is not enough when the user has a second factor or the resource requires one.
-        return fail('second_factor_required');
-      }
-      return (await end(c, { kind: 'success' }, 'ok')) ? { result: true } : { result: false };
+    /**
+     * Several checks in one request, each exactly as `authenticate` would do it alone (same rules,
+     * audit and lock; the statements batch with concurrent checks either way). A body that is
+     * refused fails alone, with its message; an unknown resource refuses the whole batch.
+     */
+    async authenticateMany(actor: Actor, resourceId: string, input: unknown): Promise<BatchCheckResult[]> {
+      const { checks } = parseInput(authenticateBatchSchema, input);
+      return Promise.all(
+        checks.map((check) =>
+          authenticate(actor, resourceId, check).catch((err: unknown) => {
+            if (err instanceof ValidationError) return { result: false as const, error: refusal(err) };
+            throw err;
+          }),
+        ),
+      );
     },
   };
 }
