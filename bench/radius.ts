@@ -1,10 +1,12 @@
 /**
  * `npm run bench -- radius` (issue 16): the cost a RADIUS connector adds to a check. In the same
  * run, on the same app and database, the same closed-loop load (`--concurrency` checks in flight,
- * each a fresh HOTP code that must be accepted) goes (a) straight to POST /authenticate over HTTP
- * (with the connector's own HTTP client, kept-alive, as a customer's integration would), and (b) as RADIUS Access-Requests
- * (otp mode, with Message-Authenticator, encoded by the `radius` package) to the connector, which
- * calls the same endpoint. Figures: checks per second, latency, and CPU per check of every process
+ * each a fresh HOTP code that must be accepted) goes (a) straight to POST /authenticate over HTTP,
+ * one check per request as a customer's integration would (the connector's own HTTP client,
+ * kept-alive); (b) as RADIUS Access-Requests (otp mode, with Message-Authenticator, encoded by the
+ * `radius` package) to the connector, which sends the checks that arrive together to POST
+ * /authenticate/batch; and (c) straight to that batch endpoint, for the connector's cost over the
+ * cheapest direct path. Figures: checks per second, latency, and CPU per check of every process
  * (app, PostgreSQL, connector, load generator), from /proc.
  */
 import os from 'node:os';
@@ -130,6 +132,9 @@ export async function benchRadius(options: RadiusBenchOptions): Promise<Record<s
     apiClient = createApiClient({ apiUrl: app.url, apiKey: data.apiKey, resourceId: data.successResourceId, timeoutMs: 5000 });
     const http = apiClient;
     const direct = async (_loop: number, user: number) => (await http.authenticateOne({ login: data.logins[user]!, otp: hotp(data.seeds[user]!, counters[user]++) })).kind === 'accept';
+    // The batch endpoint called directly (the connector's path without the connector), for the
+    // connector's cost over the cheapest direct path.
+    const directBatch = async (_loop: number, user: number) => (await http.authenticate({ login: data.logins[user]!, otp: hotp(data.seeds[user]!, counters[user]++) })).kind === 'accept';
     const viaRadius = (loop: number, user: number) => client.check(loop, data.logins[user]!, hotp(data.seeds[user]!, counters[user]++));
 
     const runs: Record<string, Run & { cpu_us_per_check: Record<string, number | undefined> }> = {};
@@ -152,12 +157,16 @@ export async function benchRadius(options: RadiusBenchOptions): Promise<Record<s
     await measure('radius warm-up', viaRadius, warmupS);
     await measure('api', direct, durationS);
     await measure('radius', viaRadius, durationS);
+    await measure('api batch', directBatch, durationS);
     await measure('api (again)', direct, durationS);
     await measure('radius (again)', viaRadius, durationS);
+    await measure('api batch (again)', directBatch, durationS);
 
     const mean = (a: number, b: number) => Math.round((a + b) / 2);
     const api = { rps: mean(runs.api!.rps, runs['api (again)']!.rps), cpu: mean(runs.api!.cpu_us_per_check.total!, runs['api (again)']!.cpu_us_per_check.total!), p50: (runs.api!.p50_ms + runs['api (again)']!.p50_ms) / 2 };
     const rad = { rps: mean(runs.radius!.rps, runs['radius (again)']!.rps), cpu: mean(runs.radius!.cpu_us_per_check.total!, runs['radius (again)']!.cpu_us_per_check.total!), p50: (runs.radius!.p50_ms + runs['radius (again)']!.p50_ms) / 2 };
+    const batchCpu = mean(runs['api batch']!.cpu_us_per_check.total!, runs['api batch (again)']!.cpu_us_per_check.total!);
+    const connectorCpu = mean(runs.radius!.cpu_us_per_check.connector!, runs['radius (again)']!.cpu_us_per_check.connector!);
     const pct = (x: number) => Math.round(x * 1000) / 10;
     const { rows: [pgVersion] } = await db.raw('SHOW server_version');
     return {
@@ -167,7 +176,11 @@ export async function benchRadius(options: RadiusBenchOptions): Promise<Record<s
       added_cpu_per_check_pct: pct(rad.cpu / api.cpu - 1),
       throughput_loss_pct: pct(1 - rad.rps / api.rps),
       added_p50_ms: Math.round((rad.p50 - api.p50) * 10) / 10,
-      cpu_us_per_check: { api: api.cpu, radius: rad.cpu },
+      // The same checks sent straight to the batch endpoint the connector uses: what the connector
+      // costs on top of the cheapest direct path.
+      added_cpu_vs_batch_api_pct: pct(rad.cpu / batchCpu - 1),
+      connector_own_cpu_us_per_check: connectorCpu,
+      cpu_us_per_check: { api: api.cpu, api_batch: batchCpu, radius: rad.cpu },
       errors: Object.values(runs).reduce((s, r) => s + r.errors, 0),
       concurrency,
       duration_s: durationS,
