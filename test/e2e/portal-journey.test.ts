@@ -178,6 +178,7 @@ describe('issue 15: the portal journey (items 1-7)', () => {
     await signIn(page, w.base, w.user.login, hotp(0));
     await step(page, 'unassign', async () => {
       await page.goto(`${w.base}actions/unassign_token`);
+      await page.getByRole('link', { name: 'Assign Existing Token' }).waitFor();
       await page.getByRole('button', { name: 'Remove Spare fob' }).click();
       await page.waitForURL((u) => u.pathname === w.base);
       assert.equal(await w.s.db('token_resources').where({ token_id: spare.token.id }).first(), undefined);
@@ -213,7 +214,8 @@ describe('issue 15: the portal journey (items 1-7)', () => {
       await prompt.waitFor();
       await screenshot(page, '70-portal-journey-07-trust-prompt');
       await submit(page, 'Not now');
-      await page.waitForURL((u) => u.pathname === w.base);
+      // The same URL before and after: wait for the swapped page to drop the prompt.
+      await prompt.waitFor({ state: 'detached' });
       await page.getByRole('region', { name: 'What you can do here' }).waitFor();
       assert.equal(await prompt.count(), 0, 'gone after Not now');
       await page.goto(`${w.base}actions/change_name`);
