@@ -7,7 +7,11 @@
 import type { Db } from '../db/knex';
 import { recordAudit } from '../audit/audit.repository';
 import type { MessageService } from '../outbox/message.service';
-import { claimLockNotice, findLock, type LockState } from './lockout.repository';
+import { isUuid } from '../db/errors';
+import { claimLockNotice, findLock, lockNoticeDue, type LockState } from './lockout.repository';
+
+/** A user id that is nobody's: the read of an unknown login matches no row. */
+const NOBODY = '00000000-0000-0000-0000-000000000000';
 
 export type { LockState };
 
@@ -32,8 +36,11 @@ export function createLockNotices(db: Db, messages: MessageService) {
      * once; the claim, the message row and the audit event commit together, the send follows.
      */
     async afterFailure(scope: { tenantId: string; resourceId: string; userId?: string }): Promise<void> {
-      const { tenantId, resourceId, userId } = scope;
-      if (!userId) return;
+      const { tenantId, resourceId } = scope;
+      // Callers run this after every refusal, known user or not: the same one read each time, so
+      // it tells nothing by its timing (SEC-22); the rare lock to tell then takes a transaction.
+      const userId = scope.userId && isUuid(scope.userId) ? scope.userId : NOBODY;
+      if (!(await lockNoticeDue(db, tenantId, resourceId, userId))) return;
       const dispatch = await db.transaction(async (trx) => {
         const lock = await claimLockNotice(trx, tenantId, resourceId, userId);
         if (!lock) return undefined;

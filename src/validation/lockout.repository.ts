@@ -77,6 +77,17 @@ export async function findLock(q: Queryable, tenantId: string, resourceId: strin
   return { until: row.until ? new Date(row.until) : null };
 }
 
+/** Whether a lock of the user is not yet told: one cheap read, run after every refusal alike (SEC-22 timing). */
+export async function lockNoticeDue(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<boolean> {
+  const result = await q.raw(
+    `SELECT 1 FROM resource_users
+     WHERE tenant_id = ? AND resource_id = ? AND user_id = ?
+       AND locked_until > now() AND lock_notified_until IS DISTINCT FROM locked_until`,
+    [tenantId, resourceId, userId],
+  );
+  return result.rows.length > 0;
+}
+
 /**
  * Marks the user's current lock as told, once: returns the lock when this call is the first to
  * see it (so exactly one notice goes out per lock, however many attempts hit it), else undefined.
