@@ -30,6 +30,7 @@ import { createUserService, type UserService } from './users/user.service';
 import { createAuditService, type AuditService } from './audit/audit.service';
 import { createTokenService, type TokenService } from './tokens/token.service';
 import { createAuthenticateService, type AuthenticateService } from './validation/authenticate.service';
+import { createLockNotices } from './validation/lock-notices';
 import { OATH_CHECKS, type CodeChecks } from './validation/code-checks';
 import { createBackupCodeCheck, notifyBackupCodeUse } from './validation/backup-code.check';
 import { createChallengeCodes, type ChallengeCodes } from './validation/challenge-codes';
@@ -142,7 +143,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const challengeCheck = createChallengeCheck(challengeCodes);
   const codeChecks: CodeChecks = { ...OATH_CHECKS, email: challengeCheck, sms: challengeCheck, backup_codes: createBackupCodeCheck(notifyBackupCodeUse(db, messages, log)) };
 
-  const validation = createAuthenticateService(db, secrets, codeChecks);
+  const lockNotices = createLockNotices(db, messages);
+  const validation = createAuthenticateService(db, secrets, codeChecks, lockNotices.afterFailure);
   const challenges = createChallengeService(db, messages, challengeCodes);
   const limiter = createRateLimiter(db);
 
@@ -171,7 +173,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     challenges,
     limiter,
     challengeCodes,
-    portalSignIn: createPortalSignInService(db, { messages, codes: challengeCodes, validation, challenges, limiter }),
+    portalSignIn: createPortalSignInService(db, { messages, codes: challengeCodes, validation, challenges, limiter, lockNotices }),
     tokenImports: createTokenImportService(db, queue, secrets),
     userImports: createUserImportService(db, queue, secrets),
     enrollmentProgress: createEnrollmentProgressService(db),

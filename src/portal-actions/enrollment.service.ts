@@ -22,7 +22,8 @@ import type { Resource } from '../resources/resource.types';
 import { ENROLLMENT_TYPES } from '../selfservice/self-service.types';
 import { consumeBackupCode } from '../tokens/backup-codes';
 import type { TokenService } from '../tokens/token.service';
-import { countUserTokensInResource, insertTokenResource } from '../tokens/token.repository';
+import { countUserTokensInResource, insertTokenResource, updateToken } from '../tokens/token.repository';
+import { defaultTokenName } from '../tokens/token-names';
 import type { Token, TokenSecretRow } from '../tokens/token.types';
 import { findUser } from '../users/user.repository';
 import type { User } from '../users/user.types';
@@ -162,11 +163,13 @@ export function createEnrollmentService({ db, tokens, secrets, messages, codes }
       let sent: { sentTo: string; dispatch: () => Promise<void> } | undefined;
       const created = await tokens.create(
         actorOf(u),
-        { type, userId: u.userId, name: name?.trim() || TYPE_LABELS[type] },
+        { type, userId: u.userId, name: name?.trim() || undefined },
         {
           enabled: false,
           within: async (trx, token) => {
             if (!(await repo.lockMembership(trx, u.portal.tenantId, u.portal.id, u.userId))) throw new NotFoundError('Your membership');
+            // Unnamed: the kind and the end of the serial, known only now (issue 15 §6).
+            if (!token.name) token.name = (await updateToken(trx, u.portal.tenantId, token.id, { name: defaultTokenName(type, token.serial) }))!.name;
             await repo.discardPending(trx, u.portal.tenantId, u.portal.id, u.userId);
             if ((await countUserTokensInResource(trx, u.portal.tenantId, u.userId, u.portal.id)) >= resource.maxTokensPerUser) throw limitReached();
             await insertTokenResource(trx, u.portal.tenantId, token.id, u.portal.id);

@@ -28,21 +28,32 @@ export async function findOwnTokenInResource(q: Queryable, tenantId: string, res
 }
 
 /**
- * The user's tokens they may bring into this resource: owned, enabled, not here yet, and assigned
- * to another resource of the tenant that the user is assigned to.
+ * The user's tokens they may bring into this resource: owned, enabled, not here yet, and either
+ * assigned to another resource of the tenant that the user is assigned to, or removed from this
+ * resource by the user in its portal (token_releases: the unassign page says it stays theirs).
+ * A token in no resource that the user never had here stays out of reach.
  */
 export async function listAssignableOwnTokens(q: Queryable, tenantId: string, resourceId: string, userId: string, tokenId?: string): Promise<Array<Token & { resources: string[] }>> {
   if (tokenId !== undefined && !isUuid(tokenId)) return [];
   const query = q('tokens as t')
     .where({ 't.tenant_id': tenantId, 't.user_id': userId, 't.enabled': true })
     .whereNotExists((s) => s.select(q.raw('1')).from('token_resources as here').whereRaw('here.token_id = t.id').andWhere('here.resource_id', resourceId))
-    .whereExists((s) =>
-      s.select(q.raw('1'))
-        .from('token_resources as tr')
-        .join('resource_users as ru', (j) => j.on('ru.resource_id', 'tr.resource_id').andOn('ru.tenant_id', 'tr.tenant_id'))
-        .whereRaw('tr.token_id = t.id')
-        .andWhere('tr.tenant_id', tenantId)
-        .andWhere('ru.user_id', userId),
+    .where((w) =>
+      w
+        .whereExists((s) =>
+          s.select(q.raw('1'))
+            .from('token_resources as tr')
+            .join('resource_users as ru', (j) => j.on('ru.resource_id', 'tr.resource_id').andOn('ru.tenant_id', 'tr.tenant_id'))
+            .whereRaw('tr.token_id = t.id')
+            .andWhere('tr.tenant_id', tenantId)
+            .andWhere('ru.user_id', userId),
+        )
+        .orWhereExists((s) =>
+          s.select(q.raw('1'))
+            .from('token_releases as rel')
+            .whereRaw('rel.token_id = t.id')
+            .andWhere({ 'rel.tenant_id': tenantId, 'rel.resource_id': resourceId, 'rel.user_id': userId }),
+        ),
     )
     .orderBy('t.created_at')
     .select('t.*', q.raw(`ARRAY(SELECT r.name FROM token_resources x JOIN resources r ON r.id = x.resource_id WHERE x.token_id = t.id AND x.tenant_id = t.tenant_id ORDER BY lower(r.name)) AS resource_names`));
@@ -120,4 +131,18 @@ export async function listPendingReissues(q: Queryable, tenantId: string, userId
     .andWhere('pending_seed_at', '>', q.raw(`now() - make_interval(secs => ?)`, [maxAgeMs / 1000]))
     .select('id');
   return rows.map((r) => r.id as string);
+}
+
+/** Notes that the user removed their token from the resource in its portal (Assign Existing offers it back). */
+export async function recordRelease(q: Queryable, tenantId: string, tokenId: string, resourceId: string, userId: string): Promise<void> {
+  await q.raw(
+    `INSERT INTO token_releases (tenant_id, token_id, resource_id, user_id) VALUES (?, ?, ?, ?)
+     ON CONFLICT (token_id, resource_id) DO UPDATE SET user_id = EXCLUDED.user_id, released_at = now()`,
+    [tenantId, tokenId, resourceId, userId],
+  );
+}
+
+/** The token is back in the resource: its release is spent. */
+export async function clearRelease(q: Queryable, tenantId: string, tokenId: string, resourceId: string): Promise<void> {
+  await q('token_releases').where({ tenant_id: tenantId, token_id: tokenId, resource_id: resourceId }).delete();
 }

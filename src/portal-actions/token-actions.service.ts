@@ -106,6 +106,7 @@ export function createTokenActionsService({ db, secrets, messages, tokens, limit
           throw new ConflictError(UNASSIGN_LAST_REFUSED);
         }
         if (!(await deleteTokenResource(trx, u.portal.tenantId, token.id, u.portal.id))) throw new NotFoundError('Token');
+        await repo.recordRelease(trx, u.portal.tenantId, token.id, u.portal.id, u.userId);
         await recordAudit(trx, actorOf(u), { action: 'resource.token.unassign', targetType: 'token', targetId: token.id, resourceId: u.portal.id, details: { serial: token.serial, via: 'portal' } });
         return token;
       });
@@ -282,6 +283,7 @@ export function createTokenActionsService({ db, secrets, messages, tokens, limit
       await requireRoomFor(u, resource, trx);
       if (fromStock && !(await repo.takeFromStock(trx, u.portal.tenantId, token.id, u.userId))) throw new ValidationError({ code: CLAIM_FAILED }, CLAIM_FAILED);
       if (!(await insertTokenResource(trx, u.portal.tenantId, token.id, u.portal.id))) throw new ConflictError('This token is already in this portal.');
+      await repo.clearRelease(trx, u.portal.tenantId, token.id, u.portal.id);
       await recordAudit(trx, actorOf(u), { action: fromStock ? 'portal.token.claim' : 'resource.token.assign', targetType: 'token', targetId: token.id, resourceId: u.portal.id, details: { serial: token.serial, via: 'portal' } });
       return token;
     });

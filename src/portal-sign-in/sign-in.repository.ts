@@ -73,13 +73,26 @@ export async function codeSentWithin(q: Queryable, tenantId: string, resourceId:
   return Boolean(row);
 }
 
-/** Stores a new code and retires the member's open ones in this resource (only the newest works). */
+/** At most this many sign-ins share one code (issue 15 §2): enough for a person's browsers, bounded. */
+export const MAX_CODE_BINDINGS = 10;
+
+/**
+ * Stores a new code and retires the member's open ones in this resource (only the newest works).
+ * The sign-ins the retired codes served keep working with the new code (issue 15 §2), so a second
+ * browser asking for a code does not strand the first one.
+ */
 export async function replaceCode(q: Queryable, row: { id: string; tenantId: string; resourceId: string; userId: string; codeHash: string; bindingHash: string; ttlSeconds: number }): Promise<void> {
-  await q('portal_sign_in_codes')
+  const retired = await q('portal_sign_in_codes')
     .where({ tenant_id: row.tenantId, resource_id: row.resourceId, user_id: row.userId })
     .whereNull('used_at')
     .andWhere('expires_at', '>', q.fn.now())
-    .update({ expires_at: q.fn.now() });
+    .update({ expires_at: q.fn.now() })
+    .returning(['binding_hash', 'extra_binding_hashes', 'created_at']);
+  const carried = retired
+    .sort((a, b) => new Date(b.created_at).getTime() - new Date(a.created_at).getTime())
+    .flatMap((r) => [r.binding_hash as string, ...((r.extra_binding_hashes as string[]) ?? [])])
+    .filter((h, i, all) => h !== row.bindingHash && all.indexOf(h) === i)
+    .slice(0, MAX_CODE_BINDINGS - 1);
   await q('portal_sign_in_codes').insert({
     id: row.id,
     tenant_id: row.tenantId,
@@ -87,14 +100,33 @@ export async function replaceCode(q: Queryable, row: { id: string; tenantId: str
     user_id: row.userId,
     code_hash: row.codeHash,
     binding_hash: row.bindingHash,
+    extra_binding_hashes: carried,
     expires_at: q.raw('now() + make_interval(secs => ?)', [row.ttlSeconds]),
   });
 }
 
 /**
+ * A new sign-in of the member while their newest code is open and no new one may be sent yet:
+ * that code works for this sign-in too (issue 15 §2). Attempts stay counted on the code, so
+ * sharing it buys no extra guesses. Returns whether the sign-in was added.
+ */
+export async function shareOpenCode(q: Queryable, tenantId: string, resourceId: string, userId: string, bindingHash: string): Promise<boolean> {
+  const result = await q.raw(
+    `UPDATE portal_sign_in_codes SET extra_binding_hashes = array_append(extra_binding_hashes, ?)
+     WHERE id = (
+         SELECT id FROM portal_sign_in_codes
+         WHERE tenant_id = ? AND resource_id = ? AND user_id = ? AND used_at IS NULL AND expires_at > now()
+         ORDER BY created_at DESC, id LIMIT 1)
+       AND binding_hash <> ? AND NOT (? = ANY(extra_binding_hashes)) AND cardinality(extra_binding_hashes) < ?`,
+    [bindingHash, tenantId, resourceId, userId, bindingHash, bindingHash, MAX_CODE_BINDINGS - 1],
+  );
+  return (result.rowCount ?? 0) === 1;
+}
+
+/**
  * Spends one attempt on the member's open code in one atomic UPDATE: concurrent guesses cannot
- * buy more than `maxAttempts`. Only the newest open code counts, and only for the sign-in it was
- * sent to (`bindingHash`). Returns the code's hash to compare, or undefined when there is no such
+ * buy more than `maxAttempts`. Only the newest open code counts, and only for the sign-ins it
+ * serves (`bindingHash`: the one it was sent to, or one that shares it). Returns the code's hash to compare, or undefined when there is no such
  * open code or its attempts are used up.
  */
 export async function reserveCodeAttempt(q: Queryable, tenantId: string, resourceId: string, userId: string, bindingHash: string, maxAttempts: number): Promise<{ id: string; codeHash: string } | undefined> {
@@ -104,9 +136,9 @@ export async function reserveCodeAttempt(q: Queryable, tenantId: string, resourc
          SELECT id FROM portal_sign_in_codes
          WHERE tenant_id = ? AND resource_id = ? AND user_id = ? AND used_at IS NULL AND expires_at > now()
          ORDER BY created_at DESC, id LIMIT 1)
-       AND binding_hash = ? AND attempts < ? AND used_at IS NULL AND expires_at > now()
+       AND (binding_hash = ? OR ? = ANY(extra_binding_hashes)) AND attempts < ? AND used_at IS NULL AND expires_at > now()
      RETURNING id, code_hash`,
-    [tenantId, resourceId, userId, bindingHash, maxAttempts],
+    [tenantId, resourceId, userId, bindingHash, bindingHash, maxAttempts],
   );
   const row = result.rows[0];
   return row ? { id: row.id, codeHash: row.code_hash } : undefined;

@@ -29,6 +29,7 @@ import type { AuthenticateService } from '../validation/authenticate.service';
 import { loginSchema } from '../validation/authenticate.service';
 import type { ChallengeService } from '../validation/challenge.service';
 import { recordFailure, recordSuccess, reserveAttempt } from '../validation/lockout.repository';
+import { createLockNotices, type LockNotices, type LockState } from '../validation/lock-notices';
 import type { Limit, RateLimiter } from '../rate-limits/rate-limiter';
 import type { PortalResource } from '../selfservice/self-service.repository';
 import type { User } from '../users/user.types';
@@ -76,7 +77,9 @@ export type FirstFactorResult =
       userId: string;
       /** `token`: a second step is due; `enroll`: the resource requires a factor the user lacks; `none`: signed in. */
       next: 'token' | 'enroll' | 'none';
-    };
+    }
+  /** The first factor was right but the user is locked here: they may be told so (issue 15 §1). */
+  | { locked: LockState };
 
 export interface PortalDashboard {
   user: User;
@@ -92,8 +95,9 @@ const NO_MEMBER = '00000000-0000-0000-0000-000000000000';
 export type PortalSignInService = ReturnType<typeof createPortalSignInService>;
 
 /**
- * An emailed code works only in the sign-in that asked for it (SEC-10): the caller keeps a random
- * binding in that sign-in's session, the code row keeps its digest.
+ * An emailed code works only in the sign-ins it serves (SEC-10): the caller keeps a random binding
+ * in the sign-in's session, the code row keeps its digest; a sign-in of the same user started
+ * while the code is open shares it (issue 15 §2, docs/decisions.md).
  */
 export function newCodeBinding(): string {
   return randomBytes(16).toString('base64url');
@@ -102,10 +106,11 @@ const bindingHash = (binding: string) => createHash('sha256').update(binding).di
 
 export function createPortalSignInService(
   db: Db,
-  deps: { messages: MessageService; codes: ChallengeCodes; validation: AuthenticateService; challenges: ChallengeService; limiter: RateLimiter },
+  deps: { messages: MessageService; codes: ChallengeCodes; validation: AuthenticateService; challenges: ChallengeService; limiter: RateLimiter; lockNotices?: LockNotices },
   policy: SignInPolicy = DEFAULT_SIGN_IN_POLICY,
 ) {
   const { messages, codes, validation, challenges, limiter } = deps;
+  const lockNotices = deps.lockNotices ?? createLockNotices(db, messages);
   const minutes = Math.round(policy.codeTtlSeconds / 60);
 
   const actorFor = (portal: PortalResource, visitor: Visitor, member?: { id: string; login?: string }, typed?: string): Actor => ({
@@ -144,7 +149,13 @@ export function createPortalSignInService(
     const dispatch = await db.transaction(async (trx) => {
       // Serialise this user's sends so the resend throttle holds under concurrent requests.
       await trx.raw('SELECT 1 FROM users WHERE tenant_id = ? AND id = ? FOR NO KEY UPDATE', [portal.tenantId, member.id]);
-      if (await repo.codeSentWithin(trx, portal.tenantId, portal.id, member.id, policy.resendSeconds)) return undefined;
+      if (await repo.codeSentWithin(trx, portal.tenantId, portal.id, member.id, policy.resendSeconds)) {
+        // Too soon for a new code: the one in the inbox works for this sign-in too (issue 15 §2).
+        if (await repo.shareOpenCode(trx, portal.tenantId, portal.id, member.id, bindingHash(binding))) {
+          await recordAudit(trx, actorFor(portal, visitor, member), { action: 'portal.sign_in.code_shared', targetType: 'user', targetId: member.id, resourceId: portal.id });
+        }
+        return undefined;
+      }
       const id = randomUUID();
       const code = codes.newCode();
       await repo.replaceCode(trx, { id, tenantId: portal.tenantId, resourceId: portal.id, userId: member.id, codeHash: codes.hash(id, code), bindingHash: bindingHash(binding), ttlSeconds: policy.codeTtlSeconds });
@@ -224,13 +235,14 @@ export function createPortalSignInService(
       const known = member && resource ? member : undefined;
       const limit = resource?.failedAttemptsLimit ?? 1;
       const mayTry = await reserveAttempt(db, portal.tenantId, portal.id, known?.id ?? NO_MEMBER, limit);
-      // One argon2 verification on every path keeps the timing of both methods alike (SEC-22).
-      const ok =
-        known && mayTry
-          ? known.passwordHash
-            ? await verifyPassword(known.passwordHash, secret)
-            : (await verifyPassword(null, secret), await matchCode(portal, known, secret, binding))
-          : await verifyPassword(null, secret);
+      // One argon2 verification on every path keeps the timing of both methods alike (SEC-22). A
+      // locked member's secret is checked too: a right one earns the lock's message (issue 15 §1).
+      const secretOk = known
+        ? known.passwordHash
+          ? await verifyPassword(known.passwordHash, secret)
+          : (await verifyPassword(null, secret), await matchCode(portal, known, secret, binding))
+        : await verifyPassword(null, secret);
+      const ok = secretOk && mayTry;
       if (!ok || !known || !resource) {
         const reason = !known ? (refusal ?? 'unknown_resource') : !mayTry ? 'locked' : known.passwordHash ? 'wrong_password' : 'wrong_code';
         // The counted failure, the lock and their audit events commit together.
@@ -239,8 +251,12 @@ export function createPortalSignInService(
           await failure(portal, visitor, login, reason, member, trx);
           if (locked) await recordAudit(trx, actorFor(portal, visitor, member), { action: 'user.locked', targetType: 'user', targetId: known!.id, resourceId: portal.id, result: 'failure', details: { via: 'portal' } });
         });
+        // Only someone who knows the first factor learns of the lock; every other failure stays `null`.
+        const lock = known && secretOk && !mayTry ? await lockNotices.lockOf(portal.tenantId, portal.id, known.id) : undefined;
+        // Run for every failure kind (NO_MEMBER matches no row), like the statements above (SEC-22).
+        await lockNotices.afterFailure({ tenantId: portal.tenantId, resourceId: portal.id, userId: known?.id ?? NO_MEMBER });
         await waitUntilElapsed(started, FIRST_FACTOR_FAILURE_MS);
-        return null;
+        return lock ? { locked: lock } : null;
       }
       // Every enabled token demands the second step, also one this page cannot prove yet (fail closed).
       const tokens = await tokensForCheck(db, portal.tenantId, portal.id, known.id);
@@ -296,6 +312,7 @@ export function createPortalSignInService(
           await recordAudit(trx, actor, audit('failure', { reason: outcome.reason }));
           if (locked) await recordAudit(trx, actor, { action: 'user.locked', targetType: 'user', targetId: member.id, resourceId: portal.id, result: 'failure', details: { via: 'portal' } });
         });
+        await lockNotices.afterFailure({ tenantId: portal.tenantId, resourceId: portal.id, userId: member.id });
         return false;
       }
       await db.transaction(async (trx) => {
@@ -304,6 +321,12 @@ export function createPortalSignInService(
       });
       return true;
     },
+
+    /**
+     * The lock of a user who is past the first factor (second-factor page, step-up), or undefined.
+     * Telling them reveals nothing to someone who does not know that factor (issue 15 §1).
+     */
+    lockOf: (portal: PortalResource, userId: string): Promise<LockState | undefined> => lockNotices.lockOf(portal.tenantId, portal.id, userId),
 
     /** Sends email/SMS codes for the user's challenge tokens (the API's challenge, same throttles). */
     async sendSecondFactorCode(portal: PortalResource, visitor: Visitor, userId: string): Promise<void> {

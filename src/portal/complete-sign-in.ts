@@ -31,7 +31,7 @@ declare global {
 declare module 'express-session' {
   interface SessionData {
     /** Set by a sign-in that included the second factor from a browser not yet trusted: "Trust this browser?" may be offered. */
-    trustOffer?: { resourceId: string; userId: string };
+    trustOffer?: { resourceId: string; userId: string; asked?: boolean };
   }
 }
 
@@ -43,7 +43,8 @@ export function provideEnvironments(services: Services) {
   };
   return (req: Request, res: Response, next: NextFunction) => {
     req.environments = environments;
-    if (trustOffered(req)) res.locals.trustPrompt = { label: summariseUserAgent(req.get('user-agent')) };
+    // `ask`: the dashboard asks once per sign-in (issue 15 §5); the manage page may still trust.
+    if (trustOffered(req)) res.locals.trustPrompt = { label: summariseUserAgent(req.get('user-agent')), ask: !req.session.trustOffer!.asked };
     next();
   };
 }

@@ -18,6 +18,8 @@ export function createPortalDashboardController(gates: ReturnType<typeof createA
       const enrollmentTypes = ENROLLMENT_TYPES.filter(([id]) => req.portal!.resource.enrollmentTokenTypes.includes(id)).map(([, label]) => label);
       const flash = req.session.flash;
       delete req.session.flash;
+      // "Trust this browser?" is asked on the first dashboard of a sign-in only, not after every action.
+      if (res.locals.trustPrompt?.ask && req.session.trustOffer) req.session.trustOffer.asked = true;
       render(req, res, { page: 'portal/dashboard' }, { ...dashboard, groups, enrollmentTypes, flash });
     },
 

@@ -6,6 +6,7 @@
  */
 import type { Request, Response } from 'express';
 import { newCodeBinding, type PortalSignInService } from '../portal-sign-in/sign-in.service';
+import { lockText } from '../validation/lock-notices';
 import { RateLimitedError } from '../lib/errors';
 import { redirect, render, bodyText, takeFlash } from '../web/views';
 import { rotate, signInState } from './portal-session';
@@ -20,6 +21,8 @@ const CODE_FAILED = 'That code is not right. Enter a current code from your toke
 const CODE_SENT_NOTICE = 'If you have a code by email or SMS in this portal, a new code is on its way.';
 export const KEY_FAILED = 'Your security key was not accepted. Try again, or enter a code.';
 const SIGN_IN_EXPIRED = 'Your sign-in has expired. Reload the page and start again.';
+/** Shown only to a user past the first factor (issue 15 §1), followed by lockText(). */
+export const LOCKED = 'Your account is locked in this portal after too many wrong attempts.';
 
 /** Runs a step; a rate limit shows `page` again with the limit's message and 429. */
 async function limited(req: Request, res: Response, page: string, data: Record<string, unknown>, step: () => Promise<void>): Promise<void> {
@@ -92,6 +95,11 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
           render(req, res, { page }, { login: state.login, error: SIGN_IN_FAILED }, 401);
           return;
         }
+        // Past the first factor but locked: say so and until when (issue 15 §1).
+        if ('locked' in result) {
+          render(req, res, { page }, { login: state.login, locked: lockText(result.locked) }, 423);
+          return;
+        }
         const base = { resourceId: req.portal!.resource.id, userId: result.userId, startedAt: Date.now() };
         // §5.4: a browser this user trusted here may skip the second step (no secondFactorAt then).
         if (result.next === 'token' && !(await signInByTrustedEnvironment(req, result.userId))) {
@@ -132,6 +140,8 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
       }
       await limited(req, res, 'portal/second-factor', options, async () => {
         if (!(await signIn.verifySecondFactor(portal, visitorOf(req), state.userId!, code))) {
+          const lock = await signIn.lockOf(portal, state.userId!);
+          if (lock) return render(req, res, { page: 'portal/second-factor' }, { ...options, locked: lockText(lock) }, 423);
           render(req, res, { page: 'portal/second-factor' }, { ...options, error: CODE_FAILED }, 401);
           return;
         }
@@ -161,7 +171,8 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
       }
       const pending = await takeCeremony(req);
       if (!(await signIn.verifySecondFactorWebauthn(req.portal!.resource, visitorOf(req), state.userId!, pending, req.body?.response))) {
-        throw new UnauthorizedError(KEY_FAILED);
+        const lock = await signIn.lockOf(req.portal!.resource, state.userId!);
+        throw new UnauthorizedError(lock ? `${LOCKED} ${lockText(lock)}` : KEY_FAILED);
       }
       await completeSignIn(req, res, state.userId!, { startedAt: state.startedAt, secondFactorAt: Date.now() });
       await saveSession(req);
@@ -192,7 +203,8 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
       const code = bodyText(req, 'code', 64);
       await limited(req, res, 'portal/step-up', { ...options, next }, async () => {
         if (!code.trim() || !(await signIn.verifySecondFactor(u.portal, u.visitor, u.userId, code))) {
-          render(req, res, { page: 'portal/step-up' }, { ...options, next, error: CODE_FAILED }, 401);
+          const lock = await signIn.lockOf(u.portal, u.userId);
+          render(req, res, { page: 'portal/step-up' }, { ...options, next, error: lock ? `${LOCKED} ${lockText(lock)}` : CODE_FAILED }, lock ? 423 : 401);
           return;
         }
         await rotate(req, { ...req.session.portal!, secondFactorAt: Date.now() });

@@ -82,7 +82,8 @@ const BATCH = { maxBatch: 100, maxInFlight: 1 };
  * failure limit holds either way. Checks other than the OATH one record their use themselves, so
  * their attempts are always reserved first.
  */
-export function createAuthenticateService(db: Db, secrets: SecretBox, checks: CodeChecks) {
+/** `afterFailure`: runs after every failed check, known user or not (the lock email, lock-notices.ts). */
+export function createAuthenticateService(db: Db, secrets: SecretBox, checks: CodeChecks, afterFailure?: (scope: attempts.AttemptScope) => Promise<void>) {
   const gatedTypes = Object.entries(checks).filter(([, check]) => check === checkOathCode).map(([type]) => type);
   // One attempt per member per batch, one end per user per batch: a statement changes a row once.
   const begin = createBatcher((keys: attempts.AttemptKey[]) => attempts.beginAttempts(db, keys, gatedTypes), {
@@ -158,6 +159,7 @@ export function createAuthenticateService(db: Db, secrets: SecretBox, checks: Co
       const scope = { tenantId: actor.tenantId, resourceId: resource.id, userId: member?.id };
       const reason: Reason = !member ? 'unknown_user' : member.blocked ? 'blocked' : 'locked';
       await finish({ scope, outcome: { kind: 'refusal' }, actor, audit: { login, reason } });
+      await afterFailure?.(scope); // on refusals too: every failure does the same read (SEC-22 timing)
       return { result: false };
     }
     const c: Check = {
@@ -172,6 +174,7 @@ export function createAuthenticateService(db: Db, secrets: SecretBox, checks: Co
     };
     const fail = async (reason: Reason) => {
       await end(c, { kind: 'failure' }, reason);
+      await afterFailure?.(c.scope);
       return { result: false };
     };
 

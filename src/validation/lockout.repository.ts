@@ -52,3 +52,54 @@ export async function unlock(q: Queryable, tenantId: string, resourceId: string,
   const updated = await q('resource_users').where({ tenant_id: tenantId, resource_id: resourceId, user_id: userId }).update({ fail_count: 0, locked_until: null });
   return updated === 1;
 }
+
+/** A lock in force: `until` null means until an administrator unlocks (lock duration 0). */
+export interface LockState {
+  until: Date | null;
+}
+
+/**
+ * The user's lock in the resource right now, or undefined. A count at the limit whose lock is not
+ * written yet (a failure still committing) reads as a lock of the resource's duration from now.
+ */
+export async function findLock(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<LockState | undefined> {
+  const result = await q.raw(
+    `SELECT CASE WHEN ru.locked_until = 'infinity' THEN NULL ELSE ru.locked_until END AS until,
+            ru.locked_until IS NULL AS pending, r.lock_minutes
+     FROM resource_users ru JOIN resources r ON r.id = ru.resource_id AND r.tenant_id = ru.tenant_id
+     WHERE ru.tenant_id = ? AND ru.resource_id = ? AND ru.user_id = ?
+       AND (ru.locked_until > now() OR (ru.locked_until IS NULL AND ru.fail_count >= r.failed_attempts_limit))`,
+    [tenantId, resourceId, userId],
+  );
+  const row = result.rows[0];
+  if (!row) return undefined;
+  if (row.pending) return { until: row.lock_minutes === 0 ? null : new Date(Date.now() + row.lock_minutes * 60_000) };
+  return { until: row.until ? new Date(row.until) : null };
+}
+
+/** Whether a lock of the user is not yet told: one cheap read, run after every refusal alike (SEC-22 timing). */
+export async function lockNoticeDue(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<boolean> {
+  const result = await q.raw(
+    `SELECT 1 FROM resource_users
+     WHERE tenant_id = ? AND resource_id = ? AND user_id = ?
+       AND locked_until > now() AND lock_notified_until IS DISTINCT FROM locked_until`,
+    [tenantId, resourceId, userId],
+  );
+  return result.rows.length > 0;
+}
+
+/**
+ * Marks the user's current lock as told, once: returns the lock when this call is the first to
+ * see it (so exactly one notice goes out per lock, however many attempts hit it), else undefined.
+ */
+export async function claimLockNotice(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<LockState | undefined> {
+  const result = await q.raw(
+    `UPDATE resource_users SET lock_notified_until = locked_until
+     WHERE tenant_id = ? AND resource_id = ? AND user_id = ?
+       AND locked_until > now() AND lock_notified_until IS DISTINCT FROM locked_until
+     RETURNING CASE WHEN locked_until = 'infinity' THEN NULL ELSE locked_until END AS until`,
+    [tenantId, resourceId, userId],
+  );
+  const row = result.rows[0];
+  return row ? { until: row.until ? new Date(row.until) : null } : undefined;
+}

@@ -25,6 +25,7 @@ import { findResource } from '../resources/resource.repository';
 import { findUser } from '../users/user.repository';
 import { insertToken, insertTokenResource, countUserTokensInResource } from '../tokens/token.repository';
 import type { Token } from '../tokens/token.types';
+import { defaultWebauthnName } from '../tokens/token-names';
 import { actorOf, requireEnrollmentType, requireFreshSecondFactor, type PortalUser } from '../portal-actions/portal-user';
 import { prepareNotice } from '../portal-actions/notify';
 import * as repo from './webauthn.repository';
@@ -115,12 +116,14 @@ export function createWebauthnEnrollment(db: Db, messages: MessageService) {
         await recordAudit(db, actor, { action: 'portal.token.enroll', targetType: 'user', targetId: u.userId, resourceId: u.portal.id, result: 'failure', details: { type: 'webauthn', reason: 'not_verified' } });
         throw new ValidationError({ response: NOT_VERIFIED }, NOT_VERIFIED);
       }
-      const name = parsed.data.name || 'Security key';
+      const serial = newSerial();
+      const attachment = (parsed.data.response as { authenticatorAttachment?: unknown }).authenticatorAttachment;
+      const name = parsed.data.name || defaultWebauthnName(serial, attachment, u.visitor.userAgent);
       const { token, dispatch } = await db.transaction(async (trx) => {
         // Serialise this user's enrolments in the resource so the max-tokens check holds.
         await trx.raw('SELECT 1 FROM resource_users WHERE tenant_id = ? AND resource_id = ? AND user_id = ? FOR UPDATE', [u.portal.tenantId, u.portal.id, u.userId]);
         const { user } = await room(trx, u);
-        const created = await insertToken(trx, { id: randomUUID(), tenant_id: u.portal.tenantId, user_id: u.userId, type: 'webauthn', serial: newSerial(), name });
+        const created = await insertToken(trx, { id: randomUUID(), tenant_id: u.portal.tenantId, user_id: u.userId, type: 'webauthn', serial, name });
         try {
           await repo.insertCredential(trx, {
               tenantId: u.portal.tenantId,

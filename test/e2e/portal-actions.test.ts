@@ -182,7 +182,7 @@ describe('every self-service action in a real browser', () => {
       await screenshot(page, '60-portal-action-03-enroll-totp-qr');
       await page.getByLabel('Code', { exact: true }).fill(await oathtool('--totp', '-b', totpKey));
       await submit(page, 'Confirm');
-      await dashboardWith(page, 'Your token Phone app is ready: use it the next time you sign in.');
+      await dashboardWith(page, 'Your token "Phone app" is ready: use it the next time you sign in.');
       await page.getByRole('region', { name: 'Your tokens here' }).getByText('Phone app').waitFor();
     });
     const totpToken = await db('tokens').where({ user_id: user.id, type: 'totp' }).first();
@@ -429,8 +429,10 @@ describe('every self-service action in a real browser', () => {
       await screenshot(page, '60-portal-action-19-backup-codes');
       await page.getByLabel('One of your backup codes').fill(codes[0]);
       await submit(page, 'Confirm');
-      await dashboardWith(page, 'Your token Backup codes is ready: use it the next time you sign in.');
       const token = await db('tokens').where({ user_id: user.id, type: 'backup_codes' }).first();
+      // Unnamed: the kind and the end of the serial (issue 15 §6).
+      assert.match(token?.name ?? '', /^Backup codes [A-Z0-9]{4}$/);
+      await dashboardWith(page, `Your token "${token.name}" is ready: use it the next time you sign in.`);
       assert.equal(token?.enabled, true);
       assert.equal((await db('token_backup_codes').where({ token_id: token.id }).whereNotNull('used_at')).length, 1, 'the confirming code is spent');
       await screenshot(page, '60-portal-action-20-dashboard-after');

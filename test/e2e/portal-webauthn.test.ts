@@ -61,7 +61,7 @@ describe('portal WebAuthn in a real browser', () => {
     await step(page, 'enrol page', async () => {
       await page.goto(`${origin}${base}actions/enroll_token/webauthn`);
       await page.getByRole('heading', { level: 1, name: 'Add a security key' }).waitFor();
-      await page.getByLabel('Name', { exact: true }).fill('Blue key');
+      await page.getByLabel('Name (optional)', { exact: true }).fill('Blue key');
       await screenshot(page, '50-portal-webauthn-enrol');
     });
 

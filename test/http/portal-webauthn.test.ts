@@ -339,7 +339,8 @@ describe('portal WebAuthn (SPEC §5.3 webauthn, §5.2 step 3)', () => {
         forged.response.signature = b64url(randomBytes(70));
         const res = await postJson(agent, second(w), `${second(w)}/webauthn`, { response: forged });
         assert.equal(res.status, 401, `forged ${i}`);
-        assert.match(res.body.error.message, /not accepted/);
+        // Issue 15 §1: once the failures lock the user (past the first factor), the answer names the lock.
+        assert.match(res.body.error.message, /not accepted|is locked in this portal/);
       }
       const noChallenge = await postJson(agent, second(w), `${second(w)}/webauthn`, { response: key.assert({ challenge: 'abc', rpId: 'localhost' }) });
       assert.equal(noChallenge.status, 401, 'an answer without a challenge');
@@ -347,6 +348,7 @@ describe('portal WebAuthn (SPEC §5.3 webauthn, §5.2 step 3)', () => {
       assert.ok(locked.locked_until, 'locked at the limit');
       const good = await postJson(agent, second(w), `${second(w)}/webauthn`, { response: key.assert(await options(agent, w)) });
       assert.equal(good.status, 401, 'a lock refuses even a valid assertion');
+      assert.match(good.body.error.message, /Your account is locked in this portal after too many wrong attempts\. You can try again in/);
       const audit = await ctx.services.db('audit_events').where({ tenant_id: w.tenant.tenantId, action: 'user.locked', target_id: user.id });
       assert.equal(audit.length, 1, 'the lock is audited');
     });

@@ -140,7 +140,7 @@ export function enrollmentRoutes(services: Services, gates: ReturnType<typeof cr
       try {
         const token = await enrollment.confirm(u, type, pendingId(req, type), bodyText(req, 'code', 100));
         delete req.session.portal!.enrollment;
-        req.session.flash = { kind: 'success', text: `Your token ${token.name || token.serial} is ready: use it the next time you sign in.` };
+        req.session.flash = { kind: 'success', text: `Your token "${token.name || token.serial}" is ready: use it the next time you sign in.` };
         redirect(req, res, req.portal!.base);
       } catch (err) {
         if (err instanceof EnrollmentCodeError && err.cancelled) {

@@ -44,6 +44,12 @@ export function environmentRoutes(_services: Services, gates: ReturnType<typeof 
     }
   });
 
+  /** "Not now": the dashboard stops asking for this sign-in (trusting stays possible on the manage page). */
+  r.post('/manage_environment/not-now', ...gate, (req, res) => {
+    if (req.session.trustOffer) req.session.trustOffer.asked = true;
+    redirect(req, res, req.portal!.base);
+  });
+
   r.post('/manage_environment/:id/rename', ...gate, async (req, res) => {
     const id = String(req.params.id);
     try {

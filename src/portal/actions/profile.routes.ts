@@ -10,6 +10,7 @@ import type { Services } from '../../services';
 import { ConflictError, RateLimitedError, ValidationError } from '../../lib/errors';
 import { createProfileActions } from '../../portal-actions/profile.service';
 import { createContactChanges, type ContactKind } from '../../portal-actions/contact-change.service';
+import { createContactRemovals } from '../../portal-actions/contact-removal.service';
 import { redirect, render, bodyText, takeFlash } from '../../web/views';
 import type { createActionGate } from '../action-gate';
 
@@ -39,6 +40,7 @@ export function profileActionRoutes(services: Services, gates: ReturnType<typeof
   const { db, messages } = services;
   const profile = createProfileActions(db, messages, services.limiter);
   const contacts = createContactChanges(db, messages, services.challengeCodes);
+  const removals = createContactRemovals(db, messages);
   const user = (req: Request) => req.portalUser!.dashboard.user;
   const r = Router();
 
@@ -77,7 +79,15 @@ export function profileActionRoutes(services: Services, gates: ReturnType<typeof
   for (const kind of ['email', 'phone'] as ContactKind[]) {
     const path = `/change_${kind}`;
     const steps = [...gates.gate(`change_${kind}`), gates.freshSecondFactor];
-    const page = async (req: Request, extra: Record<string, unknown> = {}) => ({ kind, current: user(req)[kind], pending: await contacts.pending(req.portalUser!, kind), value: '', ...extra });
+    const page = async (req: Request, extra: Record<string, unknown> = {}) => ({
+      kind,
+      current: user(req)[kind],
+      pending: await contacts.pending(req.portalUser!, kind),
+      value: '',
+      // Issue 15 §7: removal is offered with the reason it is not possible, when it is not.
+      keepReason: await removals.whyNot(req.portalUser!, kind),
+      ...extra,
+    });
     const here = (req: Request) => `${req.portal!.base}actions/change_${kind}`;
 
     r.get(path, ...steps, async (req, res) => render(req, res, { page: CONTACT }, await page(req, { flash: takeFlash(req) })));
@@ -100,6 +110,12 @@ export function profileActionRoutes(services: Services, gates: ReturnType<typeof
         if (!sent) req.session.flash = { kind: 'error', text: 'That change has expired. Start again.' };
         else req.session.flash = { kind: 'success', text: 'A new code is on its way.' };
         redirect(req, res, here(req));
+      });
+    });
+    r.post(`${path}/remove`, ...steps, async (req, res) => {
+      await attempt(req, res, CONTACT, () => page(req), async () => {
+        await removals.remove(req.portalUser!, kind);
+        done(req, res, kind === 'email' ? 'Your email address was removed.' : 'Your phone number was removed.');
       });
     });
     r.post(`${path}/cancel`, ...gates.gate(`change_${kind}`), async (req, res) => {
