@@ -26,10 +26,14 @@ export function requireAdmin(services: Services) {
     }
     req.admin = admin;
     req.actor = { tenantId, type: 'admin', id: admin.id, label: admin.email, role: admin.role, ip: req.ip, userAgent: req.get('user-agent') };
+    // Limited to selected resources (issue 12 §5): the services scope every read and change by these.
+    if (admin.role === 'admin' && admin.limitedToResources) req.actor.resourceIds = admin.resourceIds ?? [];
     res.locals.admin = admin;
     res.locals.tenantName = await services.admins.tenantName(tenantId);
     res.locals.canWrite = admin.role !== 'auditor';
     res.locals.isOwner = admin.role === 'owner';
+    // Hides the tenant-wide pages (imports, stock, Outbox) a limited admin would get a 404 from.
+    res.locals.limited = req.actor.resourceIds !== undefined;
     res.locals.currentPath = req.path;
     res.locals.flash = req.session.flash;
     delete req.session.flash;
