@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Services } from '../services';
 import { ForbiddenError } from '../lib/errors';
 import type { Role } from '../audit/actor';
+import { scopeOfAdmin } from '../admins/resource-scope';
 
 export function requireAdmin(services: Services) {
   const absoluteMs = services.config.adminSession.absoluteHours * 3600_000;
@@ -27,7 +28,8 @@ export function requireAdmin(services: Services) {
     req.admin = admin;
     req.actor = { tenantId, type: 'admin', id: admin.id, label: admin.email, role: admin.role, ip: req.ip, userAgent: req.get('user-agent') };
     // Limited to selected resources (issue 12 §5): the services scope every read and change by these.
-    if (admin.role === 'admin' && admin.limitedToResources) req.actor.resourceIds = admin.resourceIds ?? [];
+    const resourceIds = scopeOfAdmin(admin);
+    if (resourceIds) req.actor.resourceIds = resourceIds;
     res.locals.admin = admin;
     res.locals.tenantName = await services.admins.tenantName(tenantId);
     res.locals.canWrite = admin.role !== 'auditor';

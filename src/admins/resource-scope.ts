@@ -17,6 +17,11 @@ import type { Actor } from '../audit/actor';
 /** What scoping needs of an actor: its tenant and, when limited, its resources. Every Actor is one. */
 export type Scope = Pick<Actor, 'tenantId' | 'resourceIds'>;
 
+/** The `Actor.resourceIds` of a signed-in admin: only role `admin` can be limited (owners and auditors see all). */
+export function scopeOfAdmin(admin: { role: string; limitedToResources: boolean; resourceIds?: readonly string[] }): readonly string[] | undefined {
+  return admin.role === 'admin' && admin.limitedToResources ? admin.resourceIds ?? [] : undefined;
+}
+
 export function isLimited(scope: Scope): scope is Scope & { resourceIds: readonly string[] } {
   return scope.resourceIds !== undefined;
 }
