@@ -10,7 +10,7 @@ export function createAuditService(db: Db) {
   return {
     /** Newest first; a limited admin sees only events of their resources. */
     async list(scope: Scope, page: PageRequest): Promise<Page<AuditEventRow>> {
-      const { items, total } = await listAudit(db, scope, page);
+      const { items, total } = await listAudit(db, scope.tenantId, page, scope);
       return toPage(items, total, page);
     },
   };
