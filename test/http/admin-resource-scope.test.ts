@@ -56,6 +56,8 @@ describe('console: admin limited to selected resources (issue 12 §5)', () => {
     assert.ok(page.text.includes(t.tokens.t12.serial) && !page.text.includes(t.tokens.t12b.serial));
     const token = await agent.get(`/admin/tokens/${t.tokens.t12.id}`);
     assert.ok(token.text.includes(t.r1.name) && !token.text.includes(t.r2.name));
+    assert.ok(!token.text.includes(`action="/admin/tokens/${t.tokens.t12.id}/owner"`), 'no owner change offered');
+    assert.match(token.text, /A new owner would take this token out of its resources/);
   });
 
   it('every page of R2, its users and tokens answers 404 (GET)', async () => {
@@ -122,6 +124,8 @@ describe('console: admin limited to selected resources (issue 12 §5)', () => {
     assert.equal((await post(`/admin/tokens/${t.tokens.t1.id}/disable`)).status, 303);
     assert.equal((await ctx.services.tokens.get(t.owner.actor, t.tokens.t1.id)).enabled, false);
     assert.equal((await post(`/admin/resources`, { name: unique('Mine') })).status, 403, 'creating a resource is refused');
+    assert.equal((await post(`/admin/tokens/${t.tokens.t1.id}/owner`, { login: t.users.u12.login })).status, 403, 'changing the owner is refused');
+    assert.equal((await ctx.services.tokens.get(t.owner.actor, t.tokens.t1.id)).userId, t.users.u1.id);
   });
 
   it('tenant-wide pages (imports, stock, Outbox) answer 404 and are not offered', async () => {
