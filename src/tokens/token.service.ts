@@ -27,6 +27,7 @@ import type { CodeChecks } from '../validation/code-checks';
 import { issueBackupCodes } from './backup-codes';
 import { openSeed, sealSeed } from './token-seed';
 import * as repo from './token.repository';
+import { assignTokenToResource } from './token-assignment';
 import { oathParams, pinSchema, tokenCreateSchema, tokenPatchSchema, type Token, type TokenListFilter, type TokenType } from './token.types';
 
 export interface CreatedToken {
@@ -84,28 +85,6 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
     const token = await repo.findToken(q, scope.tenantId, id);
     if (!token || !(await tokenInScope(q, scope, token.id))) throw new NotFoundError('Token');
     return token;
-  }
-
-  /** Assigns inside the caller's transaction: the owner must be a member, and the resource's token limit holds. */
-  async function assignInTrx(trx: Knex.Transaction, actor: Actor, resource: Resource, token: Token): Promise<void> {
-    if (!token.userId) {
-      const message = 'This token has no owner: give it an owner (PATCH userId) before assigning it to a resource.';
-      throw new ValidationError({ tokenId: message }, message);
-    }
-    const member = await trx('resource_users').where({ tenant_id: actor.tenantId, resource_id: resource.id, user_id: token.userId }).first();
-    if (!member) {
-      const message = "The token's owner is not assigned to this resource: assign the user to the resource first, then the token.";
-      throw new ValidationError({ tokenId: message }, message);
-    }
-    // Lock the membership row so two concurrent assignments cannot both pass the limit check.
-    await trx.raw('SELECT 1 FROM resource_users WHERE resource_id = ? AND user_id = ? FOR UPDATE', [resource.id, token.userId]);
-    const existing = await trx('token_resources').where({ token_id: token.id, resource_id: resource.id }).first();
-    if (existing) return;
-    if ((await repo.countUserTokensInResource(trx, actor.tenantId, token.userId, resource.id)) >= resource.maxTokensPerUser) {
-      throw new ConflictError(`This user already has the maximum of ${resource.maxTokensPerUser} token(s) in ${resource.name}.`);
-    }
-    await repo.insertTokenResource(trx, actor.tenantId, token.id, resource.id);
-    await recordAudit(trx, actor, { action: 'resource.token.assign', targetType: 'token', targetId: token.id, resourceId: resource.id, details: { serial: token.serial } });
   }
 
   async function mustFindResource(q: Queryable, actor: Actor, resourceId: string): Promise<Resource> {
@@ -182,7 +161,7 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
           const token = await repo.insertToken(trx, row);
           const backupCodes = type === 'backup_codes' ? await issueBackupCodes(trx, actor.tenantId, id) : undefined;
           await recordAudit(trx, actor, { action: 'token.create', targetType: 'token', targetId: id, details: { serial: token.serial, type, imported: Boolean(data.secret), userId: owner?.id } });
-          if (resource) await assignInTrx(trx, actor, resource, token);
+          if (resource) await assignTokenToResource(trx, actor, resource, token);
           if (options.within) await options.within(trx, token);
           return { token, otpauthUri: uri, backupCodes };
         });
@@ -210,8 +189,7 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
         }
         // A token that changes hands leaves its resources: they were granted to the old owner.
         // Re-sending the same owner changes nothing (it must not silently unassign the token).
-        const before = data.userId !== undefined ? await repo.findToken(trx, actor.tenantId, id) : undefined;
-        if (before && before.userId !== data.userId) await repo.deleteTokenResourcesOf(trx, actor.tenantId, id);
+        if (data.userId !== undefined && current.userId !== data.userId) await repo.deleteTokenResourcesOf(trx, actor.tenantId, id);
         const token = await repo.updateToken(trx, actor.tenantId, id, patch);
         if (!token) throw new NotFoundError('Token');
         await recordAudit(trx, actor, { action: 'token.update', targetType: 'token', targetId: id, details: { serial: token.serial, fields: Object.keys(data) } });
@@ -269,7 +247,7 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
       requireWriter(actor);
       await db.transaction(async (trx) => {
         const [resource, token] = await Promise.all([mustFindResource(trx, actor, resourceId), mustFind(actor, tokenId, trx)]);
-        await assignInTrx(trx, actor, resource, token);
+        await assignTokenToResource(trx, actor, resource, token);
       });
     },
 
