@@ -124,6 +124,8 @@ export function createAdminRouter(services: Services): Router {
   r.get('/admin/admins', owner, admins.list);
   r.post('/admin/admins', owner, admins.invite);
   r.post('/admin/admins/:id/role', owner, admins.changeRole);
+  r.get('/admin/admins/:id/resources', owner, admins.resourcesForm);
+  r.post('/admin/admins/:id/resources', owner, admins.setResources);
   r.get('/admin/admins/:id/disable', owner, admins.disableConfirm);
   r.post('/admin/admins/:id/disable', owner, admins.disable);
   r.post('/admin/admins/:id/enable', owner, admins.enable);

@@ -4,15 +4,24 @@ import type { Services } from '../services';
 import { ConflictError, ForbiddenError, ValidationError } from '../lib/errors';
 import { ROLES } from '../admins/admin.types';
 import { flash, redirect, render } from '../web/views';
-import { formText } from './form';
+import { formList, formText } from './form';
 
 const VIEWS = { page: 'admin/admins/index', partial: 'admin/admins/_panel' };
 
-export function createAdminsController({ admins, adminSignIn }: Services) {
+/** The scope form's fields: "Only these resources" and the ticked ones. */
+function scopeFromForm(body: Record<string, unknown>) {
+  return { limited: formText(body.scope) === 'selected', resourceIds: formList(body.resourceIds) };
+}
+
+export function createAdminsController({ admins, adminSignIn, resources }: Services) {
+  /** Every resource of the tenant (the owner's own, unlimited, view), for the scope checkboxes. */
+  const allResources = async (req: Request) => (await resources.list(req.actor!, '', { page: 1, perPage: 100 })).items;
+
   /** The admins page with the invite form; `extra` carries form values, field errors or a refusal message. */
   async function renderList(req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) {
-    const list = await admins.list(req.actor!.tenantId);
-    render(req, res, VIEWS, { admins: list, roles: ROLES, values: { role: 'admin' }, errors: {}, ...extra }, status);
+    const [list, all] = await Promise.all([admins.list(req.actor!.tenantId), allResources(req)]);
+    const names = new Map(all.map((r) => [r.id, r.name]));
+    render(req, res, VIEWS, { admins: list, roles: ROLES, resources: all, resourceNames: names, values: { role: 'admin', scope: 'all' }, errors: {}, ...extra }, status);
   }
 
   /**
@@ -33,9 +42,10 @@ export function createAdminsController({ admins, adminSignIn }: Services) {
     },
 
     async invite(req: Request, res: Response) {
-      const values = { email: formText(req.body.email) ?? '', role: formText(req.body.role) ?? '' };
+      const values = { email: formText(req.body.email) ?? '', role: formText(req.body.role) ?? '', scope: formText(req.body.scope) ?? 'all', resourceIds: formList(req.body.resourceIds) };
       try {
-        const invited = await admins.invite(req.actor!, values);
+        const { limited, resourceIds } = scopeFromForm(req.body);
+        const invited = await admins.invite(req.actor!, { email: values.email, role: values.role, limited, resourceIds });
         flash(req, 'success', `Invitation sent to ${invited.email}. The link works for 7 days.`);
         redirect(req, res, '/admin/admins');
       } catch (err) {
@@ -56,6 +66,28 @@ export function createAdminsController({ admins, adminSignIn }: Services) {
         redirect(req, res, id === req.actor!.id && updated.role !== 'owner' ? '/admin' : '/admin/admins');
       } catch (err) {
         await refuseOrThrow(req, res, err);
+      }
+    },
+
+    /** The form limiting an admin to selected resources (issue 12 §5). */
+    async resourcesForm(req: Request, res: Response) {
+      const target = await admins.get(req.actor!.tenantId, req.params.id as string);
+      const values = { scope: target.limitedToResources ? 'selected' : 'all', resourceIds: target.resourceIds ?? [] };
+      render(req, res, { page: 'admin/admins/resources' }, { target, resources: await allResources(req), values, errors: {} });
+    },
+
+    async setResources(req: Request, res: Response) {
+      const target = await admins.get(req.actor!.tenantId, req.params.id as string);
+      const input = scopeFromForm(req.body);
+      try {
+        const updated = await admins.setResourceScope(req.actor!, target.id, input);
+        const count = updated.resourceIds?.length ?? 0;
+        flash(req, 'success', updated.limitedToResources ? `${updated.email} now manages ${count === 0 ? 'no resources' : count === 1 ? '1 resource' : `${count} resources`} only.` : `${updated.email} now manages all resources.`);
+        redirect(req, res, '/admin/admins');
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        const values = { scope: input.limited ? 'selected' : 'all', resourceIds: input.resourceIds };
+        render(req, res, { page: 'admin/admins/resources' }, { target, resources: await allResources(req), values, errors: err.fields, error: err.message }, 422);
       }
     },
 

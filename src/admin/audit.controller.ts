@@ -7,7 +7,7 @@ import { render } from '../web/views';
 export function createAuditController({ audit }: Services) {
   return {
     async list(req: Request, res: Response) {
-      const page = await audit.list(req.actor!.tenantId, pageRequest(req.query, 50));
+      const page = await audit.list(req.actor!, pageRequest(req.query, 50));
       render(req, res, { page: 'admin/audit/index', partial: 'admin/audit/_table' }, { page });
     },
   };

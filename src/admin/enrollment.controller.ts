@@ -4,6 +4,7 @@
  */
 import type { Request, Response } from 'express';
 import type { Services } from '../services';
+import type { Scope } from '../admins/resource-scope';
 import { csvCell } from '../lib/csv-cell';
 import { isEnrollmentStatus, type EnrollmentStatus } from '../invitations/enrollment-status.repository';
 import { chartGeometry, progressText } from '../invitations/enrollment-chart';
@@ -20,9 +21,9 @@ export function statusFilter(value: unknown): EnrollmentStatus | undefined {
   return isEnrollmentStatus(value) ? value : undefined;
 }
 
-/** What _enrollment-progress and _enrollment-filter need. Tenant-scoped; NotFound for a foreign resource. */
-export async function enrollmentTabData({ enrollmentProgress }: Services, tenantId: string, resourceId: string, status: EnrollmentStatus | undefined) {
-  const [counts, chart] = await Promise.all([enrollmentProgress.counts(tenantId, resourceId), enrollmentProgress.chart(tenantId, resourceId)]);
+/** What _enrollment-progress and _enrollment-filter need. Scoped; NotFound for a foreign or out-of-scope resource. */
+export async function enrollmentTabData({ enrollmentProgress }: Services, scope: Scope, resourceId: string, status: EnrollmentStatus | undefined) {
+  const [counts, chart] = await Promise.all([enrollmentProgress.counts(scope, resourceId), enrollmentProgress.chart(scope, resourceId)]);
   const percent = counts.assigned === 0 ? 0 : Math.floor((counts.enrolled * 100) / counts.assigned);
   return { counts, percent, text: progressText(counts.enrolled, counts.assigned), chart, geometry: chartGeometry(chart, counts.assigned), status, labels: STATUS_LABELS };
 }
@@ -38,7 +39,7 @@ export function createEnrollmentController(services: Services) {
      */
     async exportCsv(req: Request, res: Response) {
       const status = statusFilter(req.query.status);
-      const batches = await services.enrollmentProgress.exportMembers(req.actor!.tenantId, req.params.id as string, status);
+      const batches = await services.enrollmentProgress.exportMembers(req.actor!, req.params.id as string, status);
       res.set('Content-Disposition', `attachment; filename="enrolment-${status ?? 'all'}.csv"`).set('Cache-Control', 'no-store').type('text/csv; charset=utf-8');
       res.write(`\uFEFF${HEADER.join(',')}\r\n`);
       try {

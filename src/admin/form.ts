@@ -15,3 +15,9 @@ export function formBoolean(value: unknown): boolean {
   const last = Array.isArray(value) ? value[value.length - 1] : value;
   return last === 'on' || last === '1' || last === 'true';
 }
+
+/** Checkboxes: a repeated field arrives as an array, a single one as a string, none as undefined. */
+export function formList(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  return typeof value === 'string' ? [value] : [];
+}

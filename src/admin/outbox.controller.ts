@@ -7,7 +7,7 @@ import { render } from '../web/views';
 export function createOutboxController({ messages, config }: Services) {
   return {
     async list(req: Request, res: Response) {
-      const page = await messages.list(req.actor!.tenantId, pageRequest(req.query));
+      const page = await messages.list(req.actor!, pageRequest(req.query));
       render(req, res, { page: 'admin/outbox/index', partial: 'admin/outbox/_table' }, { page, smtpConfigured: Boolean(config.smtpUrl) });
     },
 
@@ -16,7 +16,7 @@ export function createOutboxController({ messages, config }: Services) {
      * an invitation link read by an auditor would let them sign up as the invited (maybe owner) admin.
      */
     async show(req: Request, res: Response) {
-      const message = await messages.get(req.actor!.tenantId, req.params.id as string);
+      const message = await messages.get(req.actor!, req.params.id as string);
       res.set('Cache-Control', 'no-store');
       render(req, res, { page: 'admin/outbox/show' }, { message, canReadBody: req.admin!.role === 'owner' });
     },

@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Services } from '../services';
 import { ForbiddenError } from '../lib/errors';
 import type { Role } from '../audit/actor';
+import { scopeOfAdmin } from '../admins/resource-scope';
 
 export function requireAdmin(services: Services) {
   const absoluteMs = services.config.adminSession.absoluteHours * 3600_000;
@@ -26,10 +27,15 @@ export function requireAdmin(services: Services) {
     }
     req.admin = admin;
     req.actor = { tenantId, type: 'admin', id: admin.id, label: admin.email, role: admin.role, ip: req.ip, userAgent: req.get('user-agent') };
+    // Limited to selected resources (issue 12 §5): the services scope every read and change by these.
+    const resourceIds = scopeOfAdmin(admin);
+    if (resourceIds) req.actor.resourceIds = resourceIds;
     res.locals.admin = admin;
     res.locals.tenantName = await services.admins.tenantName(tenantId);
     res.locals.canWrite = admin.role !== 'auditor';
     res.locals.isOwner = admin.role === 'owner';
+    // Hides the tenant-wide pages (imports, stock, Outbox) a limited admin would get a 404 from.
+    res.locals.limited = req.actor.resourceIds !== undefined;
     res.locals.currentPath = req.path;
     res.locals.flash = req.session.flash;
     delete req.session.flash;

@@ -46,7 +46,7 @@ export function createResourcesController(services: Services) {
   return {
     async list(req: Request, res: Response) {
       const q = String(req.query.q ?? '');
-      const page = await resources.list(req.actor!.tenantId, q, pageRequest(req.query));
+      const page = await resources.list(req.actor!, q, pageRequest(req.query));
       render(req, res, { page: 'admin/resources/index', partial: 'admin/resources/_table' }, { page, q });
     },
 
@@ -68,12 +68,12 @@ export function createResourcesController(services: Services) {
     },
 
     async settings(req: Request, res: Response) {
-      const resource = await resources.get(req.actor!.tenantId, req.params.id as string);
+      const resource = await resources.get(req.actor!, req.params.id as string);
       render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_settings-tab' }, { resource, tab: 'settings', values: resource, errors: {} });
     },
 
     async update(req: Request, res: Response) {
-      const resource = await resources.get(req.actor!.tenantId, req.params.id as string);
+      const resource = await resources.get(req.actor!, req.params.id as string);
       const values = settingsFromForm(req.body);
       try {
         const updated = await resources.update(req.actor!, resource.id, values);
@@ -87,23 +87,21 @@ export function createResourcesController(services: Services) {
     },
 
     async usersTab(req: Request, res: Response) {
-      const tenantId = req.actor!.tenantId;
-      const resource = await resources.get(tenantId, req.params.id as string);
+      const resource = await resources.get(req.actor!, req.params.id as string);
       const status = statusFilter(req.query.status);
-      const [assigned, enrollment] = await Promise.all([users.usersOfResource(tenantId, resource.id, pageRequest(req.query), status), enrollmentTabData(services, tenantId, resource.id, status)]);
-      const invitationStates = await invitations.statesOf(tenantId, resource.id, assigned.items.map((u) => u.id));
+      const [assigned, enrollment] = await Promise.all([users.usersOfResource(req.actor!, resource.id, pageRequest(req.query), status), enrollmentTabData(services, req.actor!, resource.id, status)]);
+      const invitationStates = await invitations.statesOf(req.actor!, resource.id, assigned.items.map((u) => u.id));
       render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, enrollment, login: '', invitationStates });
     },
 
     /** Assigns by login (typed in the tab) or by user id (from the user page). */
     async assignUser(req: Request, res: Response) {
-      const tenantId = req.actor!.tenantId;
-      const resource = await resources.get(tenantId, req.params.id as string);
+      const resource = await resources.get(req.actor!, req.params.id as string);
       const login = String(req.body.login ?? '').trim();
-      const user = login ? await users.findByLogin(tenantId, login) : undefined;
+      const user = login ? await users.findByLogin(req.actor!, login) : undefined;
       if (!user) {
-        const [assigned, enrollment] = await Promise.all([users.usersOfResource(tenantId, resource.id, pageRequest({})), enrollmentTabData(services, tenantId, resource.id, undefined)]);
-        const invitationStates = await invitations.statesOf(tenantId, resource.id, assigned.items.map((u) => u.id));
+        const [assigned, enrollment] = await Promise.all([users.usersOfResource(req.actor!, resource.id, pageRequest({})), enrollmentTabData(services, req.actor!, resource.id, undefined)]);
+        const invitationStates = await invitations.statesOf(req.actor!, resource.id, assigned.items.map((u) => u.id));
         render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, enrollment, login, invitationStates, errors: { login: login ? `No user has the login "${login}".` : 'Enter a login.' } }, 422);
         return;
       }
@@ -119,12 +117,12 @@ export function createResourcesController(services: Services) {
     },
 
     async deleteConfirm(req: Request, res: Response) {
-      const resource = await resources.get(req.actor!.tenantId, req.params.id as string);
+      const resource = await resources.get(req.actor!, req.params.id as string);
       render(req, res, { page: 'admin/resources/delete' }, { resource });
     },
 
     async remove(req: Request, res: Response) {
-      const resource = await resources.get(req.actor!.tenantId, req.params.id as string);
+      const resource = await resources.get(req.actor!, req.params.id as string);
       await resources.remove(req.actor!, resource.id);
       flash(req, 'success', `Resource "${resource.name}" deleted.`);
       redirect(req, res, '/admin/resources');

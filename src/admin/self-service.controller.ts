@@ -3,17 +3,11 @@ import type { Request, Response } from 'express';
 import type { Services } from '../services';
 import { ConflictError, ValidationError } from '../lib/errors';
 import { flash, redirect, render } from '../web/views';
-import { formText } from './form';
+import { formList, formText } from './form';
 import { ACTION_GROUPS, ALLOWED_ACTIONS, ENROLLMENT_TYPES, ENROLLMENT_TYPE_IDS } from '../selfservice/self-service.types';
 
 type Sub = 'general' | 'actions' | 'enrollment';
 const SUB_PATH: Record<Sub, string> = { general: '', actions: '/actions', enrollment: '/enrollment' };
-
-/** Checkboxes: a repeated field arrives as an array, a single one as a string, none as undefined. */
-function formList(value: unknown): string[] {
-  if (Array.isArray(value)) return value.map(String);
-  return typeof value === 'string' ? [value] : [];
-}
 
 /** "All" is a submit-time option, so the toggle works without JavaScript. */
 function checked(body: Record<string, unknown>, field: string, all: readonly string[]): string[] {
@@ -22,8 +16,8 @@ function checked(body: Record<string, unknown>, field: string, all: readonly str
 
 export function createSelfServiceController({ resources, selfService }: Services) {
   async function show(req: Request, res: Response, sub: Sub, extra: Record<string, unknown> = {}, status = 200) {
-    const resource = await resources.get(req.actor!.tenantId, req.params.id as string);
-    const config = await selfService.get(req.actor!.tenantId, resource.id);
+    const resource = await resources.get(req.actor!, req.params.id as string);
+    const config = await selfService.get(req.actor!, resource.id);
     const urls = config.address ? selfService.urls(config.address) : undefined;
     render(
       req,
@@ -39,7 +33,7 @@ export function createSelfServiceController({ resources, selfService }: Services
       await write();
     } catch (err) {
       if (!(err instanceof ValidationError || err instanceof ConflictError)) throw err;
-      const config = await selfService.get(req.actor!.tenantId, req.params.id as string);
+      const config = await selfService.get(req.actor!, req.params.id as string);
       await show(req, res, sub, { values: { ...config, ...values }, errors: err.fields, error: err.message }, err.status);
       return;
     }

@@ -30,7 +30,7 @@ const STATUS = { page: 'admin/tokens/import-status', partial: 'admin/tokens/_imp
 export function createTokenImportsController({ tokenImports }: Services) {
   return {
     async form(req: Request, res: Response) {
-      const recent = await tokenImports.listRecent(req.actor!.tenantId);
+      const recent = await tokenImports.listRecent(req.actor!);
       render(req, res, FORM, { recent, values: { format: 'auto' }, errors: {} });
     },
 
@@ -50,13 +50,13 @@ export function createTokenImportsController({ tokenImports }: Services) {
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
         // The password and pre-shared key fields are never echoed back; the file has to be chosen again anyway.
-        const recent = await tokenImports.listRecent(req.actor!.tenantId);
+        const recent = await tokenImports.listRecent(req.actor!);
         render(req, res, FORM, { recent, values, errors: err.fields, error: err.message }, 422);
       }
     },
 
     async show(req: Request, res: Response) {
-      const tokenImport = await tokenImports.get(req.actor!.tenantId, req.params.id as string);
+      const tokenImport = await tokenImports.get(req.actor!, req.params.id as string);
       render(req, res, STATUS, { tokenImport });
     },
   };

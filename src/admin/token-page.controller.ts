@@ -4,6 +4,7 @@
  */
 import type { Request, Response } from 'express';
 import type { Services } from '../services';
+import type { Scope } from '../admins/resource-scope';
 import { ConflictError, RateLimitedError, ValidationError } from '../lib/errors';
 import { requireWriter } from '../admins/permissions';
 import { oathParams, type Token } from '../tokens/token.types';
@@ -14,15 +15,15 @@ const field = (body: Record<string, unknown>, name: string) => formText(body[nam
 
 export function createTokenPageController({ tokens, users, resources }: Services) {
   /** The owner, the resources the token is in, and the owner's other resources (those it can join). */
-  async function pageData(tenantId: string, token: Token) {
-    const [owner, assigned] = await Promise.all([token.userId ? users.get(tenantId, token.userId) : undefined, tokens.resourcesOf(tenantId, token.id)]);
-    const ownerResources = owner ? await users.assignmentsOf(tenantId, owner.id) : [];
+  async function pageData(scope: Scope, token: Token) {
+    const [owner, assigned] = await Promise.all([token.userId ? users.get(scope, token.userId) : undefined, tokens.resourcesOf(scope, token.id)]);
+    const ownerResources = owner ? await users.assignmentsOf(scope, owner.id) : [];
     const inToken = new Set(assigned.map((r) => r.id));
     return { token, owner, assigned, ownerResources, assignable: ownerResources.filter((a) => !inToken.has(a.resourceId)), oath: oathParams(token) };
   }
 
   async function renderShow(req: Request, res: Response, token: Token, extra: Record<string, unknown> = {}, status = 200) {
-    const data = await pageData(req.actor!.tenantId, token);
+    const data = await pageData(req.actor!, token);
     render(req, res, { page: 'admin/tokens/show' }, { ...data, values: {}, errors: {}, ...extra }, status);
   }
 
@@ -32,7 +33,7 @@ export function createTokenPageController({ tokens, users, resources }: Services
    */
   async function submit(req: Request, res: Response, fieldName: string, run: (token: Token) => Promise<string>, values: Record<string, string> = {}) {
     requireWriter(req.actor!);
-    const token = await tokens.get(req.actor!.tenantId, req.params.id as string);
+    const token = await tokens.get(req.actor!, req.params.id as string);
     try {
       flash(req, 'success', await run(token));
       redirect(req, res, `/admin/tokens/${token.id}`);
@@ -45,7 +46,7 @@ export function createTokenPageController({ tokens, users, resources }: Services
 
   return {
     async show(req: Request, res: Response) {
-      const token = await tokens.get(req.actor!.tenantId, req.params.id as string);
+      const token = await tokens.get(req.actor!, req.params.id as string);
       await renderShow(req, res, token);
     },
 
@@ -75,7 +76,7 @@ export function createTokenPageController({ tokens, users, resources }: Services
     setOwner: (req: Request, res: Response) => {
       const login = field(req.body, 'login');
       return submit(req, res, 'login', async (t) => {
-        const user = login ? await users.findByLogin(t.tenantId, login) : undefined;
+        const user = login ? await users.findByLogin(req.actor!, login) : undefined;
         if (!user) throw new ValidationError({ login: login ? `No user has the login "${login}".` : 'Enter a login.' });
         if (user.id !== t.userId) await tokens.update(req.actor!, t.id, { userId: user.id });
         return `${t.serial} belongs to ${user.login}.`;
@@ -90,27 +91,27 @@ export function createTokenPageController({ tokens, users, resources }: Services
         if (!resourceId) throw new ValidationError({ resourceId: 'Choose a resource.' });
         // Said here in the console's words (the service's message speaks to API callers).
         if (!t.userId) throw new ValidationError({ resourceId: 'Give the token an owner first: it can only join resources of its owner.' });
-        const resource = await resources.get(t.tenantId, resourceId);
+        const resource = await resources.get(req.actor!, resourceId);
         await tokens.assignToResource(req.actor!, resource.id, t.id);
         return `${t.serial} is assigned to ${resource.name}.`;
       });
     },
 
     unassignResource: (req: Request, res: Response) => submit(req, res, '', async (t) => {
-      const resource = await resources.get(t.tenantId, req.params.resourceId as string);
+      const resource = await resources.get(req.actor!, req.params.resourceId as string);
       await tokens.unassignFromResource(req.actor!, resource.id, t.id);
       return `${t.serial} is unassigned from ${resource.name}.`;
     }),
 
     async deleteConfirm(req: Request, res: Response) {
-      const token = await tokens.get(req.actor!.tenantId, req.params.id as string);
-      const owner = token.userId ? await users.get(token.tenantId, token.userId) : undefined;
+      const token = await tokens.get(req.actor!, req.params.id as string);
+      const owner = token.userId ? await users.get(req.actor!, token.userId) : undefined;
       render(req, res, { page: 'admin/tokens/delete' }, { token, owner });
     },
 
     async remove(req: Request, res: Response) {
       requireWriter(req.actor!);
-      const token = await tokens.get(req.actor!.tenantId, req.params.id as string);
+      const token = await tokens.get(req.actor!, req.params.id as string);
       await tokens.remove(req.actor!, token.id);
       flash(req, 'success', `Token ${token.serial} deleted.`);
       redirect(req, res, '/admin/tokens');

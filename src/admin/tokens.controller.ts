@@ -58,39 +58,40 @@ function createValues(body: Record<string, unknown>) {
     algorithm: formText(body.algorithm) ?? 'SHA1',
     digits: formText(body.digits) ?? '6',
     period: formText(body.period) ?? '30',
+    resourceId: formText(body.resourceId)?.trim() ?? '',
   };
 }
 
-export function createTokensController({ tokens, users, secrets }: Services) {
+export function createTokensController({ tokens, users, resources, secrets }: Services) {
   const newPage = { page: 'admin/tokens/new', partial: 'admin/tokens/_form' };
+  /** The resources a new token can join at once (a limited admin must choose one of theirs). */
+  const resourceOptions = async (req: Request) => (await resources.list(req.actor!, '', { page: 1, perPage: 100 })).items;
 
   return {
     async list(req: Request, res: Response) {
-      const tenantId = req.actor!.tenantId;
       const query = listQuery(req.query);
-      const owner = query.owner ? await users.findByLogin(tenantId, query.owner) : undefined;
+      const owner = query.owner ? await users.findByLogin(req.actor!, query.owner) : undefined;
       const filter: TokenListFilter = { q: query.q || undefined, type: query.type || undefined, status: query.status || undefined, userId: owner?.id };
       const request = pageRequest(req.query);
       // An owner login that matches nobody filters everything out, and the page says why.
-      const page = query.owner && !owner ? { items: [], total: 0, pages: 1, ...request } : await tokens.list(tenantId, filter, request);
+      const page = query.owner && !owner ? { items: [], total: 0, pages: 1, ...request } : await tokens.list(req.actor!, filter, request);
       const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== '') as Array<[string, string]>).toString();
       const filtered = Boolean(query.q || query.type || query.status || query.owner);
       render(req, res, { page: 'admin/tokens/index', partial: 'admin/tokens/_table' }, { page, query, filtered, ownerMissing: Boolean(query.owner && !owner), baseUrl: `/admin/tokens${params ? `?${params}` : ''}` });
     },
 
-    newForm(req: Request, res: Response) {
+    async newForm(req: Request, res: Response) {
       const owner = typeof req.query.owner === 'string' ? req.query.owner : '';
-      render(req, res, newPage, { values: { ...createValues({}), owner }, errors: {} });
+      render(req, res, newPage, { values: { ...createValues({}), owner }, errors: {}, resources: await resourceOptions(req) });
     },
 
     /** Creates the token, then sends the browser to the page that shows its key once. */
     async create(req: Request, res: Response) {
       requireWriter(req.actor!);
-      const tenantId = req.actor!.tenantId;
       const values = createValues(req.body);
-      const fail = (errors: Record<string, string>, error = 'Some fields need attention.') => render(req, res, newPage, { values, errors, error }, 422);
+      const fail = async (errors: Record<string, string>, error = 'Some fields need attention.') => render(req, res, newPage, { values, errors, error, resources: await resourceOptions(req) }, 422);
       if (!(CREATABLE_TYPES as readonly string[]).includes(values.type)) return fail({ type: 'Choose one of the types below.' });
-      const owner = values.owner ? await users.findByLogin(tenantId, values.owner) : undefined;
+      const owner = values.owner ? await users.findByLogin(req.actor!, values.owner) : undefined;
       if (values.owner && !owner) return fail({ owner: `No user has the login "${values.owner}".` });
       if (!owner && NEEDS_OWNER.includes(values.type)) return fail({ owner: 'This type of token belongs to a user: enter their login.' });
 
@@ -100,7 +101,7 @@ export function createTokensController({ tokens, users, secrets }: Services) {
         if (values.type === 'totp') input.period = formNumber(values.period);
       }
       try {
-        const { token, otpauthUri, backupCodes } = await tokens.create(req.actor!, input);
+        const { token, otpauthUri, backupCodes } = await tokens.create(req.actor!, input, { resourceId: values.resourceId || undefined });
         if (!otpauthUri && !backupCodes) {
           flash(req, 'success', `Token ${token.serial} created.`);
           return redirect(req, res, `/admin/tokens/${token.id}`);
@@ -109,8 +110,9 @@ export function createTokensController({ tokens, users, secrets }: Services) {
         redirect(req, res, `/admin/tokens/${token.id}/created`);
       } catch (err) {
         if (!(err instanceof ValidationError || err instanceof ConflictError)) throw err;
-        const { userId, ...fields } = err.fields;
-        fail(userId ? { ...fields, owner: userId } : fields, err.message);
+        // The service names API fields; the form shows them on its own (owner, resource).
+        const { userId, tokenId, ...fields } = err.fields;
+        await fail({ ...fields, ...(userId ? { owner: userId } : {}), ...(tokenId ? { resourceId: tokenId } : {}) }, err.message);
       }
     },
 
@@ -119,7 +121,7 @@ export function createTokensController({ tokens, users, secrets }: Services) {
      * response is never cached. Any later visit says they cannot be shown again.
      */
     async created(req: Request, res: Response) {
-      const token = await tokens.get(req.actor!.tenantId, req.params.id as string);
+      const token = await tokens.get(req.actor!, req.params.id as string);
       const pending = req.session.revealToken;
       let reveal: Reveal | undefined;
       if (pending?.tokenId === token.id) {
@@ -132,7 +134,7 @@ export function createTokensController({ tokens, users, secrets }: Services) {
         qrSvg = await QRCode.toString(reveal.uri, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
         manualKey = (new URL(reveal.uri).searchParams.get('secret') ?? '').replace(/(.{4})/g, '$1 ').trim();
       }
-      const owner = token.userId ? await users.get(token.tenantId, token.userId) : undefined;
+      const owner = token.userId ? await users.get(req.actor!, token.userId) : undefined;
       res.set('Cache-Control', 'no-store');
       render(req, res, { page: 'admin/tokens/created' }, { token, owner, reveal, qrSvg, manualKey });
     },

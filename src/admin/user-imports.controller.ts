@@ -24,7 +24,7 @@ const STATUS = { page: 'admin/users/import-status', partial: 'admin/users/_impor
 export function createUserImportsController({ userImports }: Services) {
   return {
     async form(req: Request, res: Response) {
-      const recent = await userImports.listRecent(req.actor!.tenantId);
+      const recent = await userImports.listRecent(req.actor!);
       render(req, res, FORM, { recent, values: { updateExisting: false }, errors: {} });
     },
 
@@ -37,22 +37,22 @@ export function createUserImportsController({ userImports }: Services) {
         redirect(req, res, `/admin/users/imports/${started.id}`);
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
-        const recent = await userImports.listRecent(req.actor!.tenantId);
+        const recent = await userImports.listRecent(req.actor!);
         render(req, res, FORM, { recent, values, errors: err.fields, error: err.message }, 422);
       }
     },
 
     async show(req: Request, res: Response) {
-      const userImport = await userImports.get(req.actor!.tenantId, req.params.id as string);
+      const userImport = await userImports.get(req.actor!, req.params.id as string);
       const finished = userImport.status === 'done' || userImport.status === 'failed';
       // The report appears once the import ends; the first lines on the page, all of them in the CSV.
-      const errors = finished ? await userImports.errors(req.actor!.tenantId, userImport.id, REPORT_PAGE_LIMIT) : [];
+      const errors = finished ? await userImports.errors(req.actor!, userImport.id, REPORT_PAGE_LIMIT) : [];
       render(req, res, STATUS, { userImport, errors, reportLimit: REPORT_PAGE_LIMIT });
     },
 
     async report(req: Request, res: Response) {
-      const userImport = await userImports.get(req.actor!.tenantId, req.params.id as string);
-      const errors = await userImports.errors(req.actor!.tenantId, userImport.id);
+      const userImport = await userImports.get(req.actor!, req.params.id as string);
+      const errors = await userImports.errors(req.actor!, userImport.id);
       const lines = ['line,message', ...errors.map((e) => `${e.line},${csvCell(e.message)}`)];
       const name = (userImport.filename || 'users.csv').replace(/\.csv$/i, '').replace(/[^\w.-]+/g, '_');
       res.set('Content-Disposition', `attachment; filename="${name}-report.csv"`).set('Cache-Control', 'no-store').type('text/csv; charset=utf-8').send(`\uFEFF${lines.join('\r\n')}\r\n`);

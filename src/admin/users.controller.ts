@@ -1,12 +1,13 @@
 /** Console: users list (search, paging), create, user page (edit, block, resources), delete. */
 import type { Request, Response } from 'express';
 import type { Services } from '../services';
+import type { Scope } from '../admins/resource-scope';
 import type { Actor } from '../audit/actor';
 import { ValidationError, ConflictError } from '../lib/errors';
 import { pageRequest } from '../lib/pagination';
 import type { User, UserResourceAssignment } from '../users/user.types';
 import { flash, redirect, render } from '../web/views';
-import { formBoolean, formText } from './form';
+import { formBoolean, formList, formText } from './form';
 
 /** The profile fields both forms share; emails and phones are trimmed because people paste them. */
 function profileFromForm(body: Record<string, unknown>) {
@@ -47,11 +48,11 @@ function lockState(lockedUntil: Date | number | null, now: number): { locked: bo
 
 export function createUsersController({ users, resources, tokens }: Services) {
   /** Everything the user page shows besides the form: assignments with lock state and the resources still assignable. */
-  async function pageData(tenantId: string, user: User) {
+  async function pageData(scope: Scope, user: User) {
     const [assignments, all, userTokens] = await Promise.all([
-      users.assignmentsOf(tenantId, user.id),
-      resources.list(tenantId, '', { page: 1, perPage: 100 }),
-      tokens.tokensOfUser(tenantId, user.id),
+      users.assignmentsOf(scope, user.id),
+      resources.list(scope, '', { page: 1, perPage: 100 }),
+      tokens.tokensOfUser(scope, user.id),
     ]);
     const now = Date.now();
     const assigned = new Set(assignments.map((a) => a.resourceId));
@@ -65,17 +66,21 @@ export function createUsersController({ users, resources, tokens }: Services) {
     };
   }
 
+  /** The resources a new user can join at once (a limited admin's own, who must choose one). */
+  async function assignableResources(scope: Scope) {
+    return (await resources.list(scope, '', { page: 1, perPage: 100 })).items;
+  }
+
   async function renderShow(req: Request, res: Response, user: User, extra: Record<string, unknown> = {}, status = 200) {
-    const data = await pageData(req.actor!.tenantId, user);
+    const data = await pageData(req.actor!, user);
     render(req, res, { page: 'admin/users/show' }, { ...data, values: user, errors: {}, ...extra }, status);
   }
 
   /** A change to the user's membership of a resource, then back to the user page with a message. */
   function membershipAction(change: (actor: Actor, resourceId: string, userId: string) => Promise<void>, done: string) {
     return async (req: Request, res: Response) => {
-      const tenantId = req.actor!.tenantId;
-      const user = await users.get(tenantId, req.params.id as string);
-      const resource = await resources.get(tenantId, req.params.resourceId as string);
+      const user = await users.get(req.actor!, req.params.id as string);
+      const resource = await resources.get(req.actor!, req.params.resourceId as string);
       await change(req.actor!, resource.id, user.id);
       flash(req, 'success', `${user.login} ${done} ${resource.name}.`);
       redirect(req, res, `/admin/users/${user.id}`);
@@ -85,35 +90,37 @@ export function createUsersController({ users, resources, tokens }: Services) {
   return {
     async list(req: Request, res: Response) {
       const q = String(req.query.q ?? '');
-      const page = await users.list(req.actor!.tenantId, q, pageRequest(req.query));
+      const page = await users.list(req.actor!, q, pageRequest(req.query));
       render(req, res, { page: 'admin/users/index', partial: 'admin/users/_table' }, { page, q, perPage: req.query.perPage ? page.perPage : undefined });
     },
 
-    newForm(req: Request, res: Response) {
-      render(req, res, { page: 'admin/users/new' }, { values: {}, errors: {} });
+    async newForm(req: Request, res: Response) {
+      render(req, res, { page: 'admin/users/new' }, { values: {}, errors: {}, resources: await assignableResources(req.actor!) });
     },
 
     async create(req: Request, res: Response) {
       const values = { ...profileFromForm(req.body), password: formText(req.body.password) ?? '' };
+      const resourceIds = formList(req.body.resourceIds);
       try {
-        const user = await users.create(req.actor!, values);
+        const user = await users.create(req.actor!, values, { resourceIds });
         flash(req, 'success', `User "${user.login}" created.`);
         redirect(req, res, `/admin/users/${user.id}`);
       } catch (err) {
         const form = formErrors(err);
         if (!form) throw err;
         // The password is never echoed back into the page.
-        render(req, res, { page: 'admin/users/new', partial: 'admin/users/_form' }, { values: { ...values, password: '' }, ...form }, 422);
+        const resources = await assignableResources(req.actor!);
+        render(req, res, { page: 'admin/users/new', partial: 'admin/users/_form' }, { values: { ...values, password: '', resourceIds }, resources, ...form }, 422);
       }
     },
 
     async show(req: Request, res: Response) {
-      const user = await users.get(req.actor!.tenantId, req.params.id as string);
+      const user = await users.get(req.actor!, req.params.id as string);
       await renderShow(req, res, user);
     },
 
     async update(req: Request, res: Response) {
-      const user = await users.get(req.actor!.tenantId, req.params.id as string);
+      const user = await users.get(req.actor!, req.params.id as string);
       const patch = patchFromForm(req.body);
       try {
         await users.update(req.actor!, user.id, patch);
@@ -139,14 +146,13 @@ export function createUsersController({ users, resources, tokens }: Services) {
     },
 
     async assignResource(req: Request, res: Response) {
-      const tenantId = req.actor!.tenantId;
-      const user = await users.get(tenantId, req.params.id as string);
+      const user = await users.get(req.actor!, req.params.id as string);
       const resourceId = String(req.body.resourceId ?? '').trim();
       if (!resourceId) {
         await renderShow(req, res, user, { assignErrors: { resourceId: 'Choose a resource.' } }, 422);
         return;
       }
-      const resource = await resources.get(tenantId, resourceId);
+      const resource = await resources.get(req.actor!, resourceId);
       await users.assign(req.actor!, resource.id, user.id);
       flash(req, 'success', `${user.login} is assigned to ${resource.name}.`);
       redirect(req, res, `/admin/users/${user.id}`);
@@ -158,12 +164,12 @@ export function createUsersController({ users, resources, tokens }: Services) {
     unlock: membershipAction(users.unlock, 'is unlocked in'),
 
     async deleteConfirm(req: Request, res: Response) {
-      const user = await users.get(req.actor!.tenantId, req.params.id as string);
+      const user = await users.get(req.actor!, req.params.id as string);
       render(req, res, { page: 'admin/users/delete' }, { user });
     },
 
     async remove(req: Request, res: Response) {
-      const user = await users.get(req.actor!.tenantId, req.params.id as string);
+      const user = await users.get(req.actor!, req.params.id as string);
       await users.remove(req.actor!, user.id);
       flash(req, 'success', `User "${user.login}" deleted.`);
       redirect(req, res, '/admin/users');

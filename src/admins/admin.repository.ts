@@ -18,6 +18,7 @@ export function toAdmin(r: any): Admin {
     lockedUntil: r.locked_until && new Date(r.locked_until).getTime() > Date.now() ? new Date(r.locked_until) : null,
     lastSignInAt: r.last_sign_in_at,
     createdAt: r.created_at,
+    limitedToResources: Boolean(r.limited_to_resources),
   };
 }
 

@@ -2,7 +2,7 @@
  * Admin accounts: tenant sign-up and bootstrap, sign-in with password then TOTP, invitations,
  * roles. Each change is audited in its transaction.
  */
-import type { Db } from '../db/knex';
+import type { Db, Queryable } from '../db/knex';
 import { isUniqueViolation } from '../db/errors';
 import { randomToken, sha256 } from '../lib/crypto';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../lib/errors';
@@ -14,7 +14,8 @@ import { insertApiKey } from '../api-keys/api-key.service';
 import type { MessageService } from '../outbox/message.service';
 import { insertTenant } from '../tenants/tenant.repository';
 import * as repo from './admin.repository';
-import { inviteSchema, signUpSchema, ROLES, type Admin } from './admin.types';
+import * as scopeRepo from './admin-resources.repository';
+import { inviteSchema, resourceScopeSchema, signUpSchema, ROLES, type Admin } from './admin.types';
 import { requireOwner } from './permissions';
 
 const INVITE_DAYS = 7;
@@ -23,6 +24,22 @@ export type AdminService = ReturnType<typeof createAdminService>;
 
 function emailTaken(): ConflictError {
   return new ConflictError('An account with this email already exists.', { email: 'An account with this email already exists.' });
+}
+
+const ONLY_ADMINS = 'Only admins can be limited to selected resources: owners and auditors always see every resource.';
+
+/**
+ * Writes an admin's resource scope (issue 12 §5) inside the caller's transaction and returns the
+ * ids kept. Only role `admin` can be limited; ids must be the tenant's resources.
+ */
+async function writeResourceScope(trx: Queryable, tenantId: string, target: Pick<Admin, 'id' | 'role'>, limited: boolean, resourceIds: readonly string[]): Promise<string[]> {
+  if (limited && target.role !== 'admin') throw new ValidationError({ limited: ONLY_ADMINS }, ONLY_ADMINS);
+  const ids = limited ? await scopeRepo.existingResourceIds(trx, tenantId, resourceIds) : [];
+  if (limited && ids.length !== new Set(resourceIds).size) {
+    throw new ValidationError({ resourceIds: 'Choose resources from the list: one of them no longer exists.' }, 'Choose resources from the list: one of them no longer exists.');
+  }
+  await scopeRepo.replaceResourceScope(trx, tenantId, target.id, limited, ids);
+  return ids;
 }
 
 function checkPassword(password: string): void {
@@ -62,6 +79,8 @@ export function createAdminService(db: Db, messages: MessageService, baseUrl: st
     async activeAdmin(tenantId: string, adminId: string): Promise<Admin | undefined> {
       const [admin, tenant] = await Promise.all([repo.findAdmin(db, tenantId, adminId), db('tenants').where({ id: tenantId }).first('disabled_at', 'name')]);
       if (!admin || admin.disabled || !tenant || tenant.disabled_at) return undefined;
+      // Read on every request, so an owner's change of scope applies at the admin's next click.
+      if (admin.role === 'admin' && admin.limitedToResources) admin.resourceIds = await scopeRepo.resourceIdsOf(db, tenantId, adminId);
       return admin;
     },
 
@@ -74,11 +93,36 @@ export function createAdminService(db: Db, messages: MessageService, baseUrl: st
     async get(tenantId: string, adminId: string): Promise<Admin> {
       const admin = await repo.findAdmin(db, tenantId, adminId);
       if (!admin) throw new NotFoundError('Admin');
+      if (admin.limitedToResources) admin.resourceIds = await scopeRepo.resourceIdsOf(db, tenantId, adminId);
       return admin;
     },
 
-    list(tenantId: string): Promise<Admin[]> {
-      return repo.listAdmins(db, tenantId);
+    /** The tenant's admins, each limited admin with its `resourceIds`. */
+    async list(tenantId: string): Promise<Admin[]> {
+      const [admins, scopes] = await Promise.all([repo.listAdmins(db, tenantId), scopeRepo.resourceIdsByAdmin(db, tenantId)]);
+      return admins.map((a) => (a.limitedToResources ? { ...a, resourceIds: scopes.get(a.id) ?? [] } : a));
+    },
+
+    /**
+     * Owners limit an admin to selected resources, or lift the limit (`{limited, resourceIds}`).
+     * Limited to none is allowed (sees nothing). Audited with the before and after.
+     */
+    async setResourceScope(actor: Actor, adminId: string, input: unknown): Promise<Admin> {
+      requireOwner(actor);
+      const data = parseInput(resourceScopeSchema, input);
+      return db.transaction(async (trx) => {
+        const target = await repo.findAdmin(trx, actor.tenantId, adminId);
+        if (!target) throw new NotFoundError('Admin');
+        const before = target.limitedToResources ? await scopeRepo.resourceIdsOf(trx, actor.tenantId, adminId) : undefined;
+        const ids = await writeResourceScope(trx, actor.tenantId, target, data.limited, data.resourceIds);
+        await recordAudit(trx, actor, {
+          action: 'admin.resources.change',
+          targetType: 'admin',
+          targetId: adminId,
+          details: { email: target.email, from: before ? { limited: true, resourceIds: before } : { limited: false }, to: data.limited ? { limited: true, resourceIds: ids } : { limited: false } },
+        });
+        return { ...target, limitedToResources: data.limited, resourceIds: data.limited ? ids : undefined };
+      });
     },
 
     /** Invites an admin by email; the link lets them choose a password, then enrol TOTP at first sign-in. */
@@ -94,7 +138,8 @@ export function createAdminService(db: Db, messages: MessageService, baseUrl: st
             invite_token_hash: sha256(token),
             invite_expires_at: new Date(Date.now() + INVITE_DAYS * 86400_000),
           });
-          await recordAudit(trx, actor, { action: 'admin.invite', targetType: 'admin', targetId: admin.id, details: { email: admin.email, role: admin.role } });
+          const resourceIds = data.limited ? await writeResourceScope(trx, actor.tenantId, admin, true, data.resourceIds ?? []) : undefined;
+          await recordAudit(trx, actor, { action: 'admin.invite', targetType: 'admin', targetId: admin.id, details: { email: admin.email, role: admin.role, ...(resourceIds ? { resourceIds } : {}) } });
           const { dispatch } = await messages.prepare(trx, actor.tenantId, {
             recipient: admin.email,
             subject: 'You are invited to the MFA console',
@@ -141,7 +186,11 @@ export function createAdminService(db: Db, messages: MessageService, baseUrl: st
           throw new ForbiddenError('The tenant needs at least one owner.');
         }
         const updated = (await repo.updateAdmin(trx, actor.tenantId, adminId, { role: role as Role }))!;
-        await recordAudit(trx, actor, { action: 'admin.role.change', targetType: 'admin', targetId: adminId, details: { from: target.role, to: role } });
+        // Only role admin can be limited: another role drops the limit, so a later demotion starts from "all".
+        const dropScope = role !== 'admin' && target.limitedToResources;
+        if (dropScope) await scopeRepo.replaceResourceScope(trx, actor.tenantId, adminId, false, []);
+        await recordAudit(trx, actor, { action: 'admin.role.change', targetType: 'admin', targetId: adminId, details: { from: target.role, to: role, ...(dropScope ? { resourceLimitRemoved: true } : {}) } });
+        if (dropScope) return { ...updated, limitedToResources: false };
         return updated;
       });
     },

@@ -15,6 +15,10 @@ export interface Admin {
   lockedUntil: Date | null;
   lastSignInAt: Date | null;
   createdAt: Date;
+  /** Role `admin` only: sees just `resourceIds` (issue 12 §5). The flag, so that no resources left means none, not all. */
+  limitedToResources: boolean;
+  /** Loaded where needed (sign-in checks, the Admins page) for a limited admin. */
+  resourceIds?: string[];
 }
 
 export const ROLES = ['owner', 'admin', 'auditor'] as const;
@@ -27,7 +31,17 @@ export const signUpSchema = z.object({
   password: z.string({ error: 'Choose a password.' }),
 });
 
+const resourceIdsSchema = z.array(z.string(), { error: 'Choose resources from the list.' }).max(1000, 'Choose at most 1000 resources.');
+
 export const inviteSchema = z.object({
   email: emailSchema,
   role: z.enum(ROLES, { error: 'Choose a role.' }),
+  /** An admin limited to `resourceIds` (issue 12 §5); absent or false: every resource. */
+  limited: z.boolean().optional(),
+  resourceIds: resourceIdsSchema.optional(),
+});
+
+export const resourceScopeSchema = z.object({
+  limited: z.boolean({ error: 'Choose "All resources" or "Only these resources".' }),
+  resourceIds: resourceIdsSchema.default([]),
 });

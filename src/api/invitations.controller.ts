@@ -28,7 +28,7 @@ export function createApiInvitationsController({ invitations }: Services) {
     },
 
     async list(req: Request, res: Response) {
-      const result = await invitations.list(req.actor!.tenantId, param(req, 'id'), listQuery(req).page);
+      const result = await invitations.list(req.actor!, param(req, 'id'), listQuery(req).page);
       res.json({ items: result.items.map(serializeInvitation), page: result.page, perPage: result.perPage, total: result.total });
     },
 

@@ -18,7 +18,7 @@ export function createApiResourcesController({ resources, users, enrollmentProgr
   return {
     async list(req: Request, res: Response) {
       const { q, page } = listQuery(req);
-      const result = await resources.list(req.actor!.tenantId, q, page);
+      const result = await resources.list(req.actor!, q, page);
       res.json(serializePage(result, serializeResource));
     },
 
@@ -28,7 +28,7 @@ export function createApiResourcesController({ resources, users, enrollmentProgr
     },
 
     async show(req: Request, res: Response) {
-      res.json(serializeResource(await resources.get(req.actor!.tenantId, param(req, 'id'))));
+      res.json(serializeResource(await resources.get(req.actor!, param(req, 'id'))));
     },
 
     async update(req: Request, res: Response) {
@@ -41,16 +41,15 @@ export function createApiResourcesController({ resources, users, enrollmentProgr
     },
 
     async listUsers(req: Request, res: Response) {
-      const tenantId = req.actor!.tenantId;
       // Resolve the resource first so an unknown or foreign id is a 404, not an empty list.
-      const resource = await resources.get(tenantId, param(req, 'id'));
-      const result = await users.usersOfResource(tenantId, resource.id, listQuery(req).page, statusQuery(req));
+      const resource = await resources.get(req.actor!, param(req, 'id'));
+      const result = await users.usersOfResource(req.actor!, resource.id, listQuery(req).page, statusQuery(req));
       res.json(serializePage(result, serializeUser));
     },
 
     /** {assigned, enrolled, invited, notInvited}; another tenant's resource is a 404. */
     async enrollment(req: Request, res: Response) {
-      res.json(await enrollmentProgress.counts(req.actor!.tenantId, param(req, 'id')));
+      res.json(await enrollmentProgress.counts(req.actor!, param(req, 'id')));
     },
 
     /** Idempotent: assigning twice answers 204 both times. */

@@ -7,7 +7,7 @@ import { serializeSelfService } from './self-service-serializers';
 export function createApiSelfServiceController({ selfService }: Services) {
   return {
     async show(req: Request, res: Response) {
-      res.json(serializeSelfService(await selfService.get(req.actor!.tenantId, param(req, 'id')), selfService.urls));
+      res.json(serializeSelfService(await selfService.get(req.actor!, param(req, 'id')), selfService.urls));
     },
 
     async update(req: Request, res: Response) {

@@ -18,7 +18,7 @@ export function createApiTokenImportsController({ tokenImports }: Services) {
     },
 
     async show(req: Request, res: Response) {
-      res.json(serializeTokenImport(await tokenImports.get(req.actor!.tenantId, param(req, 'id'))));
+      res.json(serializeTokenImport(await tokenImports.get(req.actor!, param(req, 'id'))));
     },
   };
 }

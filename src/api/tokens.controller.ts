@@ -26,7 +26,7 @@ export function createApiTokensController({ tokens }: Services) {
     async list(req: Request, res: Response) {
       const { q, page } = listQuery(req);
       const filter = parseInput(tokenListFilterSchema, { ...filterQuery(req), q: q.trim() || undefined });
-      const result = await tokens.list(req.actor!.tenantId, filter, page);
+      const result = await tokens.list(req.actor!, filter, page);
       res.json(serializePage(result, serializeToken));
     },
 
@@ -37,7 +37,7 @@ export function createApiTokensController({ tokens }: Services) {
     },
 
     async show(req: Request, res: Response) {
-      res.json(serializeToken(await tokens.get(req.actor!.tenantId, param(req, 'id'))));
+      res.json(serializeToken(await tokens.get(req.actor!, param(req, 'id'))));
     },
 
     async update(req: Request, res: Response) {
@@ -73,10 +73,9 @@ export function createApiTokensController({ tokens }: Services) {
     },
 
     async resources(req: Request, res: Response) {
-      const tenantId = req.actor!.tenantId;
       // Resolve the token first so an unknown or foreign id is a 404, not an empty list.
-      const token = await tokens.get(tenantId, param(req, 'id'));
-      res.json({ items: await tokens.resourcesOf(tenantId, token.id) });
+      const token = await tokens.get(req.actor!, param(req, 'id'));
+      res.json({ items: await tokens.resourcesOf(req.actor!, token.id) });
     },
 
     /** Idempotent; 422 when the owner is not assigned to the resource, 409 at the token limit. */

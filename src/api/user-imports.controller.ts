@@ -42,8 +42,8 @@ export function createApiUserImportsController({ userImports }: Services) {
     },
 
     async show(req: Request, res: Response) {
-      const found = await userImports.get(req.actor!.tenantId, param(req, 'id'));
-      res.json(serializeUserImport(found, await userImports.errors(req.actor!.tenantId, found.id)));
+      const found = await userImports.get(req.actor!, param(req, 'id'));
+      res.json(serializeUserImport(found, await userImports.errors(req.actor!, found.id)));
     },
   };
 }

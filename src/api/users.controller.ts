@@ -8,7 +8,7 @@ export function createApiUsersController({ users }: Services) {
   return {
     async list(req: Request, res: Response) {
       const { q, page } = listQuery(req);
-      const result = await users.list(req.actor!.tenantId, q, page);
+      const result = await users.list(req.actor!, q, page);
       res.json(serializePage(result, serializeUser));
     },
 
@@ -18,7 +18,7 @@ export function createApiUsersController({ users }: Services) {
     },
 
     async show(req: Request, res: Response) {
-      res.json(serializeUser(await users.get(req.actor!.tenantId, param(req, 'id'))));
+      res.json(serializeUser(await users.get(req.actor!, param(req, 'id'))));
     },
 
     async update(req: Request, res: Response) {
@@ -39,7 +39,7 @@ export function createApiUsersController({ users }: Services) {
     },
 
     async resources(req: Request, res: Response) {
-      const assignments = await users.assignmentsOf(req.actor!.tenantId, param(req, 'id'));
+      const assignments = await users.assignmentsOf(req.actor!, param(req, 'id'));
       const now = Date.now();
       res.json({ items: assignments.map((a) => serializeAssignment(a, now)) });
     },

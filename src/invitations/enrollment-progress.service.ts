@@ -7,6 +7,7 @@ import type { Db } from '../db/knex';
 import { NotFoundError } from '../lib/errors';
 import { toPage, type Page, type PageRequest } from '../lib/pagination';
 import { findResource } from '../resources/resource.repository';
+import { requireResourceInScope, type Scope } from '../admins/resource-scope';
 import * as repo from './enrollment-status.repository';
 import type { EnrollmentCounts, EnrollmentStatus, MemberEnrollment } from './enrollment-status.repository';
 
@@ -45,25 +46,26 @@ export function cumulativeByDay(byDay: Array<{ day: string; count: number }>, fi
 }
 
 export function createEnrollmentProgressService(db: Db) {
-  async function mustFindResource(tenantId: string, resourceId: string): Promise<string> {
-    const resource = await findResource(db, tenantId, resourceId);
+  async function mustFindResource(scope: Scope, resourceId: string): Promise<string> {
+    requireResourceInScope(scope, resourceId);
+    const resource = await findResource(db, scope.tenantId, resourceId);
     if (!resource) throw new NotFoundError('Resource');
     return resource.id;
   }
 
   return {
-    /** Tenant-scoped; NotFound for another tenant's resource. */
-    async counts(tenantId: string, resourceId: string): Promise<EnrollmentCounts> {
-      return repo.countEnrollment(db, tenantId, await mustFindResource(tenantId, resourceId));
+    /** Tenant-scoped; NotFound for another tenant's resource or one outside a limited admin's scope. */
+    async counts(scope: Scope, resourceId: string): Promise<EnrollmentCounts> {
+      return repo.countEnrollment(db, scope.tenantId, await mustFindResource(scope, resourceId));
     },
 
-    async members(tenantId: string, resourceId: string, status: EnrollmentStatus | undefined, page: PageRequest): Promise<Page<MemberEnrollment>> {
-      const { items, total } = await repo.listMembers(db, tenantId, await mustFindResource(tenantId, resourceId), status, page);
+    async members(scope: Scope, resourceId: string, status: EnrollmentStatus | undefined, page: PageRequest): Promise<Page<MemberEnrollment>> {
+      const { items, total } = await repo.listMembers(db, scope.tenantId, await mustFindResource(scope, resourceId), status, page);
       return toPage(items, total, page);
     },
 
-    async chart(tenantId: string, resourceId: string, now = new Date()): Promise<ChartPoint[]> {
-      const { days, firstAssignedDay } = await repo.enrolmentsByDay(db, tenantId, await mustFindResource(tenantId, resourceId));
+    async chart(scope: Scope, resourceId: string, now = new Date()): Promise<ChartPoint[]> {
+      const { days, firstAssignedDay } = await repo.enrolmentsByDay(db, scope.tenantId, await mustFindResource(scope, resourceId));
       return firstAssignedDay ? cumulativeByDay(days, firstAssignedDay, now) : [];
     },
 
@@ -71,8 +73,9 @@ export function createEnrollmentProgressService(db: Db) {
      * Every member of the filter, in login order, in batches (keyset paging): the caller writes
      * each batch out before the next is read. The resource is resolved before the first batch.
      */
-    async exportMembers(tenantId: string, resourceId: string, status: EnrollmentStatus | undefined): Promise<AsyncIterable<MemberEnrollment[]>> {
-      const id = await mustFindResource(tenantId, resourceId);
+    async exportMembers(scope: Scope, resourceId: string, status: EnrollmentStatus | undefined): Promise<AsyncIterable<MemberEnrollment[]>> {
+      const id = await mustFindResource(scope, resourceId);
+      const { tenantId } = scope;
       return {
         async *[Symbol.asyncIterator]() {
           let after: { login: string; userId: string } | undefined;

@@ -12,6 +12,7 @@ import { toPage, type Page, type PageRequest } from '../lib/pagination';
 import { systemActor, type Actor } from '../audit/actor';
 import { recordAudit, toAuditRow, type AuditEntry } from '../audit/audit.repository';
 import { requireWriter } from '../admins/permissions';
+import { requireResourceInScope, type Scope } from '../admins/resource-scope';
 import { findResource } from '../resources/resource.repository';
 import type { Resource } from '../resources/resource.types';
 import { findConfig } from '../selfservice/self-service.repository';
@@ -56,7 +57,9 @@ async function auditMany(q: Queryable, actor: Actor, entries: AuditEntry[]): Pro
 
 export function createInvitationService(db: Db, queue: JobQueue, log: Logger) {
   /** The resource, refusing one whose portal has no address (the email would have no link). */
-  async function invitableResource(q: Queryable, tenantId: string, resourceId: string): Promise<Resource> {
+  async function invitableResource(q: Queryable, actor: Actor, resourceId: string): Promise<Resource> {
+    requireResourceInScope(actor, resourceId);
+    const tenantId = actor.tenantId;
     const resource = await findResource(q, tenantId, resourceId);
     if (!resource) throw new NotFoundError('Resource');
     const config = await findConfig(q, tenantId, resourceId);
@@ -76,7 +79,7 @@ export function createInvitationService(db: Db, queue: JobQueue, log: Logger) {
       requireWriter(actor);
       const parsed = parseInput(inviteSchema(input), input);
       const { result, ids } = await db.transaction(async (trx) => {
-        const resource = await invitableResource(trx, actor.tenantId, resourceId);
+        const resource = await invitableResource(trx, actor, resourceId);
         const wanted = 'userIds' in parsed ? [...new Set(parsed.userIds)] : null;
         const candidates = await repo.findCandidates(trx, actor.tenantId, resource.id, wanted);
         const skipped: InviteResult['skipped'] = [];
@@ -104,7 +107,7 @@ export function createInvitationService(db: Db, queue: JobQueue, log: Logger) {
     async resend(actor: Actor, resourceId: string, userId: string): Promise<void> {
       requireWriter(actor);
       const ids = await db.transaction(async (trx) => {
-        const resource = await invitableResource(trx, actor.tenantId, resourceId);
+        const resource = await invitableResource(trx, actor, resourceId);
         const [candidate] = await repo.findCandidates(trx, actor.tenantId, resource.id, isUuid(userId) ? [userId] : []);
         if (!candidate?.hasInvitation) throw new NotFoundError('Invitation');
         const reason = skipReason(candidate, true);
@@ -119,6 +122,7 @@ export function createInvitationService(db: Db, queue: JobQueue, log: Logger) {
     /** Cancels the user's open invitation (no more reminders; the link itself is only the portal). Idempotent. */
     async cancel(actor: Actor, resourceId: string, userId: string): Promise<void> {
       requireWriter(actor);
+      requireResourceInScope(actor, resourceId);
       await db.transaction(async (trx) => {
         const resource = await findResource(trx, actor.tenantId, resourceId);
         if (!resource) throw new NotFoundError('Resource');
@@ -130,11 +134,14 @@ export function createInvitationService(db: Db, queue: JobQueue, log: Logger) {
     },
 
     /** Per-user state for a page of assigned users (tenant-scoped; other ids are absent). */
-    async statesOf(tenantId: string, resourceId: string, userIds: string[]) {
-      return repo.statesOf(db, tenantId, resourceId, userIds.filter(isUuid));
+    async statesOf(scope: Scope, resourceId: string, userIds: string[]) {
+      requireResourceInScope(scope, resourceId);
+      return repo.statesOf(db, scope.tenantId, resourceId, userIds.filter(isUuid));
     },
 
-    async list(tenantId: string, resourceId: string, page: PageRequest, userIds?: string[]): Promise<Page<repo.InvitationListItem>> {
+    async list(scope: Scope, resourceId: string, page: PageRequest, userIds?: string[]): Promise<Page<repo.InvitationListItem>> {
+      requireResourceInScope(scope, resourceId);
+      const tenantId = scope.tenantId;
       const resource = await findResource(db, tenantId, resourceId);
       if (!resource) throw new NotFoundError('Resource');
       const { items, total } = await repo.listInvitations(db, tenantId, resource.id, page, userIds);

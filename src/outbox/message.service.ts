@@ -5,6 +5,7 @@ import type { Logger } from '../lib/logger';
 import { toPage, type Page, type PageRequest } from '../lib/pagination';
 import { NotFoundError } from '../lib/errors';
 import * as repo from './message.repository';
+import { requireWholeTenant, type Scope } from '../admins/resource-scope';
 
 export type MessageService = ReturnType<typeof createMessageService>;
 
@@ -59,13 +60,16 @@ export function createMessageService(db: Db, queue: JobQueue, log: Logger) {
       }
     },
 
-    async list(tenantId: string, page: PageRequest): Promise<Page<repo.Message>> {
-      const { items, total } = await repo.listMessages(db, tenantId, page);
+    /** The tenant's messages; tenant-wide, so NotFound for an admin limited to some resources. */
+    async list(scope: Scope, page: PageRequest): Promise<Page<repo.Message>> {
+      requireWholeTenant(scope, 'Page');
+      const { items, total } = await repo.listMessages(db, scope.tenantId, page);
       return toPage(items, total, page);
     },
 
-    async get(tenantId: string, id: string): Promise<repo.Message> {
-      const message = await repo.findMessage(db, tenantId, id);
+    async get(scope: Scope, id: string): Promise<repo.Message> {
+      requireWholeTenant(scope, 'Message');
+      const message = await repo.findMessage(db, scope.tenantId, id);
       if (!message) throw new NotFoundError('Message');
       return message;
     },

@@ -4,6 +4,7 @@ import type { Queryable } from '../db/knex';
 import { isUuid } from '../db/errors';
 import type { PageRequest } from '../lib/pagination';
 import type { Resource, ResourceCreateInput, ResourcePatchInput } from './resource.types';
+import { whereResourceInScope, type Scope } from '../admins/resource-scope';
 
 const COLUMNS: Record<keyof ResourcePatchInput, string> = {
   name: 'name',
@@ -81,8 +82,9 @@ export interface ResourceListItem extends Resource {
   userCount: number;
 }
 
-export async function listResources(q: Queryable, tenantId: string, search: string, page: PageRequest): Promise<{ items: ResourceListItem[]; total: number }> {
-  const base = q('resources').where('resources.tenant_id', tenantId);
+/** The scope's resources (all of the tenant's for an unlimited actor). */
+export async function listResources(q: Queryable, scope: Scope, search: string, page: PageRequest): Promise<{ items: ResourceListItem[]; total: number }> {
+  const base = whereResourceInScope(q('resources').where('resources.tenant_id', scope.tenantId), 'resources.id', scope);
   if (search) base.whereILike('resources.name', `%${escapeLike(search)}%`);
   const { rows, total } = await fetchPage(base, page, (query) =>
     query.select('resources.*', q.raw('(SELECT count(*) FROM resource_users ru WHERE ru.resource_id = resources.id)::int AS user_count')).orderByRaw('lower(resources.name)'),

@@ -7,6 +7,7 @@ import { parseInput } from '../lib/validation';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
 import { requireWriter } from '../admins/permissions';
+import { refuseLimitedCreate, requireResourceInScope, type Scope } from '../admins/resource-scope';
 import * as repo from './resource.repository';
 import { RESOURCE_DEFAULTS, resourceCreateSchema, resourcePatchSchema, type Resource } from './resource.types';
 
@@ -21,6 +22,8 @@ export function createResourceService(db: Db) {
     /** Creates a resource in the actor's tenant. Audited in the same transaction. */
     async create(actor: Actor, input: unknown): Promise<Resource> {
       requireWriter(actor);
+      // 403, not 404: the page exists, and the admin should know why and whom to ask.
+      refuseLimitedCreate(actor, 'You manage selected resources only, so a new resource would be outside them: ask an owner to create it and add it to your resources.');
       const data = { ...RESOURCE_DEFAULTS, ...parseInput(resourceCreateSchema, input) };
       try {
         return await db.transaction(async (trx) => {
@@ -36,6 +39,7 @@ export function createResourceService(db: Db) {
 
     async update(actor: Actor, id: string, input: unknown): Promise<Resource> {
       requireWriter(actor);
+      requireResourceInScope(actor, id);
       const patch = parseInput(resourcePatchSchema, input);
       try {
         return await db.transaction(async (trx) => {
@@ -50,19 +54,22 @@ export function createResourceService(db: Db) {
       }
     },
 
-    async get(tenantId: string, id: string): Promise<Resource> {
-      const resource = await repo.findResource(db, tenantId, id);
+    /** NotFound for another tenant's resource and for one outside a limited admin's scope. */
+    async get(scope: Scope, id: string): Promise<Resource> {
+      requireResourceInScope(scope, id);
+      const resource = await repo.findResource(db, scope.tenantId, id);
       if (!resource) throw new NotFoundError('Resource');
       return resource;
     },
 
-    async list(tenantId: string, search: string, page: PageRequest): Promise<Page<repo.ResourceListItem>> {
-      const { items, total } = await repo.listResources(db, tenantId, search.trim(), page);
+    async list(scope: Scope, search: string, page: PageRequest): Promise<Page<repo.ResourceListItem>> {
+      const { items, total } = await repo.listResources(db, scope, search.trim(), page);
       return toPage(items, total, page);
     },
 
     async remove(actor: Actor, id: string): Promise<void> {
       requireWriter(actor);
+      requireResourceInScope(actor, id);
       await db.transaction(async (trx) => {
         const resource = await repo.findResource(trx, actor.tenantId, id);
         if (!resource || !(await repo.deleteResource(trx, actor.tenantId, id))) throw new NotFoundError('Resource');

@@ -6,6 +6,7 @@ import { parseInput } from '../lib/validation';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
 import { requireWriter } from '../admins/permissions';
+import { requireResourceInScope, type Scope } from '../admins/resource-scope';
 import * as repo from './self-service.repository';
 import { addressSchema, selfServicePatchSchema, selfServiceSchema, type PortalUrls, type SelfServiceConfig, type SelfServicePatch } from './self-service.types';
 
@@ -16,6 +17,7 @@ const ADDRESS_TAKEN = 'This address is already taken. Choose another one.';
 export function createSelfServiceService(db: Db, config: { baseUrl: string; portalDomain?: string }) {
   async function save(actor: Actor, resourceId: string, patch: SelfServicePatch): Promise<SelfServiceConfig> {
     requireWriter(actor);
+    requireResourceInScope(actor, resourceId);
     try {
       return await db.transaction(async (trx) => {
         const saved = await repo.updateConfig(trx, actor.tenantId, resourceId, patch);
@@ -37,8 +39,9 @@ export function createSelfServiceService(db: Db, config: { baseUrl: string; port
   }
 
   return {
-    async get(tenantId: string, resourceId: string): Promise<SelfServiceConfig> {
-      const found = await repo.findConfig(db, tenantId, resourceId);
+    async get(scope: Scope, resourceId: string): Promise<SelfServiceConfig> {
+      requireResourceInScope(scope, resourceId);
+      const found = await repo.findConfig(db, scope.tenantId, resourceId);
       if (!found) throw new NotFoundError('Resource');
       return found;
     },

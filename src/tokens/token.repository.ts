@@ -5,6 +5,7 @@ import { isUuid } from '../db/errors';
 import type { PageRequest } from '../lib/pagination';
 import { escapeLike } from '../resources/resource.repository';
 import type { Token, TokenCheckRow, TokenListFilter, TokenSecretRow } from './token.types';
+import { whereResourceInScope, whereTokenInScope, type Scope } from '../admins/resource-scope';
 
 /** The columns of a TokenCheckRow, for statements that select only those. */
 export const TOKEN_CHECK_COLUMNS = ['id', 'tenant_id', 'user_id', 'type', 'serial', 'otp_kind', 'algorithm', 'digits', 'period', 'hotp_counter', 'totp_last_step', 'drift', 'seed_sealed', 'pin_hash'] as const;
@@ -90,9 +91,11 @@ export interface TokenListItem extends Token {
   resourceCount: number;
 }
 
-/** Filtered, paged list; search matches serial, name and the owner's login. */
-export async function listTokens(q: Queryable, tenantId: string, filter: TokenListFilter, page: PageRequest): Promise<{ items: TokenListItem[]; total: number }> {
-  const base = q('tokens as t').leftJoin('users as u', 'u.id', 't.user_id').where('t.tenant_id', tenantId);
+/** Filtered, paged list of the scope's tokens; search matches serial, name and the owner's login. */
+export async function listTokens(q: Queryable, scope: Scope, filter: TokenListFilter, page: PageRequest): Promise<{ items: TokenListItem[]; total: number }> {
+  const base = whereTokenInScope(q, q('tokens as t').leftJoin('users as u', 'u.id', 't.user_id').where('t.tenant_id', scope.tenantId), 't.id', scope);
+  // Counted within the scope too: a limited admin must not learn of assignments elsewhere.
+  const resourceCount = whereResourceInScope(q('token_resources as tr').whereRaw('tr.token_id = t.id'), 'tr.resource_id', scope).count('*');
   if (filter.type) base.andWhere('t.type', filter.type);
   if (filter.status === 'enabled') base.andWhere('t.enabled', true);
   if (filter.status === 'disabled') base.andWhere('t.enabled', false);
@@ -104,7 +107,7 @@ export async function listTokens(q: Queryable, tenantId: string, filter: TokenLi
   }
   const { rows, total } = await fetchPage(base, page, (query) =>
     query
-      .select('t.*', 'u.login as user_login', q.raw('(SELECT count(*) FROM token_resources tr WHERE tr.token_id = t.id)::int AS resource_count'))
+      .select('t.*', 'u.login as user_login', q.raw('(?)::int AS resource_count', [resourceCount]))
       .orderBy('t.created_at', 'desc')
       .orderBy('t.id'),
   );
@@ -125,8 +128,9 @@ export async function deleteTokenResourcesOf(q: Queryable, tenantId: string, tok
   await q('token_resources').where({ tenant_id: tenantId, token_id: tokenId }).delete();
 }
 
-export async function listResourceIdsOfToken(q: Queryable, tenantId: string, tokenId: string): Promise<Array<{ id: string; name: string }>> {
-  return q('token_resources as tr').join('resources as r', 'r.id', 'tr.resource_id').where({ 'tr.tenant_id': tenantId, 'tr.token_id': tokenId }).orderByRaw('lower(r.name)').select('r.id', 'r.name');
+/** The token's resources within the scope. */
+export async function listResourceIdsOfToken(q: Queryable, scope: Scope, tokenId: string): Promise<Array<{ id: string; name: string }>> {
+  return whereResourceInScope(q('token_resources as tr'), 'tr.resource_id', scope).join('resources as r', 'r.id', 'tr.resource_id').where({ 'tr.tenant_id': scope.tenantId, 'tr.token_id': tokenId }).orderByRaw('lower(r.name)').select('r.id', 'r.name');
 }
 
 /**
@@ -162,10 +166,11 @@ export async function tokensForCheck(q: Queryable, tenantId: string, resourceId:
   return (await userTokensInResource(q, tenantId, resourceId, userId).andWhere('t.enabled', true)).map(toSecretRow);
 }
 
-/** The user's tokens with the resources they are assigned to (for the user page). */
-export async function listTokensOfUser(q: Queryable, tenantId: string, userId: string): Promise<Array<Token & { resources: Array<{ id: string; name: string }> }>> {
-  const rows = await q('tokens').where({ tenant_id: tenantId, user_id: userId }).orderBy('created_at');
-  const links = await q('token_resources as tr').join('resources as r', 'r.id', 'tr.resource_id').where('tr.tenant_id', tenantId).whereIn('tr.token_id', rows.map((r) => r.id)).select('tr.token_id', 'r.id', 'r.name');
+/** The user's tokens with the resources they are assigned to (for the user page), both within the scope. */
+export async function listTokensOfUser(q: Queryable, scope: Scope, userId: string): Promise<Array<Token & { resources: Array<{ id: string; name: string }> }>> {
+  const tenantId = scope.tenantId;
+  const rows = await whereTokenInScope(q, q('tokens').where({ tenant_id: tenantId, user_id: userId }), 'tokens.id', scope).orderBy('created_at');
+  const links = await whereResourceInScope(q('token_resources as tr'), 'tr.resource_id', scope).join('resources as r', 'r.id', 'tr.resource_id').where('tr.tenant_id', tenantId).whereIn('tr.token_id', rows.map((r) => r.id)).select('tr.token_id', 'r.id', 'r.name');
   return rows.map((r) => ({ ...toToken(r), resources: links.filter((l) => l.token_id === r.id).map((l) => ({ id: l.id, name: l.name })) }));
 }
 

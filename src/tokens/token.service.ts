@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
 import { isUniqueViolation } from '../db/errors';
-import { BadRequestError, ConflictError, NotFoundError, ValidationError } from '../lib/errors';
+import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../lib/errors';
 import { toPage, type Page, type PageRequest } from '../lib/pagination';
 import { hashPassword } from '../lib/passwords';
 import type { SecretBox } from '../lib/secret-box';
@@ -16,6 +16,9 @@ import { randomToken } from '../lib/crypto';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
 import { requireWriter } from '../admins/permissions';
+import { isLimited, requireResourceInScope, requireWholeTenant, tokenInScope, userInScope, type Scope } from '../admins/resource-scope';
+import type { Queryable } from '../db/knex';
+import type { Resource } from '../resources/resource.types';
 import { findResource } from '../resources/resource.repository';
 import { findUser } from '../users/user.repository';
 import type { Limit, RateLimiter } from '../rate-limits/rate-limiter';
@@ -24,6 +27,7 @@ import type { CodeChecks } from '../validation/code-checks';
 import { issueBackupCodes } from './backup-codes';
 import { openSeed, sealSeed } from './token-seed';
 import * as repo from './token.repository';
+import { assignTokenToResource } from './token-assignment';
 import { oathParams, pinSchema, tokenCreateSchema, tokenPatchSchema, type Token, type TokenListFilter, type TokenType } from './token.types';
 
 export interface CreatedToken {
@@ -60,6 +64,11 @@ export interface CreateOptions {
   enabled?: boolean;
   /** Runs inside the creating transaction, after the insert; a throw rolls the creation back. */
   within?: (trx: Knex.Transaction, token: Token) => Promise<void>;
+  /**
+   * Assigns the new token to this resource in the same transaction (same rules as assignToResource).
+   * Required for a limited admin: a token outside their resources would vanish from their sight.
+   */
+  resourceId?: string;
 }
 
 export type TokenService = ReturnType<typeof createTokenService>;
@@ -71,15 +80,24 @@ export type TokenService = ReturnType<typeof createTokenService>;
 export const RESYNC_LIMIT: Limit = { name: 'token-resync', max: 10, windowSeconds: 900 };
 
 export function createTokenService(db: Db, secrets: SecretBox, checks: CodeChecks, limiter: RateLimiter, issuer = 'MFA Service') {
-  async function mustFind(tenantId: string, id: string): Promise<Token> {
-    const token = await repo.findToken(db, tenantId, id);
-    if (!token) throw new NotFoundError('Token');
+  /** The token, or NotFound for another tenant's token and one outside a limited admin's scope. */
+  async function mustFind(scope: Scope, id: string, q: Queryable = db): Promise<Token> {
+    const token = await repo.findToken(q, scope.tenantId, id);
+    if (!token || !(await tokenInScope(q, scope, token.id))) throw new NotFoundError('Token');
     return token;
+  }
+
+  async function mustFindResource(q: Queryable, actor: Actor, resourceId: string): Promise<Resource> {
+    requireResourceInScope(actor, resourceId);
+    const resource = await findResource(q, actor.tenantId, resourceId);
+    if (!resource) throw new NotFoundError('Resource');
+    return resource;
   }
 
   async function change(actor: Actor, id: string, action: string, patch: Record<string, unknown>, details: Record<string, unknown> = {}): Promise<Token> {
     requireWriter(actor);
     return db.transaction(async (trx) => {
+      await mustFind(actor, id, trx);
       const token = await repo.updateToken(trx, actor.tenantId, id, patch);
       if (!token) throw new NotFoundError('Token');
       await recordAudit(trx, actor, { action, targetType: 'token', targetId: id, details: { serial: token.serial, ...details } });
@@ -88,10 +106,12 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
   }
 
   return {
-    get: mustFind,
+    get: (scope: Scope, id: string) => mustFind(scope, id),
 
-    async list(tenantId: string, filter: TokenListFilter, page: PageRequest): Promise<Page<repo.TokenListItem>> {
-      const { items, total } = await repo.listTokens(db, tenantId, filter, page);
+    /** The scope's tokens. The hardware stock is tenant-wide: NotFound for a limited admin. */
+    async list(scope: Scope, filter: TokenListFilter, page: PageRequest): Promise<Page<repo.TokenListItem>> {
+      if (filter.status === 'stock') requireWholeTenant(scope, 'Hardware stock');
+      const { items, total } = await repo.listTokens(db, scope, filter, page);
       return toPage(items, total, page);
     },
 
@@ -113,7 +133,12 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
       }
       if (type === 'hardware' && !data.secret) throw new ValidationError({ secret: 'A hardware token needs the secret (seed) from its vendor.' });
       const owner = data.userId ? await findUser(db, actor.tenantId, data.userId) : undefined;
-      if (data.userId && !owner) throw new NotFoundError('User');
+      if (data.userId && (!owner || !(await userInScope(db, actor, owner.id)))) throw new NotFoundError('User');
+      if (isLimited(actor) && (!owner || !options.resourceId)) {
+        const message = 'Choose the owner and one of your resources for this token: you manage only the tokens of your resources.';
+        throw new ValidationError({ [owner ? 'resourceId' : 'userId']: message }, message);
+      }
+      const resource = options.resourceId ? await mustFindResource(db, actor, options.resourceId) : undefined;
       if ((type === 'email' || type === 'sms' || type === 'backup_codes') && !owner) throw new ValidationError({ userId: `A ${type} token belongs to a user: send userId.` });
       if (type === 'email' && !owner!.email) throw new ValidationError({ userId: 'This user has no email address.' });
       if (type === 'sms' && !owner!.phone) throw new ValidationError({ userId: 'This user has no phone number.' });
@@ -136,6 +161,7 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
           const token = await repo.insertToken(trx, row);
           const backupCodes = type === 'backup_codes' ? await issueBackupCodes(trx, actor.tenantId, id) : undefined;
           await recordAudit(trx, actor, { action: 'token.create', targetType: 'token', targetId: id, details: { serial: token.serial, type, imported: Boolean(data.secret), userId: owner?.id } });
+          if (resource) await assignTokenToResource(trx, actor, resource, token);
           if (options.within) await options.within(trx, token);
           return { token, otpauthUri: uri, backupCodes };
         });
@@ -152,14 +178,18 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
       if (data.name !== undefined) patch.name = data.name;
       if (data.enabled !== undefined) patch.enabled = data.enabled;
       if (data.userId !== undefined) {
-        if (data.userId && !(await findUser(db, actor.tenantId, data.userId))) throw new NotFoundError('User');
+        if (data.userId && (!(await findUser(db, actor.tenantId, data.userId)) || !(await userInScope(db, actor, data.userId)))) throw new NotFoundError('User');
         patch.user_id = data.userId;
       }
       return db.transaction(async (trx) => {
+        const current = await mustFind(actor, id, trx);
+        if (isLimited(actor) && data.userId !== undefined && data.userId !== current.userId) {
+          // A new owner takes the token out of its resources, so out of this admin's sight at once.
+          throw new ForbiddenError('A new owner takes the token out of its resources, and so out of yours: ask an owner or an admin for all resources to change it.');
+        }
         // A token that changes hands leaves its resources: they were granted to the old owner.
         // Re-sending the same owner changes nothing (it must not silently unassign the token).
-        const before = data.userId !== undefined ? await repo.findToken(trx, actor.tenantId, id) : undefined;
-        if (before && before.userId !== data.userId) await repo.deleteTokenResourcesOf(trx, actor.tenantId, id);
+        if (data.userId !== undefined && current.userId !== data.userId) await repo.deleteTokenResourcesOf(trx, actor.tenantId, id);
         const token = await repo.updateToken(trx, actor.tenantId, id, patch);
         if (!token) throw new NotFoundError('Token');
         await recordAudit(trx, actor, { action: 'token.update', targetType: 'token', targetId: id, details: { serial: token.serial, fields: Object.keys(data) } });
@@ -182,7 +212,7 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
     async resync(actor: Actor, id: string, code1: string, code2: string): Promise<Token> {
       requireWriter(actor);
       const token = await repo.findTokenSecret(db, actor.tenantId, id);
-      if (!token) throw new NotFoundError('Token');
+      if (!token || !(await tokenInScope(db, actor, token.id))) throw new NotFoundError('Token');
       const params = oathParams(token);
       if (!params || !token.seedSealed) throw new BadRequestError('Only TOTP, HOTP and hardware tokens can be synchronised.');
       if (!/^\d+$/.test(code1.trim()) || !/^\d+$/.test(code2.trim())) throw new ValidationError({ code1: 'Enter two consecutive codes from the token.' });
@@ -206,8 +236,8 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
     async remove(actor: Actor, id: string): Promise<void> {
       requireWriter(actor);
       await db.transaction(async (trx) => {
-        const token = await repo.findToken(trx, actor.tenantId, id);
-        if (!token || !(await repo.deleteToken(trx, actor.tenantId, id))) throw new NotFoundError('Token');
+        const token = await mustFind(actor, id, trx);
+        if (!(await repo.deleteToken(trx, actor.tenantId, id))) throw new NotFoundError('Token');
         await recordAudit(trx, actor, { action: 'token.delete', targetType: 'token', targetId: id, details: { serial: token.serial, type: token.type } });
       });
     },
@@ -216,42 +246,25 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
     async assignToResource(actor: Actor, resourceId: string, tokenId: string): Promise<void> {
       requireWriter(actor);
       await db.transaction(async (trx) => {
-        const [resource, token] = await Promise.all([findResource(trx, actor.tenantId, resourceId), repo.findToken(trx, actor.tenantId, tokenId)]);
-        if (!resource) throw new NotFoundError('Resource');
-        if (!token) throw new NotFoundError('Token');
-        if (!token.userId) {
-          const message = 'This token has no owner: give it an owner (PATCH userId) before assigning it to a resource.';
-          throw new ValidationError({ tokenId: message }, message);
-        }
-        const member = await trx('resource_users').where({ tenant_id: actor.tenantId, resource_id: resourceId, user_id: token.userId }).first();
-        if (!member) {
-          const message = "The token's owner is not assigned to this resource: assign the user to the resource first, then the token.";
-          throw new ValidationError({ tokenId: message }, message);
-        }
-        // Lock the membership row so two concurrent assignments cannot both pass the limit check.
-        await trx.raw('SELECT 1 FROM resource_users WHERE resource_id = ? AND user_id = ? FOR UPDATE', [resourceId, token.userId]);
-        const existing = await trx('token_resources').where({ token_id: tokenId, resource_id: resourceId }).first();
-        if (existing) return;
-        if ((await repo.countUserTokensInResource(trx, actor.tenantId, token.userId, resourceId)) >= resource.maxTokensPerUser) {
-          throw new ConflictError(`This user already has the maximum of ${resource.maxTokensPerUser} token(s) in ${resource.name}.`);
-        }
-        await repo.insertTokenResource(trx, actor.tenantId, tokenId, resourceId);
-        await recordAudit(trx, actor, { action: 'resource.token.assign', targetType: 'token', targetId: tokenId, resourceId, details: { serial: token.serial } });
+        const [resource, token] = await Promise.all([mustFindResource(trx, actor, resourceId), mustFind(actor, tokenId, trx)]);
+        await assignTokenToResource(trx, actor, resource, token);
       });
     },
 
     async unassignFromResource(actor: Actor, resourceId: string, tokenId: string): Promise<void> {
       requireWriter(actor);
+      requireResourceInScope(actor, resourceId);
       await db.transaction(async (trx) => {
-        const token = await repo.findToken(trx, actor.tenantId, tokenId);
-        if (!token) throw new NotFoundError('Token');
+        const token = await mustFind(actor, tokenId, trx);
         if (!(await repo.deleteTokenResource(trx, actor.tenantId, tokenId, resourceId))) throw new NotFoundError('Assignment');
         await recordAudit(trx, actor, { action: 'resource.token.unassign', targetType: 'token', targetId: tokenId, resourceId, details: { serial: token.serial } });
       });
     },
 
-    resourcesOf: (tenantId: string, tokenId: string) => repo.listResourceIdsOfToken(db, tenantId, tokenId),
-    tokensOfUser: (tenantId: string, userId: string) => repo.listTokensOfUser(db, tenantId, userId),
+    /** The token's resources, within the scope. */
+    resourcesOf: (scope: Scope, tokenId: string) => repo.listResourceIdsOfToken(db, scope, tokenId),
+    /** The user's tokens within the scope (a limited admin sees those assigned to their resources). */
+    tokensOfUser: (scope: Scope, userId: string) => repo.listTokensOfUser(db, scope, userId),
 
     /** Admin check "is this code valid for this token now" (consumes the code when valid). Audited. */
     async verify(actor: Actor, tokenId: string, code: unknown): Promise<boolean> {
@@ -259,7 +272,7 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
       requireWriter(actor);
       if (typeof code !== 'string' || code.trim() === '') throw new ValidationError({ otp: 'Send the code to check as a string.' });
       const token = await repo.findTokenSecret(db, actor.tenantId, tokenId);
-      if (!token) throw new NotFoundError('Token');
+      if (!token || !(await tokenInScope(db, actor, token.id))) throw new NotFoundError('Token');
       const check = checks[token.type];
       const ok = Boolean(token.enabled && check && (await check(token, code.trim(), { db, secrets, totpWindow: 1, nowMs: Date.now() })));
       if (!ok) await repo.incrementTokenFailures(db, actor.tenantId, [token.id]);

@@ -6,6 +6,7 @@ import type { PageRequest } from '../lib/pagination';
 import { escapeLike } from '../resources/resource.repository';
 import type { User, UserResourceAssignment } from './user.types';
 import { memberIdsInStatus, type EnrollmentStatus } from '../invitations/enrollment-status.repository';
+import { whereResourceInScope, whereUserInScope, type Scope } from '../admins/resource-scope';
 
 export interface UserRow {
   login?: string;
@@ -62,9 +63,9 @@ export async function deleteUser(q: Queryable, tenantId: string, id: string): Pr
   return (await q('users').where({ tenant_id: tenantId, id }).delete()) > 0;
 }
 
-/** Case-insensitive search over login, email and names; paged, ordered by login. */
-export async function listUsers(q: Queryable, tenantId: string, search: string, page: PageRequest): Promise<{ items: User[]; total: number }> {
-  const base = q('users').where('tenant_id', tenantId);
+/** Case-insensitive search over login, email and names; paged, ordered by login. Only the scope's users. */
+export async function listUsers(q: Queryable, scope: Scope, search: string, page: PageRequest): Promise<{ items: User[]; total: number }> {
+  const base = whereUserInScope(q, q('users').where('tenant_id', scope.tenantId), 'users.id', scope);
   if (search) {
     const pattern = `%${escapeLike(search.toLowerCase())}%`;
     base.whereRaw(`lower(login || ' ' || coalesce(email, '') || ' ' || coalesce(first_name, '') || ' ' || coalesce(last_name, '')) LIKE ?`, [pattern]);
@@ -87,10 +88,11 @@ export async function deleteAssignment(q: Queryable, tenantId: string, resourceI
   return (await q('resource_users').where({ tenant_id: tenantId, resource_id: resourceId, user_id: userId }).delete()) > 0;
 }
 
-export async function listAssignmentsOfUser(q: Queryable, tenantId: string, userId: string): Promise<UserResourceAssignment[]> {
-  const rows = await q('resource_users as ru')
+/** The user's assignments to the scope's resources (a limited admin sees no others). */
+export async function listAssignmentsOfUser(q: Queryable, scope: Scope, userId: string): Promise<UserResourceAssignment[]> {
+  const rows = await whereResourceInScope(q('resource_users as ru'), 'ru.resource_id', scope)
     .join('resources as r', 'r.id', 'ru.resource_id')
-    .where({ 'ru.tenant_id': tenantId, 'ru.user_id': userId })
+    .where({ 'ru.tenant_id': scope.tenantId, 'ru.user_id': userId })
     .orderByRaw('lower(r.name)')
     .select('ru.resource_id', 'r.name', 'ru.fail_count', 'ru.locked_until', 'ru.created_at');
   return rows.map((r) => ({ resourceId: r.resource_id, resourceName: r.name, failCount: r.fail_count, lockedUntil: r.locked_until, assignedAt: r.created_at }));

@@ -9,6 +9,8 @@ import { parseInput } from '../lib/validation';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
 import { requireWriter } from '../admins/permissions';
+import { isLimited, requireResourceInScope, userInScope, type Scope } from '../admins/resource-scope';
+import type { Queryable } from '../db/knex';
 import { findResource } from '../resources/resource.repository';
 import * as repo from './user.repository';
 import { unlock as clearLock } from '../validation/lockout.repository';
@@ -28,15 +30,35 @@ async function passwordHashFor(password: string | null | undefined): Promise<str
 }
 
 export function createUserService(db: Db) {
-  async function mustFindUser(tenantId: string, id: string): Promise<User> {
-    const user = await repo.findUser(db, tenantId, id);
-    if (!user) throw new NotFoundError('User');
+  /** The user, or NotFound for another tenant's user and one outside a limited admin's scope. */
+  async function mustFindUser(scope: Scope, id: string, q: Queryable = db): Promise<User> {
+    const user = await repo.findUser(q, scope.tenantId, id);
+    if (!user || !(await userInScope(q, scope, user.id))) throw new NotFoundError('User');
     return user;
+  }
+
+  /**
+   * The resources a new user joins. A limited admin must name at least one of theirs (a user with
+   * none would be outside their scope the moment it exists); others may name none.
+   */
+  async function initialResources(q: Queryable, actor: Actor, resourceIds: readonly string[]) {
+    const ids = [...new Set(resourceIds)];
+    if (isLimited(actor) && ids.length === 0) {
+      const message = 'Choose at least one of your resources for this user: you manage only the users of your resources.';
+      throw new ValidationError({ resourceIds: message }, message);
+    }
+    return Promise.all(ids.map(async (id) => {
+      requireResourceInScope(actor, id);
+      const resource = await findResource(q, actor.tenantId, id);
+      if (!resource) throw new NotFoundError('Resource');
+      return resource;
+    }));
   }
 
   async function setBlocked(actor: Actor, id: string, blocked: boolean): Promise<User> {
     requireWriter(actor);
     return db.transaction(async (trx) => {
+      await mustFindUser(actor, id, trx);
       const user = await repo.updateUser(trx, actor.tenantId, id, { blocked_at: blocked ? new Date() : null });
       if (!user) throw new NotFoundError('User');
       await recordAudit(trx, actor, { action: blocked ? 'user.block' : 'user.unblock', targetType: 'user', targetId: id });
@@ -45,12 +67,14 @@ export function createUserService(db: Db) {
   }
 
   return {
-    async create(actor: Actor, input: unknown): Promise<User> {
+    /** Creates a user, assigned at once to `options.resourceIds` (required for a limited admin). */
+    async create(actor: Actor, input: unknown, options: { resourceIds?: readonly string[] } = {}): Promise<User> {
       requireWriter(actor);
       const data = parseInput(userCreateSchema, input);
       const password_hash = await passwordHashFor(data.password);
       try {
         return await db.transaction(async (trx) => {
+          const resources = await initialResources(trx, actor, options.resourceIds ?? []);
           const user = await repo.insertUser(trx, actor.tenantId, {
             login: data.login,
             email: data.email ?? null,
@@ -60,6 +84,10 @@ export function createUserService(db: Db) {
             password_hash: password_hash ?? null,
           });
           await recordAudit(trx, actor, { action: 'user.create', targetType: 'user', targetId: user.id, details: { login: user.login } });
+          for (const resource of resources) {
+            await repo.insertAssignment(trx, actor.tenantId, resource.id, user.id);
+            await recordAudit(trx, actor, { action: 'resource.user.assign', targetType: 'user', targetId: user.id, resourceId: resource.id, details: { login: user.login, resource: resource.name } });
+          }
           return user;
         });
       } catch (err) {
@@ -82,6 +110,7 @@ export function createUserService(db: Db) {
       if (password_hash !== undefined) row.password_hash = password_hash;
       try {
         return await db.transaction(async (trx) => {
+          await mustFindUser(actor, id, trx);
           const user = Object.keys(row).length ? await repo.updateUser(trx, actor.tenantId, id, row) : await repo.findUser(trx, actor.tenantId, id);
           if (!user) throw new NotFoundError('User');
           const fields = Object.keys(data).filter((k) => k !== 'password' || password_hash !== undefined);
@@ -94,20 +123,24 @@ export function createUserService(db: Db) {
       }
     },
 
-    get: mustFindUser,
+    get: (scope: Scope, id: string) => mustFindUser(scope, id),
 
-    findByLogin: (tenantId: string, login: string) => repo.findUserByLogin(db, tenantId, login),
+    /** By login, any case; undefined also for a user outside a limited admin's scope. */
+    async findByLogin(scope: Scope, login: string): Promise<User | undefined> {
+      const user = await repo.findUserByLogin(db, scope.tenantId, login);
+      return user && (await userInScope(db, scope, user.id)) ? user : undefined;
+    },
 
-    async list(tenantId: string, search: string, page: PageRequest): Promise<Page<User>> {
-      const { items, total } = await repo.listUsers(db, tenantId, search.trim(), page);
+    async list(scope: Scope, search: string, page: PageRequest): Promise<Page<User>> {
+      const { items, total } = await repo.listUsers(db, scope, search.trim(), page);
       return toPage(items, total, page);
     },
 
     async remove(actor: Actor, id: string): Promise<void> {
       requireWriter(actor);
       await db.transaction(async (trx) => {
-        const user = await repo.findUser(trx, actor.tenantId, id);
-        if (!user || !(await repo.deleteUser(trx, actor.tenantId, id))) throw new NotFoundError('User');
+        const user = await mustFindUser(actor, id, trx);
+        if (!(await repo.deleteUser(trx, actor.tenantId, id))) throw new NotFoundError('User');
         await recordAudit(trx, actor, { action: 'user.delete', targetType: 'user', targetId: id, details: { login: user.login } });
       });
     },
@@ -119,9 +152,11 @@ export function createUserService(db: Db) {
     async assign(actor: Actor, resourceId: string, userId: string): Promise<void> {
       requireWriter(actor);
       await db.transaction(async (trx) => {
+        requireResourceInScope(actor, resourceId);
         const [resource, user] = await Promise.all([findResource(trx, actor.tenantId, resourceId), repo.findUser(trx, actor.tenantId, userId)]);
         if (!resource) throw new NotFoundError('Resource');
-        if (!user) throw new NotFoundError('User');
+        // A limited admin reaches only users already in their scope, also to add them to another of their resources.
+        if (!user || !(await userInScope(trx, actor, user.id))) throw new NotFoundError('User');
         if (await repo.insertAssignment(trx, actor.tenantId, resourceId, userId)) {
           await recordAudit(trx, actor, { action: 'resource.user.assign', targetType: 'user', targetId: userId, resourceId, details: { login: user.login, resource: resource.name } });
         }
@@ -131,9 +166,11 @@ export function createUserService(db: Db) {
     async unassign(actor: Actor, resourceId: string, userId: string): Promise<void> {
       requireWriter(actor);
       await db.transaction(async (trx) => {
+        requireResourceInScope(actor, resourceId);
         const [resource, user] = await Promise.all([findResource(trx, actor.tenantId, resourceId), repo.findUser(trx, actor.tenantId, userId)]);
         if (!resource) throw new NotFoundError('Resource');
-        if (!user) throw new NotFoundError('User');
+        // A limited admin reaches only users already in their scope, also to add them to another of their resources.
+        if (!user || !(await userInScope(trx, actor, user.id))) throw new NotFoundError('User');
         if (!(await repo.deleteAssignment(trx, actor.tenantId, resourceId, userId))) throw new NotFoundError('Assignment');
         await recordAudit(trx, actor, { action: 'resource.user.unassign', targetType: 'user', targetId: userId, resourceId, details: { login: user.login, resource: resource.name } });
       });
@@ -143,22 +180,26 @@ export function createUserService(db: Db) {
     async unlock(actor: Actor, resourceId: string, userId: string): Promise<void> {
       requireWriter(actor);
       await db.transaction(async (trx) => {
+        requireResourceInScope(actor, resourceId);
         const [resource, user] = await Promise.all([findResource(trx, actor.tenantId, resourceId), repo.findUser(trx, actor.tenantId, userId)]);
         if (!resource) throw new NotFoundError('Resource');
-        if (!user) throw new NotFoundError('User');
+        // A limited admin reaches only users already in their scope, also to add them to another of their resources.
+        if (!user || !(await userInScope(trx, actor, user.id))) throw new NotFoundError('User');
         if (!(await clearLock(trx, actor.tenantId, resourceId, userId))) throw new NotFoundError('Assignment');
         await recordAudit(trx, actor, { action: 'resource.user.unlock', targetType: 'user', targetId: userId, resourceId, details: { login: user.login } });
       });
     },
 
-    async assignmentsOf(tenantId: string, userId: string): Promise<UserResourceAssignment[]> {
-      await mustFindUser(tenantId, userId);
-      return repo.listAssignmentsOfUser(db, tenantId, userId);
+    /** The user's assignments; a limited admin sees those to their own resources only. */
+    async assignmentsOf(scope: Scope, userId: string): Promise<UserResourceAssignment[]> {
+      await mustFindUser(scope, userId);
+      return repo.listAssignmentsOfUser(db, scope, userId);
     },
 
     /** `status` keeps the members in one enrolment state (issue 12 §4). */
-    async usersOfResource(tenantId: string, resourceId: string, page: PageRequest, status?: EnrollmentStatus): Promise<Page<User>> {
-      const { items, total } = await repo.listUsersOfResource(db, tenantId, resourceId, page, status);
+    async usersOfResource(scope: Scope, resourceId: string, page: PageRequest, status?: EnrollmentStatus): Promise<Page<User>> {
+      requireResourceInScope(scope, resourceId);
+      const { items, total } = await repo.listUsersOfResource(db, scope.tenantId, resourceId, page, status);
       return toPage(items, total, page);
     },
   };

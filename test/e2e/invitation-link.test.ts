@@ -59,7 +59,7 @@ describe('enrolment invitation in a real browser', () => {
     });
     const token = await s.db('tokens').where({ tenant_id: tenant.tenantId, user_id: user.id, type: 'totp' }).first();
     assert.equal(token?.enabled, true, 'the first token is enabled');
-    const state = await s.invitations.statesOf(tenant.tenantId, portal.resource.id, [user.id]);
+    const state = await s.invitations.statesOf(tenant.actor, portal.resource.id, [user.id]);
     assert.equal(state.get(user.id)?.state, 'enrolled');
     assertClean(watched, 'invitation flow');
   });

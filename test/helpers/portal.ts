@@ -135,7 +135,7 @@ export function fieldError(html: string, name: string): string | undefined {
  * in the resource when the portal offers it, else the dashboard.
  */
 export async function landingAfterPassword(services: Services, portal: TestPortal, tenantId: string, login: string): Promise<string> {
-  const config = await services.selfService.get(tenantId, portal.resource.id);
+  const config = await services.selfService.get({ tenantId }, portal.resource.id);
   const user = await services.db('users').where({ tenant_id: tenantId }).whereRaw('lower(login) = lower(?)', [login]).first();
   const hasTokens = (await tokensForCheck(services.db, tenantId, portal.resource.id, user.id)).length > 0;
   return !hasTokens && config.allowedActions.includes('enroll_token') && config.enrollmentTokenTypes.length > 0 ? `${portal.base}actions/enroll_token` : portal.base;

@@ -82,14 +82,14 @@ describe('api: user CSV import', () => {
     assert.equal(plain.status, 202, plain.text);
     const first = await finished(tenant, plain.body.id);
     assert.deepEqual({ created: first.created, updated: first.updated, unchanged: first.unchanged, filename: first.filename }, { created: 0, updated: 0, unchanged: 2, filename: 'people.csv' });
-    assert.equal((await ctx.services.users.get(tenant.tenantId, existing.id)).email, 'old@example.com');
+    assert.equal((await ctx.services.users.get(tenant.actor, existing.id)).email, 'old@example.com');
 
     const upd = await apiClient(ctx.app, tenant.apiKey).post('/user-imports').field('updateExisting', 'true').attach('file', Buffer.from(csv), 'people.csv');
     const second = await finished(tenant, upd.body.id);
     assert.deepEqual({ created: second.created, updated: second.updated, unchanged: second.unchanged, updateExisting: second.updateExisting }, { created: 0, updated: 1, unchanged: 1, updateExisting: true });
-    const after = await ctx.services.users.get(tenant.tenantId, existing.id);
+    const after = await ctx.services.users.get(tenant.actor, existing.id);
     assert.deepEqual({ email: after.email, firstName: after.firstName, lastName: after.lastName, login: after.login }, { email: 'new@example.com', firstName: 'Old', lastName: 'Name', login: existing.login });
-    assert.deepEqual((await ctx.services.users.assignmentsOf(tenant.tenantId, existing.id)).map((x) => x.resourceId), [vpn.id]);
+    assert.deepEqual((await ctx.services.users.assignmentsOf(tenant.actor, existing.id)).map((x) => x.resourceId), [vpn.id]);
   });
 
   it('refuses a file with unknown columns naming them, an empty file, and a body that is not CSV, with clear 4xx', async () => {

@@ -432,13 +432,13 @@ describe('trusted environments (SPEC §5.3, §5.4)', () => {
       const fields = { name: resource.name, requireSecondFactor: '0', trustedEnvironmentSkipsSecondFactor: '1', notifyNewEnvironment: '1' };
       const saved = await postForm(agent, `/admin/resources/${resource.id}`, `/admin/resources/${resource.id}`, fields);
       assert.equal(saved.status, 303, saved.text.slice(0, 300));
-      let row = await ctx.services.resources.get(tenant.tenantId, resource.id);
+      let row = await ctx.services.resources.get(tenant.actor, resource.id);
       assert.equal(row.trustedEnvironmentSkipsSecondFactor, true);
       assert.equal(row.notifyNewEnvironment, true);
       assert.match((await agent.get(`/admin/resources/${resource.id}`)).text, /id="f-notifyNewEnvironment" name="notifyNewEnvironment" value="1" checked>/);
       // Unchecked boxes send only their hidden "0".
       await postForm(agent, `/admin/resources/${resource.id}`, `/admin/resources/${resource.id}`, { ...fields, trustedEnvironmentSkipsSecondFactor: '0', notifyNewEnvironment: '0' });
-      row = await ctx.services.resources.get(tenant.tenantId, resource.id);
+      row = await ctx.services.resources.get(tenant.actor, resource.id);
       assert.equal(row.trustedEnvironmentSkipsSecondFactor, false);
       assert.equal(row.notifyNewEnvironment, false);
     });

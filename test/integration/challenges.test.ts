@@ -174,7 +174,7 @@ describe('email and SMS challenge tokens', () => {
   it('SEC-10 sends SMS to the webhook with a valid HMAC signature', async () => {
     const t = await setup('sms');
     await t.challenge();
-    const phone = (await ctx.services.users.get(t.tenant.tenantId, t.user.id)).phone!;
+    const phone = (await ctx.services.users.get(t.tenant.actor, t.user.id)).phone!;
     const req = await sms.waitFor((r) => r.body.to === phone);
     const timestamp = String(req.headers['x-timestamp']);
     assert.ok(Math.abs(Number(timestamp) - Date.now() / 1000) < 60, 'a current unix timestamp');

@@ -95,7 +95,7 @@ describe('faults: Redis down or killed', () => {
       (err: Error) => err instanceof ServiceUnavailableError && /could not be queued/.test(err.message),
     );
     assert.ok(performance.now() - started < 2_000, `import refused after ${Math.round(performance.now() - started)} ms`);
-    const imports = await ctx.services.tokenImports.listRecent(tenant.tenantId);
+    const imports = await ctx.services.tokenImports.listRecent(tenant.actor);
     assert.equal(imports[0]?.status, 'failed');
 
     await redis.start();

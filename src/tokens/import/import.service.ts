@@ -12,6 +12,7 @@ import type { SecretBox } from '../../lib/secret-box';
 import { recordAudit } from '../../audit/audit.repository';
 import type { Actor } from '../../audit/actor';
 import { requireWriter } from '../../admins/permissions';
+import { requireWholeTenant, type Scope } from '../../admins/resource-scope';
 import { detectFormat, parseImportFile, sealImportFile } from './import-file';
 import { ImportFormatError, printable, type ImportedToken } from './import.types';
 import * as repo from './import.repository';
@@ -57,6 +58,8 @@ export function createTokenImportService(db: Db, queue: JobQueue, secrets: Secre
      */
     async startImport(actor: Actor, input: StartImportInput): Promise<repo.TokenImport> {
       requireWriter(actor);
+      // Imported tokens land in the tenant-wide stock: not for an admin limited to some resources.
+      requireWholeTenant(actor, 'Page');
       if (input.content.length === 0) throw refuse('Choose a CSV or PSKC file to import.');
       const filename = cleanFilename(input.filename);
       const format = detectFormat(input.format, filename, input.content);
@@ -97,14 +100,16 @@ export function createTokenImportService(db: Db, queue: JobQueue, secrets: Secre
       return created;
     },
 
-    async get(tenantId: string, id: string): Promise<repo.TokenImport> {
-      const found = isUuid(id) ? await repo.findImport(db, tenantId, id) : undefined;
+    async get(scope: Scope, id: string): Promise<repo.TokenImport> {
+      requireWholeTenant(scope, 'Import');
+      const found = isUuid(id) ? await repo.findImport(db, scope.tenantId, id) : undefined;
       if (!found) throw new NotFoundError('Import');
       return found;
     },
 
-    async listRecent(tenantId: string, limit = 10): Promise<repo.TokenImport[]> {
-      return repo.listImports(db, tenantId, limit);
+    async listRecent(scope: Scope, limit = 10): Promise<repo.TokenImport[]> {
+      requireWholeTenant(scope, 'Page');
+      return repo.listImports(db, scope.tenantId, limit);
     },
 
     /**

@@ -13,6 +13,7 @@ import type { SecretBox } from '../../lib/secret-box';
 import { recordAudit } from '../../audit/audit.repository';
 import type { Actor } from '../../audit/actor';
 import { requireWriter } from '../../admins/permissions';
+import { requireWholeTenant, type Scope } from '../../admins/resource-scope';
 import { readUserFile, sealUserFile, USER_IMPORT_MAX_BYTES } from './user-file';
 import { UserCsvHeaderError } from './user-rows';
 import * as repo from './user-import.repository';
@@ -43,8 +44,9 @@ function cleanFilename(name: string): string {
 const jobId = (importId: string) => `user-import-${importId}`;
 
 export function createUserImportService(db: Db, queue: JobQueue, secrets: SecretBox) {
-  async function mustFind(tenantId: string, id: string): Promise<repo.UserImport> {
-    const found = isUuid(id) ? await repo.findImport(db, tenantId, id) : undefined;
+  async function mustFind(scope: Scope, id: string): Promise<repo.UserImport> {
+    requireWholeTenant(scope, 'Import');
+    const found = isUuid(id) ? await repo.findImport(db, scope.tenantId, id) : undefined;
     if (!found) throw new NotFoundError('Import');
     return found;
   }
@@ -56,6 +58,8 @@ export function createUserImportService(db: Db, queue: JobQueue, secrets: Secret
      */
     async startImport(actor: Actor, input: StartUserImportInput): Promise<repo.UserImport> {
       requireWriter(actor);
+      // A file may name any resource and update any user: tenant-wide, so not for a limited admin.
+      requireWholeTenant(actor, 'Page');
       if (input.content.length === 0) throw refuse('Choose a CSV file to import.');
       if (input.content.length > USER_IMPORT_MAX_BYTES) throw refuse(`The file is larger than ${USER_IMPORT_MAX_BYTES / 1024 / 1024} MB. Split it into smaller files.`);
       const filename = cleanFilename(input.filename);
@@ -96,13 +100,14 @@ export function createUserImportService(db: Db, queue: JobQueue, secrets: Secret
 
     get: mustFind,
 
-    async listRecent(tenantId: string, limit = 10): Promise<repo.UserImport[]> {
-      return repo.listImports(db, tenantId, limit);
+    async listRecent(scope: Scope, limit = 10): Promise<repo.UserImport[]> {
+      requireWholeTenant(scope, 'Page');
+      return repo.listImports(db, scope.tenantId, limit);
     },
 
     /** The skipped rows in line order (at most `limit`). Tenant-scoped through the import. */
-    async errors(tenantId: string, id: string, limit = Number.MAX_SAFE_INTEGER): Promise<repo.RowError[]> {
-      const found = await mustFind(tenantId, id);
+    async errors(scope: Scope, id: string, limit = Number.MAX_SAFE_INTEGER): Promise<repo.RowError[]> {
+      const found = await mustFind(scope, id);
       return found.errorCount === 0 ? [] : repo.listErrors(db, found.id, Math.min(limit, 10_000_000));
     },
 
