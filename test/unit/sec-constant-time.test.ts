@@ -24,6 +24,7 @@ const ALLOWED: Record<string, string> = {
   'config.ts: b === key[0]': 'start-up refusal of a one-byte key; no attacker input',
   'config.ts: b === key[i % n]': 'start-up refusal of a key made of a short repeated pattern; no attacker input',
   'config.ts: key.equals(devKey)': 'start-up refusal of the public development key; no attacker input',
+  'portal-sign-in/sign-in.repository.ts: h !== row.bindingHash': 'removes duplicates from the list of sign-in bindings a new code carries; no input is compared to a secret',
   'validation/authenticate.service.ts: check === checkOathCode': 'compares functions (which checker a token type uses), not codes',
 };
 
