@@ -24,6 +24,7 @@ import { htmlErrorHandler } from './web/error-handler';
 import { tokenImportUpload } from './admin/token-imports.controller';
 import { userImportUpload } from './admin/user-imports.controller';
 import { refuseBadInput } from './web/input-guard';
+import { labelRoute, recordHttpDuration } from './metrics/http-metrics';
 import './web/types';
 
 const require = createRequire(import.meta.url);
@@ -42,6 +43,7 @@ export function createApp(services: Services): express.Express {
   // and hashing every body cost the validation hot path time (static files keep their own ETags).
   app.set('etag', false);
 
+  app.use(recordHttpDuration(services.metrics));
   app.use((req, res, next) => {
     req.requestId = req.get('x-request-id')?.slice(0, 64) || randomUUID();
     res.set('X-Request-Id', req.requestId);
@@ -87,7 +89,7 @@ export function createApp(services: Services): express.Express {
   app.use((req, res, next) => (onPortalHost(req) ? next() : health(req, res, next)));
   app.get('/static/vendor/htmx.min.js', (_req, res) => res.sendFile(HTMX_FILE, { maxAge: '7d' }));
   app.get('/static/vendor/simplewebauthn-browser.umd.min.js', (_req, res) => res.sendFile(WEBAUTHN_BROWSER_FILE, { maxAge: '7d' }));
-  app.use('/static', express.static(STATIC_DIR, { maxAge: config.isProduction ? '1d' : 0 }));
+  app.use('/static', labelRoute('/static'), express.static(STATIC_DIR, { maxAge: config.isProduction ? '1d' : 0 }));
 
   const store = new PgSessionStore(services.db, config.adminSession.idleMinutes * 60_000);
   const csrf = createCsrf(config.csrfSecret, config.isProduction, { cookieName: config.isProduction ? '__Host-mfa.csrf' : 'mfa.csrf' });
