@@ -25,6 +25,7 @@ import { tokenImportUpload } from './admin/token-imports.controller';
 import { userImportUpload } from './admin/user-imports.controller';
 import { refuseBadInput } from './web/input-guard';
 import { labelRoute, recordHttpDuration } from './metrics/http-metrics';
+import { createOpsRouter } from './ops/ops.router';
 import './web/types';
 
 const require = createRequire(import.meta.url);
@@ -62,6 +63,10 @@ export function createApp(services: Services): express.Express {
   const onPortalHost = (req: express.Request) => isPortalDomainHost(req.get('host'), config.portalDomain);
   const api = createApiRouter(services);
   app.use('/api/v1', (req, res, next) => (onPortalHost(req) ? notFound(res) : api(req, res, next)));
+
+  // Operators' dashboard: its own authentication and headers (ops.router.ts), on the service's own host only.
+  const ops = createOpsRouter(services);
+  if (ops) app.use('/ops', (req, res, next) => (onPortalHost(req) ? next() : ops(req, res, next)));
 
   app.use(
     helmet({
