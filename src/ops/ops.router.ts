@@ -4,14 +4,9 @@
  * the web process: the page says so and shows that queue's counts. Without OPS_USERNAME and
  * OPS_PASSWORD the surface does not exist (404).
  */
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
-import { Queue } from 'bullmq';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
 import type { Services } from '../services';
-import { QUEUES } from '../jobs/job-names';
 import { requireOperator, sameOriginChanges } from './operator-auth';
 
 export const OPS_QUEUES_PATH = '/ops/queues';
@@ -46,13 +41,13 @@ export function createOpsRouter(services: Services): Router | undefined {
   );
 
   if (services.redis) {
-    const board = new ExpressAdapter();
-    board.setBasePath(OPS_QUEUES_PATH);
-    // Queue handles of their own on the shared connection (closing a Queue leaves a shared connection open).
-    const queues = QUEUES.map((name) => new Queue(name, { connection: services.redis!, prefix: config.queuePrefix, skipWaitingForReady: true }));
-    for (const queue of queues) queue.on('error', () => undefined);
-    createBullBoard({ queues: queues.map((q) => new BullMQAdapter(q)), serverAdapter: board, options: { uiConfig: { boardTitle: 'MFA jobs' } } });
-    router.use('/queues', board.getRouter());
+    const redis = services.redis;
+    // Loaded at the first visit: operators are rare visitors, and every web process would pay its memory.
+    let board: Promise<RequestHandler> | undefined;
+    router.use('/queues', (req, res, next) => {
+      board ??= import('./queue-board').then(({ createQueueBoard }) => createQueueBoard(redis, config.queuePrefix, OPS_QUEUES_PATH));
+      board.then((handler) => handler(req, res, next), next);
+    });
   } else {
     router.get('/queues', async (req: Request, res: Response) => {
       const counts = await services.queue.counts();
