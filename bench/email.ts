@@ -5,6 +5,7 @@
  * sending the request to the sink receiving that user's mail.
  */
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,7 @@ import { ensureBuilt } from '../test/helpers/processes';
 import { deleteQueueKeys } from '../test/helpers/redis-keys';
 import { benchServerEnv } from './lib/server-env';
 import { startServer, type ServerProcess } from './lib/processes';
+import { startCpuCount } from './lib/cpu';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -56,7 +58,9 @@ export async function benchEmail(options: EmailBenchOptions) {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   const emailQueue = new Queue('email', { connection: redis, prefix });
   try {
-    const web = await startServer('web', 'dist/src/server.js', env, async (url) => (await fetch(`${url}/healthz`)).ok, ROOT);
+    // BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' passes V8 flags to the web process.
+    const nodeArgs = process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+    const web = await startServer('web', 'dist/src/server.js', env, async (url) => (await fetch(`${url}/healthz`)).ok, ROOT, nodeArgs);
     servers.push(web);
     const worker = await startServer('worker', 'dist/workers/worker.js', env, async () => (await emailQueue.getWorkersCount()) > 0, ROOT);
     servers.push(worker);
@@ -66,6 +70,9 @@ export async function benchEmail(options: EmailBenchOptions) {
     const answers: number[] = [];
     /** From the API's answer to the sink's receipt: queue, worker and SMTP. */
     const afterAnswer: number[] = [];
+    // CPU the web and worker processes spent over the rounds: what a code costs, whatever the machine's load.
+    const webCpu = startCpuCount(web.pid);
+    const workerCpu = startCpuCount(worker.pid);
     const perRound: Array<{ p50_ms: number; p95_ms: number; max_ms: number; wall_ms: number }> = [];
     for (let r = 0; r < rounds; r++) {
       const users = Array.from({ length: requests }, (_, i) => r * requests + i);
@@ -95,6 +102,8 @@ export async function benchEmail(options: EmailBenchOptions) {
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     const sorted = [...latencies].sort((a, b) => a - b);
+    const perCode = (ms: number | undefined) => (ms === undefined ? undefined : Math.round((ms * 1000) / latencies.length) / 1000);
+    const cpu_ms_per_code = { web: perCode(webCpu().server_ms), worker: perCode(workerCpu().server_ms) };
     const result = {
       requests_per_round: requests,
       rounds,
@@ -105,6 +114,8 @@ export async function benchEmail(options: EmailBenchOptions) {
       api_answer_p95_ms: round1(percentile([...answers].sort((a, b) => a - b), 95)),
       delivery_after_answer_p50_ms: round1(percentile([...afterAnswer].sort((a, b) => a - b), 50)),
       delivery_after_answer_p95_ms: round1(percentile([...afterAnswer].sort((a, b) => a - b), 95)),
+      cpu_ms_per_code,
+      load_average_1m: Math.round(os.loadavg()[0] * 10) / 10,
       per_round: perRound,
       setup: {
         topology: 'web and worker from dist/ (as the Procfile), BullMQ on local Redis, local SMTP sink (smtp-server)',
@@ -114,7 +125,7 @@ export async function benchEmail(options: EmailBenchOptions) {
       },
       measured_at: new Date().toISOString(),
     };
-    log(`email codes: p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms (${requests} concurrent requests x ${rounds} rounds); the API answered in p50 ${result.api_answer_p50_ms} ms, p95 ${result.api_answer_p95_ms} ms; delivery after the answer p50 ${result.delivery_after_answer_p50_ms} ms, p95 ${result.delivery_after_answer_p95_ms} ms`);
+    log(`email codes: p50 ${result.p50_ms} ms, p95 ${result.p95_ms} ms (${requests} concurrent requests x ${rounds} rounds); the API answered in p50 ${result.api_answer_p50_ms} ms, p95 ${result.api_answer_p95_ms} ms; delivery after the answer p50 ${result.delivery_after_answer_p50_ms} ms, p95 ${result.delivery_after_answer_p95_ms} ms; CPU per code: web ${cpu_ms_per_code.web} ms, worker ${cpu_ms_per_code.worker} ms; load average ${result.load_average_1m}`);
     return result;
   } finally {
     for (const server of servers.reverse()) await server.stop().catch(() => undefined);
