@@ -1,6 +1,5 @@
-/** Audit events: written inside the caller's transaction, read per tenant. */
+/** Audit events: written inside the caller's transaction (reads: audit-query.repository.ts). */
 import type { Queryable } from '../db/knex';
-import type { PageRequest } from '../lib/pagination';
 import type { Actor } from './actor';
 
 export interface AuditEntry {
@@ -50,25 +49,4 @@ export function toAuditRow(actor: Actor, entry: AuditEntry) {
     user_agent: actor.userAgent?.slice(0, 300) ?? null,
     details: JSON.stringify(entry.details ?? {}),
   };
-}
-
-/**
- * Newest first. Events recorded with an admin's id but no label (sign-in steps) get the admin's
- * current email as label, joined within the same tenant only.
- */
-export async function listAudit(q: Queryable, tenantId: string, page: PageRequest): Promise<{ items: AuditEventRow[]; total: number }> {
-  const base = q('audit_events').where({ tenant_id: tenantId });
-  const [items, [{ count }]] = await Promise.all([
-    q('audit_events as e')
-      .leftJoin('admins as a', function () {
-        this.on('a.id', '=', 'e.actor_id').andOn('a.tenant_id', '=', 'e.tenant_id').andOn('e.actor_type', '=', q.raw('?', ['admin']));
-      })
-      .where('e.tenant_id', tenantId)
-      .orderBy('e.id', 'desc')
-      .limit(page.perPage)
-      .offset((page.page - 1) * page.perPage)
-      .select('e.*', q.raw('coalesce(e.actor_label, a.email) as actor_label')),
-    base.clone().count<{ count: string }[]>('* as count'),
-  ]);
-  return { items, total: Number(count) };
 }
