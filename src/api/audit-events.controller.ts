@@ -6,6 +6,7 @@ import { CSV_HEADER, csvCells } from '../audit/audit-rows';
 import type { AuditEventView } from '../audit/audit-query.repository';
 import { actionWords } from '../audit/audit-words';
 import { streamCsv } from '../web/csv-stream';
+import { ValidationError } from '../lib/errors';
 
 export function serializeAuditEvent(e: AuditEventView) {
   return {
@@ -38,8 +39,9 @@ export function createApiAuditEventsController({ audit }: Services) {
 
     /** Every event of the filters (no paging), newest first, streamed in batches. */
     async exportCsv(req: Request, res: Response) {
-      const query = { ...req.query };
-      const { filter } = parseAuditQuery(query, { strict: true });
+      const { filter } = parseAuditQuery(req.query, { strict: true });
+      const paging = (['before', 'after', 'limit'] as const).find((name) => req.query[name] !== undefined);
+      if (paging) throw new ValidationError({ [paging]: 'The export has every event of the filters: leave out before, after and limit.' });
       await streamCsv(res, `audit-log-${new Date().toISOString().slice(0, 10)}.csv`, CSV_HEADER, audit.export(req.actor!, filter), csvCells);
     },
   };
