@@ -80,14 +80,23 @@ function nextDay(date: string): Date {
 
 /** Parses filters and cursor; throws ValidationError (422) with one message per bad parameter. */
 export function parseAuditQuery(query: Record<string, unknown>, options: { strict: boolean; defaultLimit?: number }): { filter: AuditFilter; page: AuditPageRequest } {
-  const input = parseInput(options.strict ? strict : lenient, query);
-  const from = input.from ? new Date(DATE_ONLY.test(input.from) ? `${input.from}T00:00:00Z` : input.from) : undefined;
-  // A date-only "to" includes its whole day; a date and time includes that instant.
-  const until = input.to ? (DATE_ONLY.test(input.to) ? nextDay(input.to) : new Date(Date.parse(input.to) + 1)) : undefined;
+  // Each field on its own first, then the pairs, so one answer names every bad parameter.
   const fields: Record<string, string> = {};
-  if (from && until && from >= until) fields.to = 'to must be after from.';
-  if (input.before !== undefined && input.after !== undefined) fields.after = 'Give before or after, not both.';
-  if (Object.keys(fields).length) throw new ValidationError(fields);
+  let input: z.output<typeof lenient> | undefined;
+  try {
+    input = parseInput(options.strict ? strict : lenient, query);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    Object.assign(fields, err.fields);
+  }
+  const fromText = shape.from.safeParse(query.from).data;
+  const toText = shape.to.safeParse(query.to).data;
+  const from = fromText ? new Date(DATE_ONLY.test(fromText) ? `${fromText}T00:00:00Z` : fromText) : undefined;
+  // A date-only "to" includes its whole day; a date and time includes that instant.
+  const until = toText ? (DATE_ONLY.test(toText) ? nextDay(toText) : new Date(Date.parse(toText) + 1)) : undefined;
+  if (from && until && from >= until) fields.to ??= 'to must be after from.';
+  if (blank(query.before) !== undefined && blank(query.after) !== undefined) fields.after ??= 'Give before or after, not both.';
+  if (Object.keys(fields).length || !input) throw new ValidationError(fields);
   return {
     filter: { from, until, actorType: input.actorType, actor: input.actor, action: input.action, resourceId: input.resource, user: input.user, result: input.result, q: input.q },
     page: { before: input.before, after: input.after, limit: input.limit ?? options.defaultLimit ?? DEFAULT_LIMIT },
