@@ -8,15 +8,18 @@ import type { Knex } from 'knex';
  * rows, whatever the log's size. (tenant_id, id DESC) was only used by the old offset list.
  * Each index is one more entry per insert on the validation path: we keep to one per filter and
  * make the result index partial (failures only; success is most of the log and needs none).
+ * The indexes are ascending and read backwards: new events then land on the rightmost leaf page,
+ * which PostgreSQL splits leaving it full. Descending ones took each new event at the leftmost
+ * page, split half and half: at 1 200 000 events they were twice the size (docs/performance.md).
  */
 const INDEXES: Array<[name: string, definition: string]> = [
-  ['audit_events_tenant_created_idx', '(tenant_id, created_at DESC, id DESC)'],
-  ['audit_events_action_idx', '(tenant_id, action, created_at DESC, id DESC)'],
-  ['audit_events_resource_idx', '(tenant_id, resource_id, created_at DESC, id DESC) WHERE resource_id IS NOT NULL'],
-  ['audit_events_actor_idx', '(tenant_id, actor_id, created_at DESC, id DESC) WHERE actor_id IS NOT NULL'],
-  ['audit_events_actor_type_idx', '(tenant_id, actor_type, created_at DESC, id DESC)'],
-  ['audit_events_target_idx', '(tenant_id, target_id, created_at DESC, id DESC) WHERE target_id IS NOT NULL'],
-  ['audit_events_failure_idx', "(tenant_id, created_at DESC, id DESC) WHERE result = 'failure'"],
+  ['audit_events_tenant_created_idx', '(tenant_id, created_at, id)'],
+  ['audit_events_action_idx', '(tenant_id, action, created_at, id)'],
+  ['audit_events_resource_idx', '(tenant_id, resource_id, created_at, id) WHERE resource_id IS NOT NULL'],
+  ['audit_events_actor_idx', '(tenant_id, actor_id, created_at, id) WHERE actor_id IS NOT NULL'],
+  ['audit_events_actor_type_idx', '(tenant_id, actor_type, created_at, id)'],
+  ['audit_events_target_idx', '(tenant_id, target_id, created_at, id) WHERE target_id IS NOT NULL'],
+  ['audit_events_failure_idx', "(tenant_id, created_at, id) WHERE result = 'failure'"],
 ];
 
 export async function up(knex: Knex): Promise<void> {
