@@ -9,17 +9,22 @@ import { streamCsv } from '../web/csv-stream';
 import { render } from '../web/views';
 
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
+/** Why a check failed ("wrong_code" → "wrong code"), when the event says so. */
+const reasonOf = (details: Record<string, unknown>) => (typeof details?.reason === 'string' && details.reason !== 'ok' ? details.reason.replace(/_/g, ' ') : '');
 
 export function createAuditController({ audit, resources }: Services) {
   /** The values shown back in the form, and the select options. */
   async function formData(req: Request) {
     const q = req.query;
     const all = await resources.list(req.actor!.tenantId, '', { page: 1, perPage: 100 });
+    // An admin limited to some resources picks among those only (the log shows no others).
+    const scope = req.actor!.resourceIds;
+    const offered = scope ? all.items.filter((r) => scope.includes(r.id)) : all.items;
     return {
       values: { from: str(q.from), to: str(q.to), actorType: str(q.actorType), actor: str(q.actor), action: str(q.action), resource: str(q.resource), user: str(q.user), result: str(q.result), q: str(q.q) },
       actorTypes: [['', 'Anyone'], ...ACTOR_TYPES.map((t) => [t, ACTOR_TYPE_WORDS[t]])],
       actions: [['', 'All actions'], ...KNOWN_ACTIONS.map((a) => [a, ACTION_WORDS[a]])],
-      resources: [['', 'All resources'], ...all.items.map((r) => [r.id, r.name])],
+      resources: [['', 'All resources'], ...offered.map((r) => [r.id, r.name])],
       filters: filterParams(q).toString(),
     };
   }
@@ -36,7 +41,7 @@ export function createAuditController({ audit, resources }: Services) {
         return render(req, res, view, { ...form, errors: err.fields, rows: [], page: null }, 422);
       }
       const page = await audit.list(req.actor!, parsed.filter, parsed.page);
-      const rows = page.items.map((e) => ({ ...describeEvent(e), id: e.id, actionId: e.action, createdAt: e.created_at, ok: e.result === 'success', ip: e.ip ?? '' }));
+      const rows = page.items.map((e) => ({ ...describeEvent(e), id: e.id, actionId: e.action, createdAt: e.created_at, ok: e.result === 'success', ip: e.ip ?? '', reason: reasonOf(e.details) }));
       const filtered = form.filters !== '';
       render(req, res, view, { ...form, errors: {}, rows, page, filtered, paged: parsed.page.before !== undefined || parsed.page.after !== undefined });
     },

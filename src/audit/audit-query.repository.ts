@@ -143,11 +143,6 @@ export async function eventsWithNames(q: Queryable, tenantId: string, ids: numbe
   return rows;
 }
 
-/** Whether an event exists on the far side of `key` under the same filter (for the "Newer" link). */
-export async function hasEventsBeyond(q: Queryable, scope: AuditScope, f: ResolvedFilter, cursor: Cursor): Promise<boolean> {
-  return (await eventKeys(q, scope, f, cursor, 1)).length > 0;
-}
-
 const lower = (value: string) => value.toLowerCase();
 
 /** Ids of the actors named `name` in the tenant (admin email or name, API key name, user login), of one type if given. */
@@ -187,5 +182,6 @@ export async function searchTargets(q: Queryable, tenantId: string, text: string
   for (const { id } of [...users, ...admins, ...keys]) pairs.push({ column: 'actor_id', id }, { column: 'target_id', id });
   for (const { id } of resources) pairs.push({ column: 'resource_id', id }, { column: 'target_id', id });
   for (const { id } of tokens) pairs.push({ column: 'target_id', id });
-  return pairs;
+  // A user found by login and by email is one user: one scan per (column, id).
+  return [...new Map(pairs.map((p) => [`${p.column}:${p.id}`, p])).values()];
 }

@@ -21,6 +21,7 @@ describe('console: audit log', () => {
     const t = await createTenant(ctx.services);
     const user = await createUser(ctx.services, t, { login: 'dave.console' });
     await ctx.services.users.block(t.actor, user.id);
+    await ctx.services.db('audit_events').insert({ tenant_id: t.tenantId, actor_type: 'api_key', action: 'authenticate', target_type: 'user', target_id: user.id, result: 'failure', details: JSON.stringify({ login: 'dave.console', reason: 'wrong_code' }) });
     const agent = await signIn(ctx.app, t);
     const page = await agent.get('/admin/audit');
     assert.equal(page.status, 200);
@@ -35,6 +36,8 @@ describe('console: audit log', () => {
     assert.match(row, new RegExp(t.email), 'the actor by email');
     assert.match(row, /<time datetime="[^"]+">\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}<\/time>/, 'date and time on one line');
     assert.doesNotMatch(row, new RegExp(user.id), 'no raw ids for named things');
+    const failure = table.split('<tr>').find((r) => r.includes('title="authenticate"'))!;
+    assert.match(failure, /Failure<\/span> <span class="muted small">wrong code<\/span>/, 'a failure says why');
   });
 
   it('filters, keeps the filters in the Older / Newer and Export links, and answers htmx with the table', async () => {
