@@ -22,7 +22,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 export async function benchImport(options: ImportBenchOptions) {
   await recreateDatabase(options.databaseUrl);
-  const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: options.databaseUrl, BASE_URL: 'http://localhost', SESSION_SECRET: randomBytes(32).toString('base64'), CSRF_SECRET: randomBytes(32).toString('base64'), ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}` });
+  const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: options.databaseUrl, BASE_URL: 'http://localhost', SESSION_SECRET: randomBytes(32).toString('base64'), CSRF_SECRET: randomBytes(32).toString('base64'), METRICS_TOKEN: 'bench-metrics-token-not-a-secret', ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}` });
   const services = await createServices(config, { log: createLogger('warn'), migrate: true });
   try {
     const { tenant, admin } = await services.admins.createTenant({ organisation: 'Import bench', email: `bench-${Date.now()}@example.test`, password: 'bench passphrase' });

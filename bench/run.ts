@@ -6,6 +6,8 @@
  *   npm run bench -- import [--runs 3]   (10 000 hardware tokens from CSV and from PSKC)
  *   npm run bench -- user-import [--users 100000]   (users from CSV, upload to done, then the same file again)
  *   npm run bench -- radius [--duration 10] [--warmup 3] [--concurrency 32] [--users 5000]   (API directly vs through the RADIUS connector)
+ *   npm run bench -- email [--requests 50] [--rounds 3] [--smtp-delay 0]   (concurrent email codes, request to delivery at an SMTP sink)
+ *   npm run bench -- audit [--events 1000000] [--runs 30]   (audit log pages, filters, search and CSV export)
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mfa_bench) names a database the
  * bench DROPS and recreates on every run.
@@ -18,9 +20,11 @@ import { benchValidate } from './validate';
 import { benchImport } from './import';
 import { benchUserImport } from './user-import';
 import { benchRadius } from './radius';
+import { benchEmail } from './email';
+import { benchAudit } from './audit';
 
 const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'results');
-const USAGE = 'Usage: npm run bench -- validate [--duration 10] [--warmup 3] [--connections 64] [--users 5000] [--pool 10]\n       npm run bench -- import [--runs 3]\n       npm run bench -- user-import [--users 100000]\n       npm run bench -- radius [--duration 10] [--warmup 3] [--concurrency 32] [--users 5000]';
+const USAGE = 'Usage: npm run bench -- validate [--duration 10] [--warmup 3] [--connections 64] [--users 5000] [--pool 10]\n       npm run bench -- import [--runs 3]\n       npm run bench -- user-import [--users 100000]\n       npm run bench -- radius [--duration 10] [--warmup 3] [--concurrency 32] [--users 5000]\n       npm run bench -- email [--requests 50] [--rounds 3] [--smtp-delay 0]\n       npm run bench -- audit [--events 1000000] [--runs 30]';
 /** Hard stop: whatever happens, the bench ends (lib/processes.ts kills its servers on exit). */
 const DEADLINE_MS = 10 * 60_000;
 
@@ -28,10 +32,10 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' }, pool: { type: 'string' }, runs: { type: 'string' }, concurrency: { type: 'string' } },
+    options: { duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' }, pool: { type: 'string' }, runs: { type: 'string' }, concurrency: { type: 'string' }, requests: { type: 'string' }, rounds: { type: 'string' }, 'smtp-delay': { type: 'string' }, events: { type: 'string' } },
   });
   const [name] = positionals;
-  if (name !== 'validate' && name !== 'import' && name !== 'user-import' && name !== 'radius') {
+  if (name !== 'validate' && name !== 'import' && name !== 'user-import' && name !== 'radius' && name !== 'email' && name !== 'audit') {
     console.error(USAGE);
     return 2;
   }
@@ -42,7 +46,22 @@ async function main(argv: string[]): Promise<number> {
   };
   const log = (line: string) => console.error(`[bench] ${line}`);
   const result =
-    name === 'radius'
+    name === 'audit'
+      ? await benchAudit({
+          databaseUrl: process.env.BENCH_AUDIT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mfa_bench_audit',
+          events: int(values.events, 1_000_000, 1000, 5_000_000, 'events'),
+          runs: int(values.runs, 30, 5, 1000, 'runs'),
+          log,
+        })
+      : name === 'email'
+      ? await benchEmail({
+          databaseUrl: process.env.BENCH_EMAIL_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mfa_bench_email',
+          requests: int(values.requests, 50, 1, 500, 'requests'),
+          rounds: int(values.rounds, 3, 1, 20, 'rounds'),
+          smtpDelayMs: int(values['smtp-delay'], 0, 0, 5000, 'smtp-delay'),
+          log,
+        })
+      : name === 'radius'
       ? await benchRadius({
           databaseUrl: process.env.BENCH_RADIUS_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mfa_bench_radius',
           durationS: int(values.duration, 10, 1, 120, 'duration'),

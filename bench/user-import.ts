@@ -29,7 +29,7 @@ function buildUsersCsv(count: number, resources: string[]): string {
 
 export async function benchUserImport(options: UserImportBenchOptions) {
   await recreateDatabase(options.databaseUrl);
-  const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: options.databaseUrl, BASE_URL: 'http://localhost', SESSION_SECRET: 's'.repeat(32), CSRF_SECRET: 'c'.repeat(32), ENCRYPTION_KEYS: `bench:${Buffer.alloc(32, 9).toString('base64')}` });
+  const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: options.databaseUrl, BASE_URL: 'http://localhost', SESSION_SECRET: 's'.repeat(32), CSRF_SECRET: 'c'.repeat(32), METRICS_TOKEN: 'bench-metrics-token-not-a-secret', ENCRYPTION_KEYS: `bench:${Buffer.alloc(32, 9).toString('base64')}` });
   const services = await createServices(config, { log: createLogger('warn'), migrate: true });
   const app = createApp(services);
   try {

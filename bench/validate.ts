@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config';
 import { createDb } from '../src/db/knex';
 import { runLoad, type LoadResult, type Traffic } from './lib/load';
-import { startServer, type ServerProcess } from './lib/processes';
+import { memoryOf, startServer, type ServerProcess } from './lib/processes';
+import { ensureBuilt } from '../test/helpers/processes';
+import { parsePrometheus } from '../test/helpers/prometheus';
 import { cpuPerRequestUs, startCpuCount } from './lib/cpu';
 import { hotp, recreateDatabase, seedBenchData, type BenchData } from './validate-data';
 import { benchServerEnv } from './lib/server-env';
@@ -89,10 +91,15 @@ export async function benchValidate(options: ValidateOptions): Promise<Record<st
     await measure('baseline', baseline, floorTraffic, durationS);
     await baseline.stop();
 
-    // (b) The real app, as `npm start` runs it, on the bench database.
+    // (b) The real app, as the Procfile's web role runs it (node dist/src/server.js), on the bench
+    // database; BENCH_RUNNER=tsx runs the sources through tsx instead (`npm start`), for comparison.
     // BENCH_PROFILE_DIR=/some/dir writes a V8 CPU profile of the app process there (for docs/performance.md).
     const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-    const app = await startServer('app', 'src/server.ts', env, async (url) => (await fetch(`${url}/healthz`)).ok, ROOT, profile);
+    // BENCH_NODE_ARGS='--max-semi-space-size=8' tries V8 flags on the app (docs/performance.md, memory).
+    profile.push(...(process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []));
+    const runner = process.env.BENCH_RUNNER === 'tsx' ? 'tsx' : 'dist';
+    if (runner === 'dist') ensureBuilt();
+    const app = await startServer('app', runner === 'dist' ? 'dist/src/server.js' : 'src/server.ts', env, async (url) => (await fetch(`${url}/healthz`)).ok, ROOT, profile);
     servers.push(app);
     const counters = new Array<number>(options.users).fill(0);
     const successTraffic = () => codeTraffic(data, data.successResourceId, (i) => hotp(data.seeds[i], counters[i]++), true);
@@ -113,6 +120,10 @@ export async function benchValidate(options: ValidateOptions): Promise<Record<st
     await db('resource_users').where({ resource_id: data.failureResourceId }).update({ fail_count: 0, locked_until: null });
     const failureStart = new Date();
     await measure('failure', app, failureTraffic, durationS);
+    const memory = memoryOf(app.pid);
+    if (memory) log(`app (${runner}): RSS ${memory.rss_mb} MB after the runs, peak ${memory.peak_rss_mb} MB`);
+    const heap = await heapOf(app.url, env.METRICS_TOKEN);
+    log(`app heap now: ${JSON.stringify(heap)}`);
     await app.stop();
 
     const reasons = async (resourceId: string, since: Date) => {
@@ -132,6 +143,10 @@ export async function benchValidate(options: ValidateOptions): Promise<Record<st
       errors: Object.values(runs).reduce((sum, r) => sum + errorsOf(r), 0),
       failure_path_rps: runs.failure.rps,
       failure_path_p99_ms: runs.failure.p99_ms,
+      app_runner: runner,
+      app_peak_rss_mb: memory?.peak_rss_mb,
+      app_rss_mb_after: memory?.rss_mb,
+      app_heap_mb_after: heap,
       // What a request cost each process group, in µs of CPU (Linux /proc): on two shared cores this, not latency, bounds the ratio.
       cpu_us_per_request: { baseline: base.cpu_us_per_request, validate: validate.cpu_us_per_request, failure: runs.failure.cpu_us_per_request },
       connections,
@@ -153,4 +168,13 @@ export async function benchValidate(options: ValidateOptions): Promise<Record<st
     for (const server of servers) await server.stop().catch(() => undefined);
     await db.destroy();
   }
+}
+
+/** The app's V8 heap and external memory in MB, from its own /metrics (where the RSS goes). */
+async function heapOf(url: string, token: string | undefined): Promise<Record<string, number>> {
+  const res = await fetch(`${url}/metrics`, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  const scraped = parsePrometheus(await res.text());
+  const mb = (name: string, labels?: Record<string, string>) => Math.round(scraped.sum(name, labels) / 2 ** 20);
+  const spaces = Object.fromEntries(scraped.find('nodejs_heap_space_size_total_bytes').map((s) => [`space_${s.labels.space}`, Math.round(s.value / 2 ** 20)]));
+  return { heap_total: mb('nodejs_heap_size_total_bytes'), heap_used: mb('nodejs_heap_size_used_bytes'), external: mb('nodejs_external_memory_bytes'), ...spaces };
 }

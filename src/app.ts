@@ -24,6 +24,8 @@ import { htmlErrorHandler } from './web/error-handler';
 import { tokenImportUpload } from './admin/token-imports.controller';
 import { userImportUpload } from './admin/user-imports.controller';
 import { refuseBadInput } from './web/input-guard';
+import { labelRoute, recordHttpDuration } from './metrics/http-metrics';
+import { createOpsRouter } from './ops/ops.router';
 import './web/types';
 
 const require = createRequire(import.meta.url);
@@ -42,6 +44,7 @@ export function createApp(services: Services): express.Express {
   // and hashing every body cost the validation hot path time (static files keep their own ETags).
   app.set('etag', false);
 
+  app.use(recordHttpDuration(services.metrics));
   app.use((req, res, next) => {
     req.requestId = req.get('x-request-id')?.slice(0, 64) || randomUUID();
     res.set('X-Request-Id', req.requestId);
@@ -60,6 +63,10 @@ export function createApp(services: Services): express.Express {
   const onPortalHost = (req: express.Request) => isPortalDomainHost(req.get('host'), config.portalDomain);
   const api = createApiRouter(services);
   app.use('/api/v1', (req, res, next) => (onPortalHost(req) ? notFound(res) : api(req, res, next)));
+
+  // Operators' dashboard: its own authentication and headers (ops.router.ts), on the service's own host only.
+  const ops = createOpsRouter(services);
+  if (ops) app.use('/ops', (req, res, next) => (onPortalHost(req) ? next() : ops(req, res, next)));
 
   app.use(
     helmet({
@@ -87,7 +94,7 @@ export function createApp(services: Services): express.Express {
   app.use((req, res, next) => (onPortalHost(req) ? next() : health(req, res, next)));
   app.get('/static/vendor/htmx.min.js', (_req, res) => res.sendFile(HTMX_FILE, { maxAge: '7d' }));
   app.get('/static/vendor/simplewebauthn-browser.umd.min.js', (_req, res) => res.sendFile(WEBAUTHN_BROWSER_FILE, { maxAge: '7d' }));
-  app.use('/static', express.static(STATIC_DIR, { maxAge: config.isProduction ? '1d' : 0 }));
+  app.use('/static', labelRoute('/static'), express.static(STATIC_DIR, { maxAge: config.isProduction ? '1d' : 0 }));
 
   const store = new PgSessionStore(services.db, config.adminSession.idleMinutes * 60_000);
   const csrf = createCsrf(config.csrfSecret, config.isProduction, { cookieName: config.isProduction ? '__Host-mfa.csrf' : 'mfa.csrf' });

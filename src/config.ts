@@ -37,6 +37,10 @@ const envSchema = z.object({
   TRUST_PROXY: booleanFlag.default(false),
   RUN_MIGRATIONS: booleanFlag.default(true),
   CONSOLE_SIGN_IN_PER_IP: z.coerce.number().int().min(1).default(100),
+  METRICS_TOKEN: z.string().min(24, 'at least 24 characters').optional(),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  OPS_USERNAME: z.string().min(1).max(100).optional(),
+  OPS_PASSWORD: z.string().min(16, 'at least 16 characters').max(200).optional(),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -69,12 +73,18 @@ export interface Config {
   adminSession: { idleMinutes: number; absoluteHours: number };
   /** Console password-step attempts allowed per IP address in 15 minutes (raise it behind a shared NAT). */
   consoleSignInPerIp: number;
+  /** Bearer token /metrics requires (web and worker); unset: open (development only, production requires it). */
+  metricsToken?: string;
+  /** The worker's /metrics port; unset: the worker serves no metrics. */
+  workerMetricsPort?: number;
+  /** Operators' credentials for /ops/queues (HTTP Basic); unset: the dashboard does not exist (404). */
+  ops?: { username: string; password: string };
 }
 
 export class ConfigError extends Error {}
 
 /** Secrets that production must be given explicitly. */
-const PRODUCTION_SECRETS = ['DATABASE_URL', 'BASE_URL', 'SESSION_SECRET', 'CSRF_SECRET', 'ENCRYPTION_KEYS'] as const;
+const PRODUCTION_SECRETS = ['DATABASE_URL', 'BASE_URL', 'SESSION_SECRET', 'CSRF_SECRET', 'ENCRYPTION_KEYS', 'METRICS_TOKEN'] as const;
 
 /** A development-only value derived from a label, so restarts keep sessions and seeds readable. */
 function devSecret(label: string): string {
@@ -94,8 +104,12 @@ const repeatsShortPattern = (key: Buffer) => [2, 3, 4].some((n) => key.every((b,
  * What production must not run with (the variables are present, checked before): placeholder
  * secrets, all-zero or one-byte keys, and the development defaults, which are public in this code.
  */
-export function weakSecrets(sessionSecret: string, csrfSecret: string, keys: Map<string, Buffer>): string[] {
+export function weakSecrets(sessionSecret: string, csrfSecret: string, keys: Map<string, Buffer>, operator: { metricsToken?: string; opsPassword?: string } = {}): string[] {
   const problems: string[] = [];
+  for (const [name, value] of [['METRICS_TOKEN', operator.metricsToken], ['OPS_PASSWORD', operator.opsPassword]] as const) {
+    if (value && oneCharacter(value)) problems.push(`${name} is one character repeated`);
+    else if (value === EXAMPLE_PLACEHOLDER) problems.push(`${name} is the placeholder of .env.example`);
+  }
   for (const [name, value, label] of [['SESSION_SECRET', sessionSecret, 'session'], ['CSRF_SECRET', csrfSecret, 'csrf']] as const) {
     if (oneCharacter(value)) problems.push(`${name} is one character repeated`);
     else if (value === devSecret(label)) problems.push(`${name} is the development default`);
@@ -139,9 +153,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.SMS_WEBHOOK_URL && !e.SMS_WEBHOOK_SECRET) {
     throw new ConfigError('SMS_WEBHOOK_URL needs SMS_WEBHOOK_SECRET (at least 32 characters) to sign the requests');
   }
+  if (!!e.OPS_USERNAME !== !!e.OPS_PASSWORD) {
+    throw new ConfigError('OPS_USERNAME and OPS_PASSWORD go together (the queue dashboard at /ops/queues needs both; set neither to turn it off)');
+  }
   const keys = e.ENCRYPTION_KEYS ? parseKeys(e.ENCRYPTION_KEYS) : new Map([['dev', Buffer.from(devSecret('encryption'), 'base64')]]);
   if (isProduction) {
-    const weak = weakSecrets(e.SESSION_SECRET!, e.CSRF_SECRET!, keys);
+    const weak = weakSecrets(e.SESSION_SECRET!, e.CSRF_SECRET!, keys, { metricsToken: e.METRICS_TOKEN, opsPassword: e.OPS_PASSWORD });
     if (weak.length > 0) throw new ConfigError(`NODE_ENV=production refuses weak secrets:\n${weak.map((w) => `  ${w}`).join('\n')}`);
   }
   const activeKeyId = e.ENCRYPTION_KEY_ID ?? [...keys.keys()].at(-1)!;
@@ -171,5 +188,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     runMigrations: e.RUN_MIGRATIONS,
     adminSession: { idleMinutes: 30, absoluteHours: 12 },
     consoleSignInPerIp: e.CONSOLE_SIGN_IN_PER_IP,
+    metricsToken: e.METRICS_TOKEN,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
+    ops: e.OPS_USERNAME && e.OPS_PASSWORD ? { username: e.OPS_USERNAME, password: e.OPS_PASSWORD } : undefined,
   };
 }

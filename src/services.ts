@@ -41,6 +41,8 @@ import type { Redis } from 'ioredis';
 import { createRateLimiter, type RateLimiter } from './rate-limits/rate-limiter';
 import { createPortalSignInService, type PortalSignInService } from './portal-sign-in/sign-in.service';
 import { createEnrollmentProgressService, type EnrollmentProgressService } from './invitations/enrollment-progress.service';
+import { createMetrics, type Metrics } from './metrics/metrics';
+import { instrumentProcessors } from './metrics/instrument-processors';
 
 export interface Services {
   config: Config;
@@ -78,6 +80,8 @@ export interface Services {
   limiter: RateLimiter;
   /** HMAC keys for the 6-digit codes sent by email or SMS. */
   challengeCodes: ChallengeCodes;
+  /** This process's Prometheus metrics (src/metrics/metrics.ts). */
+  metrics: Metrics;
   /** Closes everything this root opened, in dependency order. */
   close(): Promise<void>;
 }
@@ -130,12 +134,13 @@ export async function createServices(config: Config, options: ServiceOptions = {
 
   const messages = createMessageService(db, queue, log);
   const selfService = createSelfServiceService(db, config);
-  const processors: Processors = {
-    sendMessage: createSendMessageProcessor(db, mailer, log),
+  const metrics = createMetrics(queue);
+  const processors: Processors = instrumentProcessors({
+    sendMessage: createSendMessageProcessor(db, mailer, log, metrics),
     importTokens: createImportTokensProcessor(db, secrets, log),
     importUsers: createImportUsersProcessor(db, secrets, log),
     sendInvitations: createSendInvitationsProcessor(db, messages, (address) => selfService.urls(address).url, log),
-  };
+  }, metrics);
   queue.attachProcessors(processors);
 
   // How each token type proves a typed code; webauthn has no typed code.
@@ -173,6 +178,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     challenges,
     limiter,
     challengeCodes,
+    metrics,
     portalSignIn: createPortalSignInService(db, { messages, codes: challengeCodes, validation, challenges, limiter, lockNotices }),
     tokenImports: createTokenImportService(db, queue, secrets),
     userImports: createUserImportService(db, queue, secrets),

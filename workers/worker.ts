@@ -4,6 +4,7 @@ import { createServices } from '../src/services';
 import { startBullWorkers } from '../src/jobs/bull-transport';
 import { installShutdown } from '../src/shutdown';
 import { startSweeps } from '../src/jobs/sweeps';
+import { startMetricsServer } from '../src/metrics/worker-metrics-server';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -16,8 +17,12 @@ async function main(): Promise<void> {
   const services = await createServices(config, { migrate: false });
   const workers = startBullWorkers(config.redisUrl, services.processors, services.log, { prefix: config.queuePrefix });
   const stopSweeps = startSweeps(services);
+  const metricsServer = config.workerMetricsPort === undefined
+    ? undefined
+    : await startMetricsServer(services.metrics, { port: config.workerMetricsPort, host: config.host, token: config.metricsToken });
+  if (metricsServer) services.log.info({ port: metricsServer.port }, 'worker metrics at GET /metrics');
   services.log.info('worker started: queues email, provisioning, audit');
-  installShutdown(services.log, [stopSweeps, () => workers.close(), () => services.close()]);
+  installShutdown(services.log, [stopSweeps, async () => metricsServer?.close(), () => workers.close(), () => services.close()]);
 }
 
 main().catch((err) => {

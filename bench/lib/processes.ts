@@ -1,5 +1,6 @@
 /** Servers under test, each in its own Node process, started and stopped by the bench. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { freePort } from '../../test/helpers/wait';
 
 const live = new Set<ChildProcess>();
@@ -15,13 +16,14 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `node --import tsx <script>` with `env` (plus PORT and HOST=127.0.0.1) and waits until
+ * Starts `node <script>` (compiled .js, as the Procfile) or `node --import tsx <script>` (.ts) with `env` (plus PORT and HOST=127.0.0.1) and waits until
  * `ready(url)` resolves true. Output goes to the bench's stderr, prefixed with `name`.
  */
 export async function startServer(name: string, script: string, env: Record<string, string | undefined>, ready: (url: string) => Promise<boolean>, cwd: string, nodeArgs: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...loader, script], {
     cwd,
     env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -58,4 +60,15 @@ export async function startServer(name: string, script: string, env: Record<stri
       clearTimeout(timer);
     },
   };
+}
+
+/** Resident memory of a process now and at its peak (VmRSS, VmHWM of /proc/<pid>/status), in MB; Linux only. */
+export function memoryOf(pid: number): { rss_mb: number; peak_rss_mb: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { rss_mb: Math.round(kb('VmRSS') / 1024), peak_rss_mb: Math.round(kb('VmHWM') / 1024) };
+  } catch {
+    return undefined;
+  }
 }

@@ -12,6 +12,7 @@ export function benchServerEnv(databaseUrl: string, extra: Record<string, string
     CSRF_SECRET: randomBytes(32).toString('base64'),
     ENCRYPTION_KEYS: `bench:${randomBytes(32).toString('base64')}`,
     ENCRYPTION_KEY_ID: 'bench',
+    METRICS_TOKEN: randomBytes(24).toString('base64url'),
     RUN_MIGRATIONS: 'false',
     REDIS_URL: undefined,
     SMTP_URL: undefined,

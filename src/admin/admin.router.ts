@@ -140,5 +140,6 @@ export function createAdminRouter(services: Services): Router {
   r.get('/admin/outbox/:id', outbox.show);
 
   r.get('/admin/audit', audit.list);
+  r.get('/admin/audit/export.csv', audit.exportCsv);
   return r;
 }

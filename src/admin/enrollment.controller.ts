@@ -5,7 +5,7 @@
 import type { Request, Response } from 'express';
 import type { Services } from '../services';
 import type { Scope } from '../admins/resource-scope';
-import { csvCell } from '../lib/csv-cell';
+import { streamCsv } from '../web/csv-stream';
 import { isEnrollmentStatus, type EnrollmentStatus } from '../invitations/enrollment-status.repository';
 import { chartGeometry, progressText } from '../invitations/enrollment-chart';
 
@@ -40,22 +40,7 @@ export function createEnrollmentController(services: Services) {
     async exportCsv(req: Request, res: Response) {
       const status = statusFilter(req.query.status);
       const batches = await services.enrollmentProgress.exportMembers(req.actor!, req.params.id as string, status);
-      res.set('Content-Disposition', `attachment; filename="enrolment-${status ?? 'all'}.csv"`).set('Cache-Control', 'no-store').type('text/csv; charset=utf-8');
-      res.write(`\uFEFF${HEADER.join(',')}\r\n`);
-      try {
-        for await (const batch of batches) {
-          const lines = batch.map((m) => [m.login, m.email ?? '', [m.firstName, m.lastName].filter(Boolean).join(' '), m.status, iso(m.invitedAt), iso(m.expiresAt), m.enrolledTokens].map(csvCell).join(','));
-          // Back-pressure: wait for the socket to drain before reading the next batch; stop when the client has gone.
-          if (!res.write(`${lines.join('\r\n')}\r\n`)) await new Promise((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
-          if (res.destroyed) return;
-        }
-      } catch (err) {
-        // The headers are gone: cut the connection so the download fails visibly instead of
-        // ending as a file that looks complete; the error handler logs the cause.
-        res.destroy();
-        throw err;
-      }
-      res.end();
+      await streamCsv(res, `enrolment-${status ?? 'all'}.csv`, HEADER, batches, (m) => [m.login, m.email ?? '', [m.firstName, m.lastName].filter(Boolean).join(' '), m.status, iso(m.invitedAt), iso(m.expiresAt), m.enrolledTokens]);
     },
   };
 }

@@ -21,6 +21,7 @@ import { refuseBadInput } from '../web/input-guard';
 import { csvUpload } from '../web/csv-upload';
 import { createApiUserImportsController } from './user-imports.controller';
 import { createApiInvitationsController } from './invitations.controller';
+import { createApiAuditEventsController } from './audit-events.controller';
 
 export function createApiRouter(services: Services): Router {
   const r = Router();
@@ -33,6 +34,7 @@ export function createApiRouter(services: Services): Router {
   const tokenImports = createApiTokenImportsController(services);
   const userImports = createApiUserImportsController(services);
   const invitations = createApiInvitationsController(services);
+  const auditEvents = createApiAuditEventsController(services);
   const openapi = buildOpenApiDocument(services.config.baseUrl);
 
   r.use(apiHeaders(services.config.isProduction));
@@ -96,6 +98,9 @@ export function createApiRouter(services: Services): Router {
   // CSV or PSKC as the raw body or a multipart form: read here, after the key check, within the console's size limit.
   r.post('/token-imports', readTokenImportBody(), tokenImports.create);
   r.get('/token-imports/:id', tokenImports.show);
+
+  r.get('/audit-events', auditEvents.list);
+  r.get('/audit-events.csv', auditEvents.exportCsv);
 
   r.use(() => {
     throw new NotFoundError('This API path');

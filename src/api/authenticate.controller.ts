@@ -8,16 +8,22 @@ import type { Services } from '../services';
 import type { AuthenticateResult, BatchCheckResult } from '../validation/authenticate.service';
 import { jsonObject, param } from './input';
 
-export function createApiAuthenticateController({ validation, users }: Services) {
+export function createApiAuthenticateController({ validation, users, metrics }: Services) {
+  /** mfa_authentications_total, one per decision. */
+  function counted(outcome: AuthenticateResult): AuthenticateResult {
+    metrics.authentications.inc({ result: outcome.challenge ? 'challenge' : outcome.result ? 'success' : 'failure' });
+    return outcome;
+  }
+
   return {
     async authenticate(req: Request, res: Response) {
-      res.json(answer(await validation.authenticate(req.actor!, param(req, 'id'), jsonObject(req))));
+      res.json(answer(counted(await validation.authenticate(req.actor!, param(req, 'id'), jsonObject(req)))));
     },
 
     /** Up to 100 checks in one request, answered in order (the RADIUS connector's path). */
     async authenticateBatch(req: Request, res: Response) {
       const outcomes = await validation.authenticateMany(req.actor!, param(req, 'id'), jsonObject(req));
-      res.json({ results: outcomes.map((o) => ('error' in o ? { result: false, error: o.error } : answer(o))) });
+      res.json({ results: outcomes.map((o) => ('error' in o ? { result: false, error: o.error } : answer(counted(o)))) });
     },
 
     async unlock(req: Request, res: Response) {

@@ -17,6 +17,8 @@ import { tokenImportJson, tokenImportStartedJson } from './token-import-serializ
 import { IMPORT_MAX_BYTES } from '../tokens/import/import.types';
 import { KEY_HEADER, PASSWORD_HEADER } from './token-import-body';
 import { MAX_USER_IDS, SKIP_REASONS } from '../invitations/invitation.types';
+import { ACTOR_TYPES } from '../audit/audit-words';
+import { DEFAULT_LIMIT, MAX_LIMIT } from '../audit/audit-filter';
 
 type Json = Record<string, unknown>;
 
@@ -61,7 +63,7 @@ const writeErrors = { 400: errors[400], 401: errors[401], 404: errors[404], 409:
 
 interface OperationSpec {
   summary: string;
-  tag: 'Resources' | 'Users' | 'Assignments' | 'Invitations' | 'Tokens' | 'Token imports' | 'Validation';
+  tag: 'Resources' | 'Users' | 'Assignments' | 'Invitations' | 'Tokens' | 'Token imports' | 'Validation' | 'Audit';
   params?: Json[];
   body?: string;
   ok: [status: number, description: string, schema?: Json];
@@ -121,6 +123,28 @@ const tokenListParams = [
   { name: 'userId', in: 'query', required: false, description: "The owner's id.", schema: { type: 'string', format: 'uuid' } },
 ];
 
+const auditFilterParams = [
+  { name: 'from', in: 'query', required: false, description: 'Events at or after this instant: ISO 8601 date and time with a zone, or a date (midnight UTC).', schema: { type: 'string' } },
+  { name: 'to', in: 'query', required: false, description: 'Events up to this instant, included; a date includes its whole day (UTC).', schema: { type: 'string' } },
+  { name: 'actorType', in: 'query', required: false, schema: { type: 'string', enum: [...ACTOR_TYPES] } },
+  { name: 'actor', in: 'query', required: false, description: 'The actor\'s id, or exact name (any case): admin email or name, API key name, user login, system label.', schema: { type: 'string', maxLength: 200 } },
+  { name: 'action', in: 'query', required: false, description: 'An action id, e.g. `user.block`, `authenticate`.', schema: { type: 'string', pattern: '^[a-z][a-z0-9_.]{0,99}$' } },
+  { name: 'resource', in: 'query', required: false, description: 'A resource id.', schema: { type: 'string', format: 'uuid' } },
+  { name: 'user', in: 'query', required: false, description: 'The user the event is about: login (any case) or id.', schema: { type: 'string', maxLength: 200 } },
+  { name: 'result', in: 'query', required: false, schema: { type: 'string', enum: ['success', 'failure'] } },
+  { name: 'q', in: 'query', required: false, description: 'Exact name, any case, of a user (login or email), admin (email or name), API key, resource or token serial, or an id: events where it is the actor, the target or the resource.', schema: { type: 'string', maxLength: 200 } },
+];
+/** An operation whose success answer is a CSV download. */
+function csvResponse(op: Json): Json {
+  const responses = op.responses as Json;
+  return { ...op, responses: { ...responses, 200: { description: (responses[200] as Json).description, content: { 'text/csv': { schema: { type: 'string' } } } } } };
+}
+const auditPageParams = [
+  { name: 'before', in: 'query', required: false, description: 'Events older than this event id (a `nextCursor`).', schema: { type: 'string', pattern: '^[1-9][0-9]*$' } },
+  { name: 'after', in: 'query', required: false, description: 'Events newer than this event id (a `prevCursor`).', schema: { type: 'string', pattern: '^[1-9][0-9]*$' } },
+  { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT } },
+];
+
 /** The user CSV: columns, rules and limits, said once for both content types. */
 const USER_CSV_DESCRIPTION =
   'UTF-8 CSV (RFC 4180, with or without a BOM, at most 20 MB) with a header row naming its columns in any order: `login` (required), `email`, `phone` (E.164), `firstName`, `lastName`, `resources` (`;`-separated resource names or ids of your tenant; the user is assigned to each). Unknown columns refuse the file (422, naming them). Each row is judged as `POST /users` judges a body; a bad row is skipped and reported with its line number (the header is line 1).';
@@ -147,7 +171,7 @@ export function buildOpenApiDocument(baseUrl: string): Json {
     },
     servers: [{ url: `${baseUrl}/api/v1` }],
     security: [{ bearerAuth: [] }],
-    tags: [{ name: 'Resources' }, { name: 'Users' }, { name: 'Assignments' }, { name: 'Invitations', description: 'Invitations to enrol a second factor in a resource, emailed with its portal link; reminders and expiry follow the resource\'s settings.' }, { name: 'Tokens' }, { name: 'Token imports', description: 'Hardware tokens in bulk from CSV or PSKC files, as in the console.' }, { name: 'Validation', description: 'Checking a user\'s one-time password: the call your protected application makes.' }],
+    tags: [{ name: 'Resources' }, { name: 'Users' }, { name: 'Assignments' }, { name: 'Invitations', description: 'Invitations to enrol a second factor in a resource, emailed with its portal link; reminders and expiry follow the resource\'s settings.' }, { name: 'Tokens' }, { name: 'Token imports', description: 'Hardware tokens in bulk from CSV or PSKC files, as in the console.' }, { name: 'Validation', description: 'Checking a user\'s one-time password: the call your protected application makes.' }, { name: 'Audit', description: 'The audit log: every change and every sign-in, newest first.' }],
     paths: {
       '/openapi.json': {
         get: { operationId: 'getOpenApi', summary: 'This document', security: [], responses: { 200: { description: 'The OpenAPI document', ...json({ type: 'object' }) } } },
@@ -240,6 +264,12 @@ export function buildOpenApiDocument(baseUrl: string): Json {
       },
       '/token-imports/{id}': {
         get: operation('getTokenImport', { summary: 'Progress and result of a token import (the same shape as a user import; updated and unchanged are always 0)', tag: 'Token imports', params: [idParam('id', 'token import')], ok: [200, 'The import', ref('TokenImport')], errors: readErrors }),
+      },
+      '/audit-events': {
+        get: operation('listAuditEvents', { summary: 'List audit events, newest first, filtered; keyset-paged with `before` = the previous page\'s `nextCursor`', tag: 'Audit', params: [...auditFilterParams, ...auditPageParams], ok: [200, 'A page of events', ref('AuditEventPage')], errors: { 400: errors[400], 401: errors[401], 422: errors[422] } }),
+      },
+      '/audit-events.csv': {
+        get: csvResponse(operation('exportAuditEvents', { summary: 'Every audit event of the filters as CSV (streamed, no paging; cells starting with = + - @ get a leading quote)', tag: 'Audit', params: auditFilterParams, ok: [200, 'CSV with a header row'], errors: { 400: errors[400], 401: errors[401], 422: errors[422] } })),
       },
       '/users': {
         get: operation('listUsers', { summary: 'List and search users (login, email, names)', tag: 'Users', params: listParams, ok: [200, 'A page of users', ref('UserPage')], errors: { 401: errors[401] } }),
@@ -340,6 +370,32 @@ export function buildOpenApiDocument(baseUrl: string): Json {
             remindersSent: { type: 'integer' },
             nextReminderAt: { type: ['string', 'null'], format: 'date-time' },
             cancelledAt: { type: ['string', 'null'], format: 'date-time' },
+          },
+        },
+        AuditEvent: {
+          type: 'object',
+          required: ['id', 'createdAt', 'actor', 'action', 'actionText', 'target', 'resource', 'result', 'ip', 'userAgent', 'details'],
+          properties: {
+            id: { type: 'string', description: 'Event id (a cursor for `before` / `after`)' },
+            createdAt: { type: 'string', format: 'date-time' },
+            actor: { type: 'object', required: ['type', 'id', 'name'], properties: { type: { type: 'string', enum: [...ACTOR_TYPES] }, id: { type: ['string', 'null'] }, name: { type: ['string', 'null'], description: 'Admin email, API key name, user login or system label' } } },
+            action: { type: 'string', description: 'Action id, e.g. `user.block`' },
+            actionText: { type: 'string', description: 'The action in words, e.g. "Blocked user"' },
+            target: { type: ['object', 'null'], required: ['type', 'id', 'name'], properties: { type: { type: 'string' }, id: { type: ['string', 'null'] }, name: { type: ['string', 'null'] } } },
+            resource: { type: ['object', 'null'], required: ['id', 'name'], properties: { id: { type: 'string', format: 'uuid' }, name: { type: ['string', 'null'] } } },
+            result: { type: 'string', enum: ['success', 'failure'] },
+            ip: { type: ['string', 'null'] },
+            userAgent: { type: ['string', 'null'] },
+            details: { type: 'object' },
+          },
+        },
+        AuditEventPage: {
+          type: 'object',
+          required: ['items', 'nextCursor', 'prevCursor'],
+          properties: {
+            items: { type: 'array', items: ref('AuditEvent') },
+            nextCursor: { type: ['string', 'null'], description: 'Pass as `before` for the next (older) page; null on the last page' },
+            prevCursor: { type: ['string', 'null'], description: 'Pass as `after` for the previous (newer) page; null on the first page' },
           },
         },
         UserImportStarted: { type: 'object', required: ['id', 'status'], properties: { id: { type: 'string', format: 'uuid' }, status: { const: 'queued' } } },

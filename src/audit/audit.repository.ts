@@ -1,8 +1,6 @@
-/** Audit events: written inside the caller's transaction, read per tenant. */
+/** Audit events: written inside the caller's transaction (reads: audit-query.repository.ts). */
 import type { Queryable } from '../db/knex';
-import type { PageRequest } from '../lib/pagination';
 import type { Actor } from './actor';
-import { whereResourceInScope, type Scope } from '../admins/resource-scope';
 
 export interface AuditEntry {
   action: string;
@@ -51,27 +49,4 @@ export function toAuditRow(actor: Actor, entry: AuditEntry) {
     user_agent: actor.userAgent?.slice(0, 300) ?? null,
     details: JSON.stringify(entry.details ?? {}),
   };
-}
-
-/**
- * Newest first. Events recorded with an admin's id but no label (sign-in steps) get the admin's
- * current email as label, joined within the same tenant only.
- */
-export async function listAudit(q: Queryable, tenantId: string, page: PageRequest, scope: Scope): Promise<{ items: AuditEventRow[]; total: number }> {
-  // A limited admin sees only events recorded with one of their resources (issue 12 §5).
-  const base = q('audit_events').where({ tenant_id: tenantId }).modify((b) => whereResourceInScope(b, 'resource_id', scope));
-  const [items, [{ count }]] = await Promise.all([
-    q('audit_events as e')
-      .leftJoin('admins as a', function () {
-        this.on('a.id', '=', 'e.actor_id').andOn('a.tenant_id', '=', 'e.tenant_id').andOn('e.actor_type', '=', q.raw('?', ['admin']));
-      })
-      .where('e.tenant_id', tenantId)
-      .modify((b) => whereResourceInScope(b, 'e.resource_id', scope))
-      .orderBy('e.id', 'desc')
-      .limit(page.perPage)
-      .offset((page.page - 1) * page.perPage)
-      .select('e.*', q.raw('coalesce(e.actor_label, a.email) as actor_label')),
-    base.clone().count<{ count: string }[]>('* as count'),
-  ]);
-  return { items, total: Number(count) };
 }

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Logger } from '../lib/logger';
+import { COMPILED } from '../lib/project-root';
+import { migrationFiles } from './migration-source';
 
 export type Db = Knex;
 export type Trx = Knex.Transaction;
@@ -13,6 +15,7 @@ export type Queryable = Knex | Knex.Transaction;
 // BIGINT columns (counters, steps, audit ids) fit in a JS number for our ranges.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
 
+/** migrations/ beside src/: the sources, or their compiled copies in dist/migrations. */
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
 export function createDb(connectionString: string, poolMax = 10, log?: Logger): Db {
@@ -23,7 +26,7 @@ export function createDb(connectionString: string, poolMax = 10, log?: Logger): 
     // Knex's own warnings (one per refused connection during an outage) become one-line JSON log
     // entries instead of multi-line console text with a stack.
     ...(log ? { log: knexLog(log) } : {}),
-    migrations: { directory: MIGRATIONS_DIR, loadExtensions: ['.ts'], tableName: 'knex_migrations' },
+    migrations: { migrationSource: migrationFiles(MIGRATIONS_DIR, COMPILED ? '.js' : '.ts'), tableName: 'knex_migrations' },
   });
 }
 

@@ -14,11 +14,18 @@ export interface Mailer {
   close(): void;
 }
 
+/**
+ * SMTP connections are kept open and reused (nodemailer's pool): without it every message paid a
+ * new TCP (and TLS) connection, greeting and authentication. At most `maxConnections` at once, each
+ * renewed after `maxMessages` messages.
+ */
+export const SMTP_POOL = { pool: true, maxConnections: 10, maxMessages: 100 } as const;
+
 export function createMailer(options: { smtpUrl?: string; from: string; log: Logger; sms?: SmsSender }): Mailer {
   // nodemailer waits up to 2 min to connect and 10 min on a silent socket; a hung SMTP server would
   // hold a job (and a graceful shutdown) that long. Fail the attempt instead: the queue retries it.
   const transport: Transporter | undefined = options.smtpUrl
-    ? nodemailer.createTransport({ url: options.smtpUrl, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 })
+    ? nodemailer.createTransport({ url: options.smtpUrl, ...SMTP_POOL, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 })
     : undefined;
   return {
     async deliver(message) {

@@ -1,12 +1,10 @@
 /** Operator endpoints: liveness, readiness (database and Redis), Prometheus metrics. */
 import { Router } from 'express';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Services } from '../services';
+import { metricsHandler } from '../metrics/metrics-endpoint';
 
 export function createHealthRouter(services: Services): Router {
   const router = Router();
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
 
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -32,8 +30,6 @@ export function createHealthRouter(services: Services): Router {
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
 
-  router.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
-  });
+  router.get('/metrics', metricsHandler(services.metrics, services.config.metricsToken));
   return router;
 }

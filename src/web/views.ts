@@ -1,10 +1,10 @@
 /** Eta templates: one engine, page-or-partial rendering, HX-* handling in one place. */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type { Request, Response } from 'express';
+import { PROJECT_ROOT } from '../lib/project-root';
 
-export const VIEWS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../views');
+export const VIEWS_DIR = path.join(PROJECT_ROOT, 'views');
 
 export function createViewEngine(cache: boolean): Eta {
   return new Eta({ views: VIEWS_DIR, cache, autoEscape: true, autoTrim: [false, 'nl'] });

@@ -3,7 +3,8 @@
  * `navigator.credentials.get()` and the check of its answer. No HTTP, no session, no lock: the
  * caller (portal sign-in) keeps the challenge, counts the attempt and audits the outcome.
  */
-import { generateAuthenticationOptions, verifyAuthenticationResponse, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import { webauthnLibrary } from './webauthn-library';
 import type { Queryable } from '../db/knex';
 import * as repo from './webauthn.repository';
 import { isFresh, parseAssertion, type PendingCeremony, type RelyingParty } from './webauthn.types';
@@ -18,7 +19,7 @@ export interface UserInResource {
 export async function authenticationOptions(q: Queryable, who: UserInResource, rp: RelyingParty): Promise<{ options: PublicKeyCredentialRequestOptionsJSON; pending: PendingCeremony } | undefined> {
   const credentials = (await repo.credentialsForCheck(q, who.tenantId, who.resourceId, who.userId)).filter((c) => c.rpId === rp.rpID);
   if (credentials.length === 0) return undefined;
-  const options = await generateAuthenticationOptions({
+  const options = await (await webauthnLibrary()).generateAuthenticationOptions({
     rpID: rp.rpID,
     allowCredentials: credentials.map((c) => ({ id: c.credentialId, transports: c.transports })),
     // A second factor after the password: presence is what counts, a PIN on the key is optional.
@@ -43,7 +44,7 @@ export async function checkAssertion(q: Queryable, who: UserInResource, pending:
   let newCounter: number;
   try {
     // The library also refuses a counter that did not move forward when either counter is non-zero.
-    const result = await verifyAuthenticationResponse({
+    const result = await (await webauthnLibrary()).verifyAuthenticationResponse({
       response,
       expectedChallenge: pending.challenge,
       expectedOrigin: pending.origin,

@@ -8,13 +8,8 @@
  * to one token only, and the change is audited in its transaction and notified after commit.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  generateRegistrationOptions,
-  verifyRegistrationResponse,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type RegistrationResponseJSON,
-  type VerifiedRegistrationResponse,
-} from '@simplewebauthn/server';
+import type { PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON, VerifiedRegistrationResponse } from '@simplewebauthn/server';
+import { webauthnLibrary } from './webauthn-library';
 import type { Db, Queryable } from '../db/knex';
 import { isUniqueViolation } from '../db/errors';
 import { BadRequestError, ConflictError, NotFoundError, ValidationError } from '../lib/errors';
@@ -65,7 +60,7 @@ export function createWebauthnEnrollment(db: Db, messages: MessageService) {
   /** The verified registration, or undefined for any answer that does not verify (never thrown: the caller says it plainly). */
   async function verify(pending: PendingCeremony, response: RegistrationResponseJSON): Promise<RegistrationInfo | undefined> {
     try {
-      const result = await verifyRegistrationResponse({ response, expectedChallenge: pending.challenge, expectedOrigin: pending.origin, expectedRPID: pending.rpID, requireUserVerification: false });
+      const result = await (await webauthnLibrary()).verifyRegistrationResponse({ response, expectedChallenge: pending.challenge, expectedOrigin: pending.origin, expectedRPID: pending.rpID, requireUserVerification: false });
       return result.verified ? result.registrationInfo : undefined;
     } catch {
       return undefined;
@@ -84,7 +79,7 @@ export function createWebauthnEnrollment(db: Db, messages: MessageService) {
       await permitted(u);
       const { user } = await room(db, u);
       const existing = await repo.credentialsOfUser(db, u.portal.tenantId, u.userId);
-      const options = await generateRegistrationOptions({
+      const options = await (await webauthnLibrary()).generateRegistrationOptions({
         rpName: u.portal.name,
         rpID: rp.rpID,
         userName: user.login,

@@ -3,9 +3,9 @@
  * them, and throwaway Redis / PostgreSQL servers. Every child is registered so that a test file's
  * `after` hook can kill whatever is still running, even when a test failed half-way.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { waitUntil } from './wait';
 
@@ -44,8 +44,30 @@ export function procfileCommand(role: 'web' | 'worker' | 'release' | 'radius'): 
   return line.slice(role.length + 1).trim().split(/\s+/);
 }
 
+/** Newest modification time of the TypeScript files under `dir`. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The Procfile runs the build (dist/). `npm test` builds first; a test file run alone builds here
+ * when dist/ is missing or older than a source, so it never tests stale code.
+ */
+export function ensureBuilt(): void {
+  const stamp = path.join(ROOT, 'dist', '.built');
+  const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
+  if (['src', 'workers', 'migrations'].some((dir) => newestSource(path.join(ROOT, dir)) > built)) {
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'ignore' });
+  }
+}
+
 /** Starts a Procfile role the way a supervisor would, but with this test's node binary. */
 export function spawnRole(role: 'web' | 'worker' | 'radius', env: Record<string, string>): Child {
+  ensureBuilt();
   const [command, ...args] = procfileCommand(role);
   if (command !== 'node') throw new Error(`the Procfile's ${role} role must run node directly, not ${command}`);
   return spawnChild(process.execPath, args, env);

@@ -1,7 +1,7 @@
 /**
- * The real processes, as the Procfile runs them: `web` (src/server.ts) and `worker`
- * (workers/worker.ts) as child processes on PostgreSQL, Redis and an SMTP sink. An email queued
- * while the worker is stopped is delivered once it starts; SIGTERM stops both cleanly.
+ * The real processes, as the Procfile runs them: `web` and `worker` from the build (dist/, plain
+ * `node`) as child processes on PostgreSQL, Redis and an SMTP sink. An email queued while the
+ * worker is stopped is delivered once it starts, both serve their own /metrics; SIGTERM stops both cleanly.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +13,10 @@ import { createTenant, unique } from '../helpers/factories';
 import { testDatabaseUrl, testRedisUrl } from '../helpers/env';
 import { freePort, waitUntil } from '../helpers/wait';
 import { deleteQueueKeys } from '../helpers/redis-keys';
+import { ensureBuilt, procfileCommand } from '../helpers/processes';
+import { parsePrometheus } from '../helpers/prometheus';
+
+const METRICS_TOKEN = 'processes-test-metrics-token-0123456789';
 
 interface Child {
   proc: ChildProcess;
@@ -20,9 +24,11 @@ interface Child {
   output(): string;
 }
 
-/** Starts `node --import tsx <entry>` directly (no npx/tsx wrapper) so signals reach the process itself. */
-function spawnProcess(entry: string, env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a Procfile role (`node dist/...`, no npm or tsx in between) so signals reach the process itself. */
+function spawnProcess(role: 'web' | 'worker', env: Record<string, string>): Child {
+  ensureBuilt();
+  const [, ...args] = procfileCommand(role);
+  const proc = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout!.on('data', (d) => (output += d));
   proc.stderr!.on('data', (d) => (output += d));
@@ -43,6 +49,7 @@ describe('web and worker processes', () => {
   let ctx: TestContext;
   let env: Record<string, string>;
   let port: number;
+  let workerMetricsPort: number;
   const children: Child[] = [];
   let web: Child;
   let worker: Child;
@@ -50,6 +57,7 @@ describe('web and worker processes', () => {
   before(async () => {
     sink = await startSmtpSink();
     port = await freePort();
+    workerMetricsPort = await freePort();
     env = {
       NODE_ENV: 'test',
       PORT: String(port),
@@ -60,6 +68,7 @@ describe('web and worker processes', () => {
       SMTP_URL: sink.url,
       QUEUE_PREFIX: unique('t'),
       LOG_LEVEL: 'warn',
+      METRICS_TOKEN,
     };
     // The test's own services share the database and the queue prefix with the children.
     ctx = await createTestContext({ REDIS_URL: env.REDIS_URL, SMTP_URL: env.SMTP_URL, QUEUE_PREFIX: env.QUEUE_PREFIX });
@@ -74,7 +83,8 @@ describe('web and worker processes', () => {
   });
 
   it('the web process serves /healthz and /readyz with database and Redis reachable', async () => {
-    web = spawnProcess('src/server.ts', env);
+    assert.deepEqual(procfileCommand('web'), ['node', 'dist/src/server.js']);
+    web = spawnProcess('web', env);
     children.push(web);
     const base = `http://127.0.0.1:${port}`;
     await waitUntil(
@@ -97,7 +107,7 @@ describe('web and worker processes', () => {
     assert.equal((await ctx.services.queue.counts()).email.waiting, 1, 'the job waits for a worker');
     assert.equal(sink.received.length, 0);
 
-    worker = spawnProcess('workers/worker.ts', env);
+    worker = spawnProcess('worker', { ...env, WORKER_METRICS_PORT: String(workerMetricsPort) });
     children.push(worker);
     const mail = await sink.waitFor((m) => m.to.includes(email), 60_000).catch((err) => {
       throw new Error(`${err.message}\nworker output:\n${worker.output()}`);
@@ -107,12 +117,31 @@ describe('web and worker processes', () => {
     assert.equal(message.body_text, null);
   });
 
+  it('the worker serves its own metrics on WORKER_METRICS_PORT, behind METRICS_TOKEN', async () => {
+    const url = `http://127.0.0.1:${workerMetricsPort}/metrics`;
+    assert.equal((await fetch(url)).status, 401);
+    assert.equal((await fetch(url, { headers: { Authorization: 'Bearer wrong-token-of-enough-length' } })).status, 401);
+    const res = await fetch(url, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } });
+    assert.equal(res.status, 200);
+    const scraped = parsePrometheus(await res.text());
+    // The invitation email of the test above ran in this worker.
+    assert.equal(scraped.sum('mfa_jobs_total', { queue: 'email', name: 'message.send', result: 'success' }), 1);
+    assert.equal(scraped.sum('mfa_message_delivery_seconds_count', { channel: 'email' }), 1);
+    for (const state of ['waiting', 'active', 'delayed', 'failed']) assert.equal(scraped.find('mfa_queue_jobs', { queue: 'email', state }).length, 1, state);
+    assert.ok(scraped.sum('process_resident_memory_bytes') > 0);
+    assert.equal((await fetch(`http://127.0.0.1:${workerMetricsPort}/other`)).status, 404);
+
+    const web = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } });
+    assert.equal(web.status, 200);
+    assert.ok(parsePrometheus(await web.text()).find('http_request_duration_seconds_count', { method: 'GET', route: '/readyz', status: '2xx' }).length === 1);
+  });
+
   it('the worker refuses to start without REDIS_URL or DATABASE_URL, and says why', async () => {
     for (const [missing, message] of [
       ['REDIS_URL', /The worker needs REDIS_URL/],
       ['DATABASE_URL', /The worker needs DATABASE_URL/],
     ] as const) {
-      const refused = spawnProcess('workers/worker.ts', { ...env, [missing]: '' });
+      const refused = spawnProcess('worker', { ...env, [missing]: '' });
       children.push(refused);
       // 'close', not 'exit': the output streams are complete by then.
       const [code] = await once(refused.proc, 'close');

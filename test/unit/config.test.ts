@@ -18,7 +18,7 @@ describe('config', () => {
   it('refuses production without real secrets and names each missing one', () => {
     assert.throws(
       () => loadConfig({ NODE_ENV: 'production' }),
-      (err: Error) => err instanceof ConfigError && /DATABASE_URL, BASE_URL, SESSION_SECRET, CSRF_SECRET, ENCRYPTION_KEYS/.test(err.message),
+      (err: Error) => err instanceof ConfigError && /DATABASE_URL, BASE_URL, SESSION_SECRET, CSRF_SECRET, ENCRYPTION_KEYS, METRICS_TOKEN/.test(err.message),
     );
   });
 
@@ -31,6 +31,7 @@ describe('config', () => {
       SESSION_SECRET: randomBytes(30).toString('base64'),
       CSRF_SECRET: randomBytes(30).toString('base64'),
       ENCRYPTION_KEYS: `old:${randomBytes(32).toString('base64')},k2:${key}`,
+      METRICS_TOKEN: randomBytes(24).toString('base64url'),
     });
     assert.equal(config.isProduction, true);
     assert.equal(config.signupEnabled, false);
@@ -53,6 +54,7 @@ describe('config', () => {
       SESSION_SECRET: randomBytes(30).toString('base64'),
       CSRF_SECRET: randomBytes(30).toString('base64'),
       ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+      METRICS_TOKEN: randomBytes(24).toString('base64url'),
     });
     const refuses = (env: Record<string, string>, message: RegExp) =>
       assert.throws(() => loadConfig(env), (err: Error) => err instanceof ConfigError && /refuses weak secrets/.test(err.message) && message.test(err.message));
@@ -78,6 +80,28 @@ describe('config', () => {
     it('development and test keep accepting simple values', () => {
       assert.equal(loadConfig({ SESSION_SECRET: 's'.repeat(40), ENCRYPTION_KEYS: `k:${Buffer.alloc(32).toString('base64')}` }).sessionSecret, 's'.repeat(40));
       assert.equal(loadConfig(strong()).isProduction, true);
+    });
+
+    it('METRICS_TOKEN and OPS_PASSWORD of one character repeated', () => {
+      refuses({ ...strong(), METRICS_TOKEN: 'm'.repeat(32) }, /METRICS_TOKEN is one character repeated/);
+      refuses({ ...strong(), OPS_USERNAME: 'ops', OPS_PASSWORD: 'p'.repeat(20) }, /OPS_PASSWORD is one character repeated/);
+    });
+  });
+
+  describe('operators (issue 13 §4)', () => {
+    it('the queue dashboard needs both OPS_USERNAME and OPS_PASSWORD, and a password of 16 characters', () => {
+      assert.equal(loadConfig({}).ops, undefined);
+      assert.deepEqual(loadConfig({ OPS_USERNAME: 'ops', OPS_PASSWORD: 'a long operator pass' }).ops, { username: 'ops', password: 'a long operator pass' });
+      assert.throws(() => loadConfig({ OPS_USERNAME: 'ops' }), /OPS_USERNAME and OPS_PASSWORD go together/);
+      assert.throws(() => loadConfig({ OPS_PASSWORD: 'a long operator pass' }), /OPS_USERNAME and OPS_PASSWORD go together/);
+      assert.throws(() => loadConfig({ OPS_USERNAME: 'ops', OPS_PASSWORD: 'short' }), /OPS_PASSWORD: at least 16 characters/);
+    });
+
+    it('metrics token and worker metrics port', () => {
+      const config = loadConfig({ METRICS_TOKEN: 'x'.repeat(10) + 'metrics-token-1', WORKER_METRICS_PORT: '9464' });
+      assert.equal(config.workerMetricsPort, 9464);
+      assert.throws(() => loadConfig({ METRICS_TOKEN: 'short' }), /METRICS_TOKEN: at least 24 characters/);
+      assert.equal(loadConfig({}).workerMetricsPort, undefined);
     });
   });
 });
