@@ -16,8 +16,9 @@ async function main(): Promise<void> {
   const services = await createServices(config, { migrate: false });
   const workers = startBullWorkers(config.redisUrl, services.processors, services.log, { prefix: config.queuePrefix });
   const stopSweeps = startSweeps(services);
+  const stopDispatch = services.auditDispatch.start(config.webhooks.dispatchIntervalMs);
   services.log.info('worker started: queues email, provisioning, audit');
-  installShutdown(services.log, [stopSweeps, () => workers.close(), () => services.close()]);
+  installShutdown(services.log, [stopSweeps, stopDispatch, () => workers.close(), () => services.close()]);
 }
 
 main().catch((err) => {

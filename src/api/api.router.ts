@@ -21,6 +21,7 @@ import { refuseBadInput } from '../web/input-guard';
 import { csvUpload } from '../web/csv-upload';
 import { createApiUserImportsController } from './user-imports.controller';
 import { createApiInvitationsController } from './invitations.controller';
+import { createApiWebhooksController } from './webhooks.controller';
 
 export function createApiRouter(services: Services): Router {
   const r = Router();
@@ -33,6 +34,7 @@ export function createApiRouter(services: Services): Router {
   const tokenImports = createApiTokenImportsController(services);
   const userImports = createApiUserImportsController(services);
   const invitations = createApiInvitationsController(services);
+  const webhooks = createApiWebhooksController(services);
   const openapi = buildOpenApiDocument(services.config.baseUrl);
 
   r.use(apiHeaders(services.config.isProduction));
@@ -95,6 +97,15 @@ export function createApiRouter(services: Services): Router {
   // CSV or PSKC as the raw body or a multipart form: read here, after the key check, within the console's size limit.
   r.post('/token-imports', readTokenImportBody(), tokenImports.create);
   r.get('/token-imports/:id', tokenImports.show);
+
+  r.get('/webhooks', webhooks.list);
+  r.post('/webhooks', webhooks.create);
+  r.get('/webhooks/:id', webhooks.show);
+  r.patch('/webhooks/:id', webhooks.update);
+  r.delete('/webhooks/:id', webhooks.remove);
+  r.post('/webhooks/:id/rotate-secret', webhooks.rotateSecret);
+  r.get('/webhooks/:id/deliveries', webhooks.deliveries);
+  r.post('/webhooks/:id/deliveries/:deliveryId/redeliver', webhooks.redeliver);
 
   r.use(() => {
     throw new NotFoundError('This API path');
