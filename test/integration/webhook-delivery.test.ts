@@ -1,7 +1,7 @@
 /**
  * Webhook delivery end to end (issue 13 §1): real PostgreSQL, the in-process audit queue, and a
  * real HTTP receiver on a local port that checks signatures with its own HMAC. The retry schedule
- * is shortened to milliseconds through configuration; the clock of the 5-day rule is injected.
+ * is shortened to milliseconds through configuration; the 5-day rule's time is injected on the endpoint's row.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,7 +23,6 @@ describe('webhooks: delivery to a local receiver', () => {
   let ctx: TestContext;
   let sink: SmtpSink;
   let stopDispatch: () => Promise<void>;
-  let clockOffsetMs = 0;
   const results: DeliveryResult[] = [];
   const receivers: WebhookReceiver[] = [];
 
@@ -31,7 +30,7 @@ describe('webhooks: delivery to a local receiver', () => {
     sink = await startSmtpSink();
     ctx = await createTestContext(
       { SMTP_URL: sink.url, WEBHOOK_RETRY_SCHEDULE_MS: SCHEDULE.join(','), WEBHOOK_TIMEOUT_MS: '400' },
-      { webhooks: { onDeliveryResult: (r) => results.push(r), now: () => new Date(Date.now() + clockOffsetMs) } },
+      { webhooks: { onDeliveryResult: (r) => results.push(r) } },
     );
     stopDispatch = ctx.services.auditDispatch.start(25);
   });
@@ -196,13 +195,14 @@ describe('webhooks: delivery to a local receiver', () => {
     const t = await createTenant(ctx.services);
     const r = await receiver(() => ({ status: 500 }));
     const ep = await endpoint(t, r.url, ['resource.create']);
-    clockOffsetMs = 0;
     await createResource(ctx.services, t);
     await waitUntil(async () => (await ctx.services.db('webhook_endpoints').where({ id: ep.id }).first()).failing_since, 5_000, 'failing_since set');
     await waitUntil(async () => (await ctx.services.db('webhook_deliveries').where({ endpoint_id: ep.id, status: 'failed' })).length === 1, 10_000, 'the first delivery dead');
     assert.equal((await ctx.services.db('webhook_endpoints').where({ id: ep.id }).first()).disabled_at, null, 'not disabled before 5 days');
-    clockOffsetMs = 5 * 24 * 3600_000 + 60_000;
-    try {
+    // Time injected on this endpoint's row alone: a clock moved for the whole process would also
+    // age the endpoints of test files running alongside on the same database.
+    await ctx.services.db('webhook_endpoints').where({ id: ep.id }).update({ failing_since: new Date(Date.now() - 5 * 24 * 3600_000 - 60_000) });
+    {
       await createResource(ctx.services, t);
       const row = await waitUntil(async () => {
         const e = await ctx.services.db('webhook_endpoints').where({ id: ep.id }).first();
@@ -215,9 +215,8 @@ describe('webhooks: delivery to a local receiver', () => {
       assert.equal(audit.actor_type, 'system');
       const api = await apiClient(ctx.app, t.apiKey).get(`/webhooks/${ep.id}`);
       assert.equal(api.body.enabled, false);
-    } finally {
-      clockOffsetMs = 0;
     }
+    assert.equal((await ctx.services.db('webhook_deliveries').where({ endpoint_id: ep.id }).whereIn('status', ['pending', 'retrying'])).length, 0, 'open deliveries ended as failed');
     const before = r.received.length;
     await createResource(ctx.services, t);
     await waitUntil(async () => (await ctx.services.db('audit_events').where({ tenant_id: t.tenantId }).whereNull('fanned_out_at')).length === 0, 5_000, 'fan-out');
