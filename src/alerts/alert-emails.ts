@@ -14,6 +14,7 @@ export const LOCKOUT_ALERT_WINDOW_MINUTES = 60;
 interface Names {
   users: Map<string, string>;
   resources: Map<string, string>;
+  admins: Map<string, string>;
 }
 
 function describe(kind: AlertKind, e: AlertEvent, names: Names): { subject: string; body: string } {
@@ -25,7 +26,10 @@ function describe(kind: AlertKind, e: AlertEvent, names: Names): { subject: stri
     case 'user_locked':
       return { subject: `User ${user} is locked out of ${resource}`, body: `User ${user} is locked out of ${resource} after too many failed attempts (${when}).\nAn admin can unlock them on the resource's Users tab. Further lockouts of this user in this resource within the hour are not emailed.` };
     case 'admin_locked':
-      return { subject: `Admin account ${String(d.email ?? e.target_id ?? '')} is locked`.trim(), body: `An admin account (${e.target_id}) was locked at ${when}: ${String(d.reason ?? 'too many failed sign-in attempts')}.\nAn owner can unlock it on the Admins page.` };
+    {
+      const admin = (e.target_id && names.admins.get(e.target_id)) ?? e.target_id ?? 'unknown';
+      return { subject: `Admin account ${admin} is locked`, body: `The admin account ${admin} was locked at ${when} (${String(d.reason ?? 'too many failed sign-in attempts')}).\nAn owner can unlock it on the Admins page.` };
+    }
     case 'import_finished': {
       const what = e.action.startsWith('user.') ? 'User import' : 'Token import';
       if (e.action.endsWith('.failed')) return { subject: `${what} failed`, body: `${what} ${e.target_id} failed at ${when}: ${String(d.error ?? 'see the import page')}.` };
@@ -44,13 +48,16 @@ function describe(kind: AlertKind, e: AlertEvent, names: Names): { subject: stri
 async function lookupNames(q: Queryable, events: AlertEvent[]): Promise<Names> {
   const userKeys = events.filter((e) => e.target_id && /^[0-9a-f-]{36}$/i.test(e.target_id)).map((e) => [e.tenant_id, e.target_id!] as const);
   const resourceKeys = events.filter((e) => e.resource_id).map((e) => [e.tenant_id, e.resource_id!] as const);
-  const [users, resources] = await Promise.all([
+  const adminKeys = events.filter((e) => e.action === 'admin.lock' && e.target_id).map((e) => [e.tenant_id, e.target_id!] as const);
+  const [users, resources, admins] = await Promise.all([
     userKeys.length ? q('users').whereIn(['tenant_id', 'id'], userKeys as unknown as string[][]).select('id', 'login') : [],
     resourceKeys.length ? q('resources').whereIn(['tenant_id', 'id'], resourceKeys as unknown as string[][]).select('id', 'name') : [],
+    adminKeys.length ? q('admins').whereIn(['tenant_id', 'id'], adminKeys as unknown as string[][]).select('id', 'email') : [],
   ]);
   return {
     users: new Map(users.map((u: { id: string; login: string }) => [u.id, u.login])),
     resources: new Map(resources.map((r: { id: string; name: string }) => [r.id, r.name])),
+    admins: new Map(admins.map((a: { id: string; email: string }) => [a.id, a.email])),
   };
 }
 
