@@ -60,16 +60,19 @@ export async function listEndpoints(q: Queryable, tenantId: string): Promise<Web
 }
 
 export async function updateEndpoint(q: Queryable, tenantId: string, id: string, patch: Record<string, unknown>): Promise<WebhookEndpoint | undefined> {
+  if (!isUuid(id)) return undefined;
   const [row] = await q('webhook_endpoints').where({ tenant_id: tenantId, id }).update({ ...patch, updated_at: q.fn.now() }).returning('*');
   return row ? toEndpoint(row) : undefined;
 }
 
 export async function deleteEndpoint(q: Queryable, tenantId: string, id: string): Promise<boolean> {
+  if (!isUuid(id)) return false;
   return (await q('webhook_endpoints').where({ tenant_id: tenantId, id }).delete()) === 1;
 }
 
 /** Moves the current secret to "previous" for `overlapHours` and stores the new one. */
 export async function rotateSecret(q: Queryable, tenantId: string, id: string, newSealed: string, overlapHours: number): Promise<boolean> {
+  if (!isUuid(id)) return false;
   const updated = await q('webhook_endpoints')
     .where({ tenant_id: tenantId, id })
     .update({
