@@ -105,12 +105,14 @@ export function createWebhookDeliverer(db: Db, secrets: SecretBox, messages: Mes
     async deliver(deliveryId: string): Promise<DeliveryResult | 'skipped'> {
       const delivery = await deliveries.claimAttempt(db, deliveryId, leaseMs);
       if (!delivery) return 'skipped';
-      const endpoint = await findSecrets(db, delivery.tenantId, delivery.endpointId);
+      const [endpoint, event] = await Promise.all([
+        findSecrets(db, delivery.tenantId, delivery.endpointId),
+        db('audit_events').where({ tenant_id: delivery.tenantId, id: delivery.eventId }).first(),
+      ]);
       if (!endpoint || endpoint.disabledAt) {
         await deliveries.markFailed(db, delivery.id, { error: 'endpoint disabled' }, undefined);
         return 'skipped';
       }
-      const event = await db('audit_events').where({ tenant_id: delivery.tenantId, id: delivery.eventId }).first();
       if (!event) {
         await deliveries.markFailed(db, delivery.id, { error: 'event no longer exists' }, undefined);
         return 'skipped';
