@@ -58,13 +58,13 @@ export function createWebhookDeliverer(db: Db, secrets: SecretBox, messages: Mes
   const leaseMs = config.timeoutMs + 5_000;
 
   /** Disables the endpoint when its failures have lasted 5 days; emails the owners. In the caller's transaction. */
-  async function noteFailure(trx: Queryable, tenantId: string, endpointId: string): Promise<Array<() => Promise<void>>> {
+  async function noteFailure(trx: Queryable, tenantId: string, endpointId: string): Promise<{ disabled: boolean; dispatch: Array<() => Promise<void>> }> {
     const at = now();
     const [row] = await trx('webhook_endpoints')
       .where({ tenant_id: tenantId, id: endpointId })
       .update({ failing_since: trx.raw('coalesce(failing_since, ?)', [at]) })
       .returning(['url', 'failing_since', 'disabled_at']);
-    if (!row || row.disabled_at || at.getTime() - new Date(row.failing_since).getTime() < DISABLE_AFTER_MS) return [];
+    if (!row || row.disabled_at || at.getTime() - new Date(row.failing_since).getTime() < DISABLE_AFTER_MS) return { disabled: false, dispatch: [] };
     const reason = `every delivery failed since ${new Date(row.failing_since).toISOString()}`;
     await trx('webhook_endpoints').where({ tenant_id: tenantId, id: endpointId }).update({ disabled_at: at, disabled_reason: reason, updated_at: at });
     await deliveries.failOpenDeliveries(trx, tenantId, endpointId, 'endpoint disabled');
@@ -79,7 +79,7 @@ export function createWebhookDeliverer(db: Db, secrets: SecretBox, messages: Mes
       });
       dispatch.push(send);
     }
-    return dispatch;
+    return { disabled: true, dispatch };
   }
 
   async function record(delivery: deliveries.Delivery, result: SendResult): Promise<DeliveryResult> {
@@ -93,8 +93,10 @@ export function createWebhookDeliverer(db: Db, secrets: SecretBox, messages: Mes
       }
       const retryInMs = config.retryScheduleMs[delivery.attempts - 1];
       await deliveries.markFailed(trx, delivery.id, { statusCode: result.statusCode, error: result.error ?? 'failed' }, retryInMs);
-      outcome = retryInMs === undefined ? 'dead' : 'failed';
-      return noteFailure(trx, delivery.tenantId, delivery.endpointId);
+      const { disabled, dispatch } = await noteFailure(trx, delivery.tenantId, delivery.endpointId);
+      // An endpoint disabled by this failure ends its deliveries, this one included: no retry follows.
+      outcome = retryInMs === undefined || disabled ? 'dead' : 'failed';
+      return dispatch;
     });
     for (const send of dispatch) await send();
     return outcome!;

@@ -15,6 +15,7 @@ import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
 import { waitUntil } from '../helpers/wait';
 import { createWebhookDeliverer, type DeliveryResult } from '../../src/webhooks/webhook-deliverer';
 import { isForbiddenAddress } from '../../src/webhooks/address-policy';
+import { recordAudit } from '../../src/audit/audit.repository';
 import { sendWebhook } from '../../src/webhooks/webhook-sender';
 
 const SCHEDULE = [40, 40, 40];
@@ -253,6 +254,42 @@ describe('webhooks: delivery to a local receiver', () => {
       const row = await ctx.services.db('webhook_deliveries').where({ id: mine.id }).first();
       assert.match(row.last_error, /refused: .*https/);
       assert.equal(r.received.filter((h) => h.path === '/prod').length, 0);
+    } finally {
+      stopDispatch = ctx.services.auditDispatch.start(25);
+    }
+  });
+
+  it('the 5-day rule with an injected clock: a first failure starts the clock, a failure 5 days later disables and emails the owners', async () => {
+    const t = await createTenant(ctx.services);
+    const r = await receiver(() => ({ status: 500 }));
+    const ep = await endpoint(t, r.url, ['token.pin.set']);
+    let offsetMs = 0;
+    const seen: DeliveryResult[] = [];
+    const clocked = createWebhookDeliverer(ctx.services.db, ctx.services.secrets, ctx.services.messages, ctx.config.webhooks, ctx.services.log, {
+      now: () => new Date(Date.now() + offsetMs),
+      onDeliveryResult: (x) => seen.push(x),
+    });
+    // This test's deliveries are attempted by the clocked deliverer alone.
+    await stopDispatch();
+    try {
+      await recordAudit(ctx.services.db, t.actor, { action: 'token.pin.set', targetType: 'token' });
+      await recordAudit(ctx.services.db, t.actor, { action: 'token.pin.set', targetType: 'token' });
+      await fanOutNow();
+      const [first, second] = await ctx.services.db('webhook_deliveries').where({ endpoint_id: ep.id }).orderBy('event_id');
+      assert.equal(await clocked.deliver(first.id), 'failed');
+      const started = (await ctx.services.db('webhook_endpoints').where({ id: ep.id }).first()).failing_since;
+      assert.ok(Math.abs(new Date(started).getTime() - Date.now()) < 5_000, 'the clock starts at the first failure');
+      offsetMs = 5 * 24 * 3600_000 - 60_000;
+      assert.equal(await clocked.deliver(second.id), 'failed');
+      assert.equal((await ctx.services.db('webhook_endpoints').where({ id: ep.id }).first()).disabled_at, null, 'a minute short of 5 days: still enabled');
+      offsetMs = 5 * 24 * 3600_000 + 60_000;
+      await waitUntil(async () => (await ctx.services.db('webhook_deliveries').where({ id: first.id }).first()).next_attempt_at <= new Date(), 2_000, 'the retry due');
+      assert.equal(await clocked.deliver(first.id), 'dead', 'the attempt that disables the endpoint ends its delivery');
+      const row = await ctx.services.db('webhook_endpoints').where({ id: ep.id }).first();
+      assert.ok(row.disabled_at, 'disabled after 5 days of failures');
+      assert.deepEqual(await ctx.services.db('webhook_deliveries').where({ endpoint_id: ep.id }).pluck('status'), ['failed', 'failed'], 'open deliveries ended');
+      await sink.waitFor((m) => m.to.includes(t.email) && m.subject === 'Webhook endpoint disabled', 10_000);
+      assert.deepEqual(seen, ['failed', 'failed', 'dead'], 'the attempt that disables is reported dead');
     } finally {
       stopDispatch = ctx.services.auditDispatch.start(25);
     }
