@@ -22,7 +22,7 @@ import * as deliveries from './delivery.repository';
 /** An endpoint that has failed everything for this long is disabled. */
 export const DISABLE_AFTER_MS = 5 * 24 * 3600 * 1000;
 
-/** What each attempt came to, for metrics (`mfa_webhook_deliveries_total{result}`): dead = failed with no retry left. */
+/** What each attempt came to, for metrics (`mfa_webhook_deliveries_total{result}`): dead = failed with no retry left (schedule used up, or the endpoint disabled by this failure). */
 export type DeliveryResult = 'delivered' | 'failed' | 'dead';
 
 export interface DelivererOptions {
