@@ -15,7 +15,8 @@ import { waitUntil } from '../helpers/wait';
 const step = stepper('webhooks-');
 
 describe('webhooks and alerts in a real browser', () => {
-  const b = useBrowser();
+  // The webhook integration test's settings: dispatchers of files running alongside share the database.
+  const b = useBrowser({ WEBHOOK_RETRY_SCHEDULE_MS: '40,40,40', WEBHOOK_TIMEOUT_MS: '400' });
   let receiver: WebhookReceiver | undefined;
   let stop: (() => Promise<void>) | undefined;
   after(async () => {

@@ -21,7 +21,8 @@ describe('admin alert emails', () => {
 
   before(async () => {
     sink = await startSmtpSink();
-    ctx = await createTestContext({ SMTP_URL: sink.url });
+    // The webhook test's settings: in a full run another file's dispatcher may attempt this file's deliveries, and the reverse.
+    ctx = await createTestContext({ SMTP_URL: sink.url, WEBHOOK_RETRY_SCHEDULE_MS: '40,40,40', WEBHOOK_TIMEOUT_MS: '400' });
     stop = ctx.services.auditDispatch.start(25);
   });
   after(async () => {
