@@ -4,24 +4,36 @@
  * delivered and signed, the deliveries table shows it; then the owner chooses alert emails. No
  * CSP violation, no script error, no sideways scroll.
  */
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { authenticator } from 'otplib';
 import { PHONE_VIEWPORT, assertClean, assertNoHorizontalScroll, screenshot, stepper, useBrowser } from '../helpers/browser';
 import { TEST_PASSWORD, createResource, createTenant } from '../helpers/factories';
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from '../helpers/webhook-receiver';
 import { waitUntil } from '../helpers/wait';
+import { createOwnDatabase, type OwnDatabase } from '../helpers/fault-servers';
 
 const step = stepper('webhooks-');
 
 describe('webhooks and alerts in a real browser', () => {
-  // The webhook integration test's settings: dispatchers of files running alongside share the database.
-  const b = useBrowser({ WEBHOOK_RETRY_SCHEDULE_MS: '40,40,40', WEBHOOK_TIMEOUT_MS: '400' });
+  // A database of its own (created before useBrowser's hook builds the app): the dispatcher reads
+  // every event and due delivery it finds, which must not include other files'.
+  const env: Record<string, string | undefined> = {};
+  let database: OwnDatabase | undefined;
+  before(async () => {
+    database = await createOwnDatabase('hooks_e2e');
+    env.DATABASE_URL = database.url;
+  });
+  const b = useBrowser(env);
   let receiver: WebhookReceiver | undefined;
   let stop: (() => Promise<void>) | undefined;
   after(async () => {
     await stop?.();
     await receiver?.close();
+  });
+  // Registered after useBrowser's: runs once its app and database connections are closed.
+  after(async () => {
+    await database?.drop();
   });
 
   it('adds an endpoint on a phone, sees the secret once and a signed delivery, and chooses alerts', { timeout: 90_000 }, async () => {

@@ -10,6 +10,7 @@ import { addAdmin, createTenant, unique } from '../helpers/factories';
 import { apiClient } from '../helpers/api-client';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
 import { waitUntil } from '../helpers/wait';
+import { createOwnDatabase, type OwnDatabase } from '../helpers/fault-servers';
 import { recordAudit } from '../../src/audit/audit.repository';
 import { systemActor } from '../../src/audit/actor';
 import { ForbiddenError, ValidationError } from '../../src/lib/errors';
@@ -19,16 +20,20 @@ describe('admin alert emails', () => {
   let sink: SmtpSink;
   let stop: () => Promise<void>;
 
+  let database: OwnDatabase;
+
   before(async () => {
+    // A database of its own: the dispatcher reads every event it finds (see webhook-delivery.test.ts).
+    database = await createOwnDatabase('hooks_alerts');
     sink = await startSmtpSink();
-    // The webhook test's settings: in a full run another file's dispatcher may attempt this file's deliveries, and the reverse.
-    ctx = await createTestContext({ SMTP_URL: sink.url, WEBHOOK_RETRY_SCHEDULE_MS: '40,40,40', WEBHOOK_TIMEOUT_MS: '400' });
+    ctx = await createTestContext({ DATABASE_URL: database.url, SMTP_URL: sink.url });
     stop = ctx.services.auditDispatch.start(25);
   });
   after(async () => {
     await stop();
     await ctx.close();
     await sink.close();
+    await database.drop();
   });
 
   const fannedOut = (tenantId: string) =>

@@ -13,6 +13,7 @@ import { apiClient } from '../helpers/api-client';
 import { startWebhookReceiver, verifySignature, type ReceivedHook, type WebhookReceiver } from '../helpers/webhook-receiver';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink';
 import { waitUntil } from '../helpers/wait';
+import { createOwnDatabase, type OwnDatabase } from '../helpers/fault-servers';
 import { createWebhookDeliverer, type DeliveryResult } from '../../src/webhooks/webhook-deliverer';
 import { isForbiddenAddress } from '../../src/webhooks/address-policy';
 import { recordAudit } from '../../src/audit/audit.repository';
@@ -27,10 +28,15 @@ describe('webhooks: delivery to a local receiver', () => {
   const results: DeliveryResult[] = [];
   const receivers: WebhookReceiver[] = [];
 
+  let database: OwnDatabase;
+
   before(async () => {
+    // A database of its own: the dispatcher fans out every event and attempts every due delivery it
+    // finds, so another file's dispatcher on a shared database would take some of this file's.
+    database = await createOwnDatabase('hooks_delivery');
     sink = await startSmtpSink();
     ctx = await createTestContext(
-      { SMTP_URL: sink.url, WEBHOOK_RETRY_SCHEDULE_MS: SCHEDULE.join(','), WEBHOOK_TIMEOUT_MS: '400' },
+      { DATABASE_URL: database.url, SMTP_URL: sink.url, WEBHOOK_RETRY_SCHEDULE_MS: SCHEDULE.join(','), WEBHOOK_TIMEOUT_MS: '400' },
       { webhooks: { onDeliveryResult: (r) => results.push(r) } },
     );
     stopDispatch = ctx.services.auditDispatch.start(25);
@@ -40,6 +46,7 @@ describe('webhooks: delivery to a local receiver', () => {
     await ctx.close();
     for (const r of receivers) await r.close();
     await sink.close();
+    await database.drop();
   });
 
   async function receiver(respond?: Parameters<typeof startWebhookReceiver>[0]): Promise<WebhookReceiver> {
