@@ -55,18 +55,26 @@ export function createAuditFanOut(db: Db, messages: MessageService, options: { n
 
   return {
     /**
-     * Fans out every event not fanned out yet, batch after batch; `onDeliveries` receives each
-     * batch's new delivery ids after its commit (to enqueue their first attempt at once).
+     * Fans out one batch (up to FAN_OUT_BATCH events, oldest first) and, after its commit, sends
+     * its alert emails and hands its new delivery ids to `onDeliveries` (to enqueue their first
+     * attempt at once). One batch per call keeps a job short, so shutdown never waits on a backlog;
+     * the caller chains the next call when the batch was full.
      */
+    async runBatch(onDeliveries: (ids: string[]) => Promise<void>): Promise<FanOutResult> {
+      const done = await batch();
+      if (done.events === 0) return { events: 0, deliveryIds: [] };
+      for (const send of done.dispatch) await send();
+      await onDeliveries(done.deliveryIds);
+      return { events: done.events, deliveryIds: done.deliveryIds };
+    },
+
+    /** Every waiting event, batch after batch (tests and tools; jobs use runBatch). */
     async run(onDeliveries: (ids: string[]) => Promise<void>): Promise<FanOutResult> {
       const total: FanOutResult = { events: 0, deliveryIds: [] };
       for (;;) {
-        const done = await batch();
-        if (done.events === 0) return total;
+        const done = await this.runBatch(onDeliveries);
         total.events += done.events;
         total.deliveryIds.push(...done.deliveryIds);
-        for (const send of done.dispatch) await send();
-        await onDeliveries(done.deliveryIds);
         if (done.events < FAN_OUT_BATCH) return total;
       }
     },

@@ -10,7 +10,7 @@
  */
 import type { JobQueue } from './queue';
 import type { Logger } from '../lib/logger';
-import type { AuditFanOut } from '../audit/audit-fan-out';
+import { FAN_OUT_BATCH, type AuditFanOut } from '../audit/audit-fan-out';
 import type { WebhookDeliverer } from '../webhooks/webhook-deliverer';
 
 const ENQUEUE_CONCURRENCY = 50;
@@ -27,20 +27,30 @@ export function createAuditDispatch(queue: JobQueue, fanOut: AuditFanOut, delive
     }
   }
 
-  async function tick(): Promise<void> {
+  async function enqueueFanOut(): Promise<void> {
     const oldest = await fanOut.oldestPending();
     if (oldest !== undefined) {
-      await queue.enqueue('fanOutAudit', { fromEventId: oldest }, { jobId: `audit-fanout-${oldest}-${Math.floor(Date.now() / FAN_OUT_ID_WINDOW_MS)}` });
+      // At the head of the audit queue: a fan-out is one short batch, and waiting behind thousands of
+      // webhook attempts would delay every tenant's events and alert emails.
+      await queue.enqueue('fanOutAudit', { fromEventId: oldest }, { jobId: `audit-fanout-${oldest}-${Math.floor(Date.now() / FAN_OUT_ID_WINDOW_MS)}`, first: true });
     }
+  }
+
+  async function tick(): Promise<void> {
+    await enqueueFanOut();
     await enqueueDeliveries(await deliverer.due());
   }
 
   return {
     enqueueDeliveries,
     tick,
-    /** The `audit.fan_out` job: fans out everything waiting and enqueues the first attempts at once. */
+    /**
+     * The `audit.fan_out` job: one batch, its first attempts enqueued at once; a full batch chains
+     * the next job at once (a backlog drains at full speed, each job stays short).
+     */
     async fanOut(): Promise<void> {
-      await fanOut.run((ids) => enqueueDeliveries(ids.map((id) => ({ id, attempts: 0 }))));
+      const done = await fanOut.runBatch((ids) => enqueueDeliveries(ids.map((id) => ({ id, attempts: 0 }))));
+      if (done.events >= FAN_OUT_BATCH) await enqueueFanOut();
     },
     /** Starts polling; returns the shutdown step that stops it (a tick in progress finishes). */
     start(intervalMs: number): () => Promise<void> {

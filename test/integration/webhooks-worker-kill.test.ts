@@ -90,7 +90,7 @@ describe('webhooks: the worker process killed mid-fan-out', () => {
     await waitUntil(() => {
       if (!second.running()) throw new Error(`worker exited:\n${second.output()}`);
       return [...expected].every((id) => deliveredEventIds().has(id));
-    }, 90_000, `all ${EVENTS} events at the receiver`);
+    }, 150_000, `all ${EVENTS} events at the receiver`);
     const recoveredMs = Date.now() - killedAt;
     await waitUntil(async () => (await db('webhook_deliveries').where({ endpoint_id: ep.id }).whereNot({ status: 'delivered' })).length === 0, 30_000, 'every delivery marked delivered');
 
