@@ -41,6 +41,10 @@ const envSchema = z.object({
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   OPS_USERNAME: z.string().min(1).max(100).optional(),
   OPS_PASSWORD: z.string().min(16, 'at least 16 characters').max(200).optional(),
+  WEBHOOK_ALLOW_PRIVATE: booleanFlag.optional(),
+  WEBHOOK_RETRY_SCHEDULE_MS: z.string().regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds, e.g. 5000,300000').optional(),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  AUDIT_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -79,7 +83,22 @@ export interface Config {
   workerMetricsPort?: number;
   /** Operators' credentials for /ops/queues (HTTP Basic); unset: the dashboard does not exist (404). */
   ops?: { username: string; password: string };
+  /** Tenant webhooks (issue 13 §1): SSRF rule, retry schedule, attempt timeout, dispatcher poll. */
+  webhooks: WebhookConfig;
 }
+
+export interface WebhookConfig {
+  /** Allow http and loopback/private targets (development and tests); production refuses them. */
+  allowPrivate: boolean;
+  /** Wait after the 1st, 2nd... failed attempt; a failure after the last is final (dead). */
+  retryScheduleMs: number[];
+  timeoutMs: number;
+  /** How often each dispatching process looks for audit events to fan out and deliveries due. */
+  dispatchIntervalMs: number;
+}
+
+/** Standard Webhooks' schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
 
 export class ConfigError extends Error {}
 
@@ -191,5 +210,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: e.METRICS_TOKEN,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     ops: e.OPS_USERNAME && e.OPS_PASSWORD ? { username: e.OPS_USERNAME, password: e.OPS_PASSWORD } : undefined,
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE ?? !isProduction,
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE_MS ? e.WEBHOOK_RETRY_SCHEDULE_MS.split(',').map(Number) : DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      dispatchIntervalMs: e.AUDIT_DISPATCH_INTERVAL_MS,
+    },
   };
 }

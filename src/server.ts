@@ -23,8 +23,11 @@ async function main(): Promise<void> {
   // Keep-alive clients must not hold shutdown open: see web/drain.ts.
   const http = trackForDrain(server);
   const stopSweeps = startSweeps(services);
+  // Without Redis the processors run here, so the audit dispatcher does too (with Redis: the worker).
+  const stopDispatch = services.queue.mode === 'in-process' ? services.auditDispatch.start(config.webhooks.dispatchIntervalMs) : async () => undefined;
   installShutdown(services.log, [
     stopSweeps,
+    stopDispatch,
     async () => {
       const cut = await http.drain(DRAIN_TIMEOUT_MS);
       if (cut) services.log.warn({ cut }, 'connections still answering at the drain deadline were closed');

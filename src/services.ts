@@ -43,6 +43,13 @@ import { createPortalSignInService, type PortalSignInService } from './portal-si
 import { createEnrollmentProgressService, type EnrollmentProgressService } from './invitations/enrollment-progress.service';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { instrumentProcessors } from './metrics/instrument-processors';
+import { createWebhookService, type WebhookService } from './webhooks/webhook.service';
+import { createWebhookDeliverer, type DelivererOptions } from './webhooks/webhook-deliverer';
+import { createAuditFanOut } from './audit/audit-fan-out';
+import { createAuditDispatch, type AuditDispatch } from './jobs/audit-dispatch';
+import { createFanOutAuditProcessor } from './jobs/processors/fan-out-audit.processor';
+import { createDeliverWebhookProcessor } from './jobs/processors/deliver-webhook.processor';
+import { createAlertService, type AlertService } from './alerts/alert.service';
 
 export interface Services {
   config: Config;
@@ -82,6 +89,12 @@ export interface Services {
   challengeCodes: ChallengeCodes;
   /** This process's Prometheus metrics (src/metrics/metrics.ts). */
   metrics: Metrics;
+  /** Tenant webhook endpoints and their deliveries (issue 13 §1). */
+  webhooks: WebhookService;
+  /** Fan-out of audit events to webhooks and alert emails; `start` it where processors run. */
+  auditDispatch: AuditDispatch;
+  /** Admin alert email subscriptions (issue 13 §2). */
+  alerts: AlertService;
   /** Closes everything this root opened, in dependency order. */
   close(): Promise<void>;
 }
@@ -90,6 +103,8 @@ export interface ServiceOptions {
   log?: Logger;
   /** Apply pending migrations before returning (web start and tests do; the worker does not need to). */
   migrate?: boolean;
+  /** Webhook delivery hooks: `onDeliveryResult` (metrics) and the clock of the 5-day disable rule. */
+  webhooks?: DelivererOptions;
 }
 
 export async function createServices(config: Config, options: ServiceOptions = {}): Promise<Services> {
@@ -135,7 +150,17 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const messages = createMessageService(db, queue, log);
   const selfService = createSelfServiceService(db, config);
   const metrics = createMetrics(queue);
+  const webhookDeliverer = createWebhookDeliverer(db, secrets, messages, config.webhooks, log, {
+    ...options.webhooks,
+    onDeliveryResult: (result) => {
+      metrics.webhookDeliveries.inc({ result });
+      options.webhooks?.onDeliveryResult?.(result);
+    },
+  });
+  const auditDispatch = createAuditDispatch(queue, createAuditFanOut(db, messages, { now: options.webhooks?.now }), webhookDeliverer, log);
   const processors: Processors = instrumentProcessors({
+    fanOutAudit: createFanOutAuditProcessor(auditDispatch),
+    deliverWebhook: createDeliverWebhookProcessor(webhookDeliverer),
     sendMessage: createSendMessageProcessor(db, mailer, log, metrics),
     importTokens: createImportTokensProcessor(db, secrets, log),
     importUsers: createImportUsersProcessor(db, secrets, log),
@@ -184,6 +209,12 @@ export async function createServices(config: Config, options: ServiceOptions = {
     userImports: createUserImportService(db, queue, secrets),
     enrollmentProgress: createEnrollmentProgressService(db),
     invitations: createInvitationService(db, queue, log),
+    webhooks: createWebhookService(db, secrets, config.webhooks, {
+      // A redelivery starts at once rather than at the next dispatcher tick.
+      afterRedeliver: (id) => void auditDispatch.enqueueDeliveries([{ id, attempts: 0 }]).catch(() => undefined),
+    }),
+    auditDispatch,
+    alerts: createAlertService(db),
     async close() {
       // In-flight jobs first (in-process ones still use the database and the mailer).
       await queue.close();

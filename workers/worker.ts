@@ -21,8 +21,9 @@ async function main(): Promise<void> {
     ? undefined
     : await startMetricsServer(services.metrics, { port: config.workerMetricsPort, host: config.host, token: config.metricsToken });
   if (metricsServer) services.log.info({ port: metricsServer.port }, 'worker metrics at GET /metrics');
+  const stopDispatch = services.auditDispatch.start(config.webhooks.dispatchIntervalMs);
   services.log.info('worker started: queues email, provisioning, audit');
-  installShutdown(services.log, [stopSweeps, async () => metricsServer?.close(), () => workers.close(), () => services.close()]);
+  installShutdown(services.log, [stopSweeps, stopDispatch, async () => metricsServer?.close(), () => workers.close(), () => services.close()]);
 }
 
 main().catch((err) => {

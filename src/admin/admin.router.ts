@@ -9,6 +9,8 @@ import { createSelfServiceController } from './self-service.controller';
 import { createUsersController } from './users.controller';
 import { createAdminsController } from './admins.controller';
 import { createApiKeysController } from './api-keys.controller';
+import { createWebhooksController } from './webhooks.controller';
+import { createAlertsController } from './alerts.controller';
 import { createOutboxController } from './outbox.controller';
 import { createAuditController } from './audit.controller';
 import { createTokenImportsController } from './token-imports.controller';
@@ -28,6 +30,8 @@ export function createAdminRouter(services: Services): Router {
   const users = createUsersController(services);
   const admins = createAdminsController(services);
   const keys = createApiKeysController(services);
+  const hooks = createWebhooksController(services);
+  const alerts = createAlertsController(services);
   const outbox = createOutboxController(services);
   const audit = createAuditController(services);
   const imports = createTokenImportsController(services);
@@ -135,6 +139,16 @@ export function createAdminRouter(services: Services): Router {
   r.post('/admin/api-keys', owner, keys.create);
   r.get('/admin/api-keys/:id/revoke', owner, keys.revokeConfirm);
   r.post('/admin/api-keys/:id/revoke', owner, keys.revoke);
+  r.get('/admin/webhooks', owner, hooks.list);
+  r.post('/admin/webhooks', owner, hooks.create);
+  r.get('/admin/webhooks/:id', owner, hooks.show);
+  r.post('/admin/webhooks/:id', owner, hooks.update);
+  r.post('/admin/webhooks/:id/rotate-secret', owner, hooks.rotate);
+  r.get('/admin/webhooks/:id/delete', owner, hooks.deleteConfirm);
+  r.post('/admin/webhooks/:id/delete', owner, hooks.remove);
+  r.post('/admin/webhooks/:id/deliveries/:deliveryId/redeliver', owner, hooks.redeliver);
+  r.get('/admin/alerts', alerts.show);
+  r.post('/admin/alerts', alerts.save);
 
   r.get('/admin/outbox', outbox.list);
   r.get('/admin/outbox/:id', outbox.show);

@@ -22,6 +22,7 @@ import { csvUpload } from '../web/csv-upload';
 import { createApiUserImportsController } from './user-imports.controller';
 import { createApiInvitationsController } from './invitations.controller';
 import { createApiAuditEventsController } from './audit-events.controller';
+import { createApiWebhooksController } from './webhooks.controller';
 
 export function createApiRouter(services: Services): Router {
   const r = Router();
@@ -35,6 +36,7 @@ export function createApiRouter(services: Services): Router {
   const userImports = createApiUserImportsController(services);
   const invitations = createApiInvitationsController(services);
   const auditEvents = createApiAuditEventsController(services);
+  const webhooks = createApiWebhooksController(services);
   const openapi = buildOpenApiDocument(services.config.baseUrl);
 
   r.use(apiHeaders(services.config.isProduction));
@@ -101,6 +103,15 @@ export function createApiRouter(services: Services): Router {
 
   r.get('/audit-events', auditEvents.list);
   r.get('/audit-events.csv', auditEvents.exportCsv);
+
+  r.get('/webhooks', webhooks.list);
+  r.post('/webhooks', webhooks.create);
+  r.get('/webhooks/:id', webhooks.show);
+  r.patch('/webhooks/:id', webhooks.update);
+  r.delete('/webhooks/:id', webhooks.remove);
+  r.post('/webhooks/:id/rotate-secret', webhooks.rotateSecret);
+  r.get('/webhooks/:id/deliveries', webhooks.deliveries);
+  r.post('/webhooks/:id/deliveries/:deliveryId/redeliver', webhooks.redeliver);
 
   r.use(() => {
     throw new NotFoundError('This API path');

@@ -19,6 +19,7 @@ import { KEY_HEADER, PASSWORD_HEADER } from './token-import-body';
 import { MAX_USER_IDS, SKIP_REASONS } from '../invitations/invitation.types';
 import { ACTOR_TYPES } from '../audit/audit-words';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '../audit/audit-filter';
+import { WEBHOOKS_TAG, webhookPaths, webhookSchemas } from './openapi-webhooks';
 
 type Json = Record<string, unknown>;
 
@@ -171,7 +172,7 @@ export function buildOpenApiDocument(baseUrl: string): Json {
     },
     servers: [{ url: `${baseUrl}/api/v1` }],
     security: [{ bearerAuth: [] }],
-    tags: [{ name: 'Resources' }, { name: 'Users' }, { name: 'Assignments' }, { name: 'Invitations', description: 'Invitations to enrol a second factor in a resource, emailed with its portal link; reminders and expiry follow the resource\'s settings.' }, { name: 'Tokens' }, { name: 'Token imports', description: 'Hardware tokens in bulk from CSV or PSKC files, as in the console.' }, { name: 'Validation', description: 'Checking a user\'s one-time password: the call your protected application makes.' }, { name: 'Audit', description: 'The audit log: every change and every sign-in, newest first.' }],
+    tags: [{ name: 'Resources' }, { name: 'Users' }, { name: 'Assignments' }, { name: 'Invitations', description: 'Invitations to enrol a second factor in a resource, emailed with its portal link; reminders and expiry follow the resource\'s settings.' }, { name: 'Tokens' }, { name: 'Token imports', description: 'Hardware tokens in bulk from CSV or PSKC files, as in the console.' }, { name: 'Validation', description: 'Checking a user\'s one-time password: the call your protected application makes.' }, { name: 'Audit', description: 'The audit log: every change and every sign-in, newest first.' }, WEBHOOKS_TAG],
     paths: {
       '/openapi.json': {
         get: { operationId: 'getOpenApi', summary: 'This document', security: [], responses: { 200: { description: 'The OpenAPI document', ...json({ type: 'object' }) } } },
@@ -298,6 +299,7 @@ export function buildOpenApiDocument(baseUrl: string): Json {
       '/users/{id}/resources': {
         get: operation('listUserResources', { summary: 'List the resources a user is assigned to, with lock state', tag: 'Assignments', params: [userId], ok: [200, 'The assignments', { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Assignment') } } }], errors: readErrors }),
       },
+      ...webhookPaths,
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key of your tenant, sent only in this header.' } },
@@ -398,6 +400,7 @@ export function buildOpenApiDocument(baseUrl: string): Json {
             prevCursor: { type: ['string', 'null'], description: 'Pass as `after` for the previous (newer) page; null on the first page' },
           },
         },
+        ...webhookSchemas,
         UserImportStarted: { type: 'object', required: ['id', 'status'], properties: { id: { type: 'string', format: 'uuid' }, status: { const: 'queued' } } },
         UserImport: {
           type: 'object',
@@ -428,6 +431,7 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         Unavailable: { description: 'The database is unreachable for now; retry after the given seconds (code `unavailable`)', headers: { 'Retry-After': { schema: { type: 'integer' } } }, ...json(ref('Error')) },
         TooLarge: { description: `The file is over the limit of ${importLimit}; the message names it (code \`too_large\`)`, ...json(ref('Error')) },
         UnsupportedMediaType: { description: 'The body\'s content type is not one the operation reads; the message lists them (code `unsupported_media_type`)', ...json(ref('Error')) },
+        Forbidden: { description: 'Your role may not do this (code `forbidden`)', ...json(ref('Error')) },
         RateLimited: { description: 'Too many attempts for this object; wait and retry (code `rate_limited`)', ...json(ref('Error')) },
       },
     },

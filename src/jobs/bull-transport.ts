@@ -70,10 +70,10 @@ export function createBullQueue(redis: Redis, { prefix, policy = DEFAULT_POLICY 
 
   return {
     mode: 'bullmq',
-    async enqueue(job, payload, { jobId }) {
+    async enqueue(job, payload, { jobId, first }) {
       const { queue, name } = JOBS[job];
       const add = async () => {
-        const added = await queues[queue].add(name, payload, { jobId });
+        const added = await queues[queue].add(name, payload, { jobId, ...(first ? { lifo: true } : {}) });
         // A job that used up its attempts keeps its id until retention removes it, so adding it again
         // is a no-op. The caller re-enqueues only work still pending (the sweep), so revive it.
         if (await added.isFailed()) await added.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
@@ -120,6 +120,13 @@ const STALLED_CHECK_MS = 5_000;
 export const EMAIL_CONCURRENCY = 25;
 
 /** Runs a BullMQ worker for every queue; used by the worker process (and the tests). */
+/**
+ * Jobs at a time on the `audit` queue: webhook attempts wait on other people's servers (up to
+ * WEBHOOK_TIMEOUT_MS each), so 5 would let a few slow endpoints hold up every tenant's webhooks and
+ * the fan-out behind them. Matches the per-process cap of attempts (deliver-webhook.processor.ts).
+ */
+export const AUDIT_QUEUE_CONCURRENCY = 20;
+
 export function startBullWorkers(redisUrl: string, processors: Processors, log: Logger, { prefix, concurrency = 5, emailConcurrency = EMAIL_CONCURRENCY }: { prefix: string; concurrency?: number; emailConcurrency?: number }): BullWorkers {
   const connection = createWorkerRedis(redisUrl, log);
   /** Processor runs in progress, so shutdown can wait for them itself when Redis is gone (see close). */
@@ -141,7 +148,7 @@ export function startBullWorkers(redisUrl: string, processors: Processors, log: 
   };
   const workers = QUEUES.map((name) => {
     // BullMQ shares `connection` for commands and duplicates it for its blocking fetch; it closes the duplicate.
-    const worker = new Worker(name, run, { connection, prefix, concurrency: name === 'email' ? emailConcurrency : concurrency, lockDuration: JOB_LOCK_MS, stalledInterval: STALLED_CHECK_MS });
+    const worker = new Worker(name, run, { connection, prefix, concurrency: name === 'email' ? emailConcurrency : name === 'audit' ? Math.max(concurrency, AUDIT_QUEUE_CONCURRENCY) : concurrency, lockDuration: JOB_LOCK_MS, stalledInterval: STALLED_CHECK_MS });
     worker.on('failed', (job, err) => {
       // On 'failed', attemptsMade already includes this attempt.
       const attempt = job?.attemptsMade ?? 0;

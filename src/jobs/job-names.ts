@@ -14,6 +14,10 @@ export const JOBS = {
   importUsers: { queue: 'provisioning', name: 'users.import' },
   /** Prepare the owed invitation or reminder emails of a batch of `enrollment_invitations` rows. */
   sendInvitations: { queue: 'provisioning', name: 'invitations.send' },
+  /** Fan out the audit events not fanned out yet to webhook deliveries and alert emails (issue 13). */
+  fanOutAudit: { queue: 'audit', name: 'audit.fan_out' },
+  /** One attempt of one row of `webhook_deliveries`. */
+  deliverWebhook: { queue: 'audit', name: 'webhooks.deliver' },
 } as const satisfies Record<string, { queue: QueueName; name: string }>;
 
 export type JobKey = keyof typeof JOBS;
@@ -24,4 +28,7 @@ export interface JobPayloads {
   importUsers: { importId: string };
   /** At most INVITATION_BATCH_SIZE ids. */
   sendInvitations: { invitationIds: string[] };
+  /** The oldest event waiting when the job was enqueued (for the job id; the run takes every waiting event). */
+  fanOutAudit: { fromEventId: number };
+  deliverWebhook: { deliveryId: string };
 }

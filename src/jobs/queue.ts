@@ -19,6 +19,8 @@ export type Processors = { [K in JobKey]: Processor<K> };
 export interface EnqueueOptions {
   /** Deterministic id: enqueueing the same job while it is pending keeps one. */
   jobId: string;
+  /** Put the job at the head of its queue (BullMQ LIFO): short work that must not wait behind a backlog. */
+  first?: boolean;
 }
 
 export type JobCounts = Record<QueueName, Record<'waiting' | 'active' | 'delayed' | 'failed' | 'completed', number>>;

@@ -15,9 +15,9 @@ export type AuthenticationResult = 'success' | 'failure' | 'challenge';
 export type JobResult = 'success' | 'failure';
 /**
  * Outcome of one webhook delivery attempt, for `mfa_webhook_deliveries_total{result}`:
- * `success` (2xx), `failure` (non-2xx, timeout or network error; retried), `gave_up` (last attempt failed).
+ * `delivered` (2xx), `failed` (non-2xx, timeout or network error; retried), `dead` (last attempt failed).
  */
-export type WebhookDeliveryResult = 'success' | 'failure' | 'gave_up';
+export type WebhookDeliveryResult = 'delivered' | 'failed' | 'dead';
 
 export interface Metrics {
   registry: Registry;
@@ -60,7 +60,7 @@ export function createMetrics(queue?: JobQueue): Metrics {
   });
   const webhookDeliveries = new Counter({
     name: 'mfa_webhook_deliveries_total',
-    help: 'Webhook delivery attempts by result (success, failure, gave_up)',
+    help: 'Webhook delivery attempts by result (delivered, failed, dead)',
     labelNames: ['result'] as const,
     registers: [registry],
   });

@@ -14,8 +14,8 @@ import type { SecretBox } from '../lib/secret-box';
 
 /**
  * Every sealed column and the associated data it is bound to. The contexts must match the code
- * that seals them: src/tokens/token-seed.ts, src/admins/admin.service.ts (totpContext) and
- * src/tokens/import/import-file.ts; the integration test proves each still opens afterwards.
+ * that seals them: src/tokens/token-seed.ts, src/admins/admin.service.ts (totpContext),
+ * src/tokens/import/import-file.ts and src/webhooks/webhook.service.ts; the integration test proves each still opens afterwards.
  */
 export const SEALED_COLUMNS = [
   { name: 'tokens', table: 'tokens', column: 'seed_sealed', keyIdColumn: 'seed_key_id', context: (id: string) => `token-seed:${id}` },
@@ -23,6 +23,9 @@ export const SEALED_COLUMNS = [
   { name: 'pendingSeeds', table: 'tokens', column: 'pending_seed_sealed', keyIdColumn: undefined, context: (id: string) => `token-seed:${id}` },
   { name: 'admins', table: 'admins', column: 'totp_secret_sealed', keyIdColumn: undefined, context: (id: string) => `admin-totp:${id}` },
   { name: 'tokenImports', table: 'token_imports', column: 'file_sealed', keyIdColumn: undefined, context: (id: string) => `token-import:${id}` },
+  // Webhook signing secrets, current and (for 24 h after a rotation) previous (src/webhooks/webhook.service.ts sealContext).
+  { name: 'webhookSecrets', table: 'webhook_endpoints', column: 'secret_sealed', keyIdColumn: undefined, context: (id: string) => `webhook_endpoint:${id}` },
+  { name: 'webhookPreviousSecrets', table: 'webhook_endpoints', column: 'previous_secret_sealed', keyIdColumn: undefined, context: (id: string) => `webhook_endpoint:${id}` },
 ] as const;
 
 export type SealedColumnName = (typeof SEALED_COLUMNS)[number]['name'];
@@ -44,7 +47,7 @@ export interface RotationOptions {
 }
 
 function emptyCounts(): Record<SealedColumnName, number> {
-  return { tokens: 0, pendingSeeds: 0, admins: 0, tokenImports: 0 };
+  return { tokens: 0, pendingSeeds: 0, admins: 0, tokenImports: 0, webhookSecrets: 0, webhookPreviousSecrets: 0 };
 }
 
 export type KeyRotationService = ReturnType<typeof createKeyRotationService>;

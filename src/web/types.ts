@@ -14,6 +14,8 @@ declare module 'express-session' {
     flash?: { kind: 'success' | 'error'; text: string };
     /** Plain API key shown exactly once after creation. */
     revealApiKey?: { name: string; plain: string };
+    /** A webhook endpoint's signing secret, shown exactly once after creation or rotation. */
+    revealWebhookSecret?: { endpointId: string; secret: string };
     /** A new token's otpauth URI or backup codes, sealed, until its one-time page is shown. */
     revealToken?: { tokenId: string; sealed: string };
   }

@@ -3,7 +3,7 @@
  * and an SMTP URL. Each test creates its own tenant (see factories), so files run in parallel.
  */
 import { loadConfig, type Config } from '../../src/config';
-import { createServices, type Services } from '../../src/services';
+import { createServices, type ServiceOptions, type Services } from '../../src/services';
 import { createApp } from '../../src/app';
 import { createLogger } from '../../src/lib/logger';
 import { testDatabaseUrl } from './env';
@@ -16,7 +16,7 @@ export interface TestContext {
   close(): Promise<void>;
 }
 
-export async function createTestContext(env: Record<string, string | undefined> = {}): Promise<TestContext> {
+export async function createTestContext(env: Record<string, string | undefined> = {}, options: Omit<ServiceOptions, 'log' | 'migrate'> = {}): Promise<TestContext> {
   const config = loadConfig({
     NODE_ENV: 'test',
     DATABASE_URL: testDatabaseUrl(),
@@ -28,7 +28,7 @@ export async function createTestContext(env: Record<string, string | undefined> 
     CONSOLE_SIGN_IN_PER_IP: '1000000',
     ...env,
   });
-  const services = await createServices(config, { log: createLogger(config.logLevel), migrate: false });
+  const services = await createServices(config, { ...options, log: createLogger(config.logLevel), migrate: false });
   const app = createApp(services);
   return { services, app, config, close: () => services.close() };
 }

@@ -119,10 +119,10 @@ describe('metrics: GET /metrics', () => {
   });
 
   it('defines the webhook deliveries counter and process metrics', async () => {
-    ctx.services.metrics.webhookDeliveries.inc({ result: 'success' });
+    ctx.services.metrics.webhookDeliveries.inc({ result: 'delivered' });
     const scraped = await scrape();
     assert.equal(scraped.types.get('mfa_webhook_deliveries_total'), 'counter');
-    assert.ok(scraped.sum('mfa_webhook_deliveries_total', { result: 'success' }) >= 1);
+    assert.ok(scraped.sum('mfa_webhook_deliveries_total', { result: 'delivered' }) >= 1);
     for (const name of ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds']) {
       assert.ok(scraped.find(name).length > 0, name);
     }

@@ -57,11 +57,14 @@ describe('keys:rotate (SEC-03)', () => {
     await s.db('tokens').where({ id: totp.id }).update({ pending_seed_sealed: s.secrets.encrypt(Buffer.alloc(20, 9), `token-seed:${totp.id}`), pending_seed_at: s.db.fn.now() });
     const importId = randomUUID();
     await s.db('token_imports').insert({ id: importId, tenant_id: tenant.tenantId, format: 'csv', filename: 'x.csv', file_sealed: s.secrets.encrypt(Buffer.from('serial,secret'), `token-import:${importId}`) });
-    return { tenant, resource, user, totp, hotp, importId };
+    // A webhook endpoint with a rotated secret: both the current and the previous secret are sealed.
+    const { endpoint, secret: webhookSecret } = await s.webhooks.create(tenant.actor, { url: 'http://127.0.0.1:9/', events: ['*'] });
+    const rotatedWebhook = await s.webhooks.rotateSecret(tenant.actor, endpoint.id);
+    return { tenant, resource, user, totp, hotp, importId, webhook: { id: endpoint.id, previous: webhookSecret, current: rotatedWebhook.secret } };
   }
 
   it('re-seals seeds, admin TOTP secrets and import files under the new key while authentication goes on', async () => {
-    const { tenant, resource, user, totp, hotp, importId } = await seedUnderK1();
+    const { tenant, resource, user, totp, hotp, importId, webhook } = await seedUnderK1();
     const db = next.services.db;
     assert.deepEqual(await db('tokens').whereIn('id', [totp.id, hotp.id]).pluck('seed_key_id'), ['k1', 'k1']);
 
@@ -76,8 +79,8 @@ describe('keys:rotate (SEC-03)', () => {
     const [summary, results] = await Promise.all([rotation.rotateAll({ batchSize: 1 }), during]);
     assert.deepEqual(results, [true, true, true, true, true]);
     assert.equal(summary.keyId, 'k2');
-    assert.ok(summary.rotated.tokens >= 2 && summary.rotated.pendingSeeds >= 1 && summary.rotated.admins >= 1 && summary.rotated.tokenImports >= 1, JSON.stringify(summary));
-    assert.deepEqual(Object.values(summary.unreadable), [0, 0, 0, 0]);
+    assert.ok(summary.rotated.tokens >= 2 && summary.rotated.pendingSeeds >= 1 && summary.rotated.admins >= 1 && summary.rotated.tokenImports >= 1 && summary.rotated.webhookSecrets >= 1 && summary.rotated.webhookPreviousSecrets >= 1, JSON.stringify(summary));
+    assert.deepEqual(Object.values(summary.unreadable), [0, 0, 0, 0, 0, 0]);
     const pending = await db('tokens').where({ id: totp.id }).first('pending_seed_sealed');
     assert.equal(pending.pending_seed_sealed.split(':')[1], 'k2', 'the pending seed is under the new key');
     assert.deepEqual(next.services.secrets.decrypt(pending.pending_seed_sealed, `token-seed:${totp.id}`), Buffer.alloc(20, 9));
@@ -96,6 +99,9 @@ describe('keys:rotate (SEC-03)', () => {
     assert.equal(onlyK2.decrypt(admin.totp_secret_sealed, `admin-totp:${tenant.adminId}`).toString(), tenant.totpSecret);
     const imported = await db('token_imports').where({ id: importId }).first('file_sealed');
     assert.equal(onlyK2.decrypt(imported.file_sealed, `token-import:${importId}`).toString(), 'serial,secret');
+    const hook = await db('webhook_endpoints').where({ id: webhook.id }).first('secret_sealed', 'previous_secret_sealed');
+    assert.equal(onlyK2.decrypt(hook.secret_sealed, `webhook_endpoint:${webhook.id}`).toString(), webhook.current);
+    assert.equal(onlyK2.decrypt(hook.previous_secret_sealed, `webhook_endpoint:${webhook.id}`).toString(), webhook.previous);
 
     // Services that know only k2 authenticate users and admins.
     const k2only = await createTestContext({ DATABASE_URL: dbUrl, ENCRYPTION_KEYS: keyring(['k2', k2]), ENCRYPTION_KEY_ID: 'k2' });
@@ -109,8 +115,8 @@ describe('keys:rotate (SEC-03)', () => {
     }
 
     const again = await rotation.rotateAll();
-    assert.deepEqual(again.rotated, { tokens: 0, pendingSeeds: 0, admins: 0, tokenImports: 0 }, 'idempotent');
-    assert.deepEqual(await rotation.remaining(), { tokens: 0, pendingSeeds: 0, admins: 0, tokenImports: 0 });
+    assert.deepEqual(again.rotated, { tokens: 0, pendingSeeds: 0, admins: 0, tokenImports: 0, webhookSecrets: 0, webhookPreviousSecrets: 0 }, 'idempotent');
+    assert.deepEqual(await rotation.remaining(), { tokens: 0, pendingSeeds: 0, admins: 0, tokenImports: 0, webhookSecrets: 0, webhookPreviousSecrets: 0 });
   });
 
   it('never overwrites a ciphertext written after it was read (compare-and-set)', async () => {
@@ -149,7 +155,7 @@ describe('keys:rotate (SEC-03)', () => {
 
     const second = await runCli(['keys:rotate'], env);
     assert.equal(second.code, 0, second.stderr);
-    assert.deepEqual(JSON.parse(lastLine(second.stdout)).rotated, { tokens: 0, pendingSeeds: 0, admins: 0, tokenImports: 0 });
+    assert.deepEqual(JSON.parse(lastLine(second.stdout)).rotated, { tokens: 0, pendingSeeds: 0, admins: 0, tokenImports: 0, webhookSecrets: 0, webhookPreviousSecrets: 0 });
 
     // Dropping k2 from the keyring too early is reported, not silently skipped.
     const missing = await runCli(['keys:rotate'], { DATABASE_URL: dbUrl, ENCRYPTION_KEYS: keyring(['k3', k3]), ENCRYPTION_KEY_ID: 'k3' });
