@@ -13,9 +13,10 @@ import { waitUntil } from '../helpers/wait';
 import { killAllChildren, spawnRole, type Child } from '../helpers/processes';
 import { createOwnDatabase, startRedis, type OwnDatabase, type RedisServer } from '../helpers/fault-servers';
 import { withTimeout } from '../../src/lib/timing';
+import { EMAIL_CONCURRENCY } from '../../src/jobs/bull-transport';
 
-/** startBullWorkers' default: jobs a worker process runs at a time per queue. */
-const WORKER_CONCURRENCY = 5;
+/** Email jobs one worker runs at a time: the most that can be in flight at the kill. */
+const WORKER_CONCURRENCY = EMAIL_CONCURRENCY;
 
 describe('faults: the worker process killed mid-batch', () => {
   let database: OwnDatabase;
