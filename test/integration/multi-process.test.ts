@@ -29,7 +29,8 @@ describe('two web and two worker processes on one PostgreSQL and Redis', () => {
 
   before(async () => {
     sink = await startSmtpSink({ delayMs: 10 });
-    prefix = unique('t');
+    // A hash-tagged prefix, as on Redis Cluster (the default form since issue 14).
+    prefix = `{${unique('t')}}`;
     const common = { NODE_ENV: 'test', HOST: '127.0.0.1', DATABASE_URL: testDatabaseUrl(), DATABASE_POOL_MAX: '5', REDIS_URL: testRedisUrl(), SMTP_URL: sink.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', METRICS_TOKEN };
     // The test's own services create the data; they share the database and the queue prefix but run no workers.
     ctx = await createTestContext({ REDIS_URL: common.REDIS_URL, SMTP_URL: sink.url, QUEUE_PREFIX: prefix });
