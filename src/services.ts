@@ -43,6 +43,8 @@ import { createPortalSignInService, type PortalSignInService } from './portal-si
 import { createEnrollmentProgressService, type EnrollmentProgressService } from './invitations/enrollment-progress.service';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { instrumentProcessors } from './metrics/instrument-processors';
+import { createAuditRetentionService, type AuditRetentionService } from './audit/audit-retention.service';
+import { createPurgeAuditProcessor } from './jobs/processors/purge-audit.processor';
 
 export interface Services {
   config: Config;
@@ -63,6 +65,8 @@ export interface Services {
   selfService: SelfServiceService;
   users: UserService;
   audit: AuditService;
+  /** Per-tenant audit retention and its hourly batched purge (issue 14). */
+  auditRetention: AuditRetentionService;
   tokens: TokenService;
   validation: AuthenticateService;
   /** Email/SMS codes on demand (POST /resources/{id}/challenge). */
@@ -135,11 +139,13 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const messages = createMessageService(db, queue, log);
   const selfService = createSelfServiceService(db, config);
   const metrics = createMetrics(queue);
+  const auditRetention = createAuditRetentionService(db, queue, log);
   const processors: Processors = instrumentProcessors({
     sendMessage: createSendMessageProcessor(db, mailer, log, metrics),
     importTokens: createImportTokensProcessor(db, secrets, log),
     importUsers: createImportUsersProcessor(db, secrets, log),
     sendInvitations: createSendInvitationsProcessor(db, messages, (address) => selfService.urls(address).url, log),
+    purgeAudit: createPurgeAuditProcessor(auditRetention),
   }, metrics);
   queue.attachProcessors(processors);
 
@@ -173,6 +179,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     selfService,
     users: createUserService(db),
     audit: createAuditService(db),
+    auditRetention,
     tokens: createTokenService(db, secrets, codeChecks, limiter),
     validation,
     challenges,

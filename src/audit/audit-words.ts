@@ -9,6 +9,8 @@ export const ACTION_WORDS: Readonly<Record<string, string>> = {
   'tenant.create': 'Created organisation',
   'tenant.disabled': 'Disabled organisation',
   'tenant.enabled': 'Enabled organisation',
+  'audit.retention.changed': 'Changed audit log retention',
+  'audit.purged': 'Deleted expired audit events',
   'admin.create': 'Created admin',
   'admin.invite': 'Invited admin',
   'admin.invite.accept': 'Accepted admin invitation',

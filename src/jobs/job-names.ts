@@ -14,6 +14,8 @@ export const JOBS = {
   importUsers: { queue: 'provisioning', name: 'users.import' },
   /** Prepare the owed invitation or reminder emails of a batch of `enrollment_invitations` rows. */
   sendInvitations: { queue: 'provisioning', name: 'invitations.send' },
+  /** Delete every tenant's audit events older than its retention (hourly, from the sweeps). */
+  purgeAudit: { queue: 'audit', name: 'audit.retention' },
 } as const satisfies Record<string, { queue: QueueName; name: string }>;
 
 export type JobKey = keyof typeof JOBS;
@@ -24,4 +26,6 @@ export interface JobPayloads {
   importUsers: { importId: string };
   /** At most INVITATION_BATCH_SIZE ids. */
   sendInvitations: { invitationIds: string[] };
+  /** No payload: the job covers every tenant; its id names the hour. */
+  purgeAudit: Record<string, never>;
 }
