@@ -50,10 +50,13 @@ export function createAuditRetentionService(db: Db, queue: JobQueue, log: Logger
 
     /**
      * Sets the actor's tenant's retention, audited as `audit.retention.changed` in the same
-     * transaction; owners only among admins (the system actor of the CLI may). Idempotent.
+     * transaction. Owners and the operator (the CLI's system actor) only: a shorter retention
+     * erases history, so neither other admins nor API keys may (a stolen key must not cover its
+     * tracks). Idempotent.
      */
     async setRetentionDays(actor: Actor, input: unknown): Promise<{ days: number; changed: boolean }> {
-      if (actor.type === 'admin' && actor.role !== 'owner') throw new ForbiddenError('Only owners can change how long the audit log is kept.');
+      const allowed = actor.type === 'system' || (actor.type === 'admin' && actor.role === 'owner');
+      if (!allowed) throw new ForbiddenError('Only owners can change how long the audit log is kept.');
       const days = typeof input === 'string' && /^\d+$/.test(input.trim()) ? Number(input) : input;
       if (typeof days !== 'number' || !Number.isInteger(days) || days < repo.MIN_AUDIT_RETENTION_DAYS || days > repo.MAX_AUDIT_RETENTION_DAYS) {
         throw new ValidationError({ days: `Enter a whole number of days from ${repo.MIN_AUDIT_RETENTION_DAYS} to ${repo.MAX_AUDIT_RETENTION_DAYS}.` });

@@ -43,6 +43,7 @@ describe('audit retention', () => {
 
     const admin = await addAdmin(ctx.services, tenant, 'admin');
     await assert.rejects(r.setRetentionDays(admin.actor, 60), { status: 403, message: /Only owners/ });
+    await assert.rejects(r.setRetentionDays({ tenantId: tenant.tenantId, type: 'api_key', id: tenant.adminId, label: 'key' }, 60), { status: 403 }, 'an API key cannot shorten the log');
     for (const bad of [29, 3651, 1.5, '12 days', '', null, -1]) {
       await assert.rejects(r.setRetentionDays(tenant.actor, bad), (err: { status: number; fields: Record<string, string> }) => err.status === 422 && /from 30 to 3650/.test(err.fields.days), String(bad));
     }
