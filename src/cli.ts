@@ -5,6 +5,7 @@
  *   migrate
  *   keys:rotate [--batch-size N]   re-seal every secret under ENCRYPTION_KEY_ID (online, idempotent)
  *   tenant:disable --id TENANT_ID  / tenant:enable --id TENANT_ID   (audited, idempotent)
+ *   tenant:audit-retention --id TENANT_ID [--days N]   show or set how long audit events are kept (audited)
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config';
@@ -13,13 +14,15 @@ import { createLogger } from './lib/logger';
 import { DomainError, ValidationError } from './lib/errors';
 import { createKeyRotationService } from './tokens/key-rotation.service';
 import { createTenantService } from './tenants/tenant.service';
+import { systemActor } from './audit/actor';
 
 const USAGE = `Usage:
   npm run cli -- tenant:create --name NAME --admin-email EMAIL --admin-password PASSWORD
   npm run cli -- migrate
   npm run cli -- keys:rotate [--batch-size N]
   npm run cli -- tenant:disable --id TENANT_ID
-  npm run cli -- tenant:enable --id TENANT_ID`;
+  npm run cli -- tenant:enable --id TENANT_ID
+  npm run cli -- tenant:audit-retention --id TENANT_ID [--days N]`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -87,6 +90,30 @@ async function main(argv: string[]): Promise<number> {
       const state = disable ? 'disabled' : 'enabled';
       console.log(tenant.changed ? `Tenant "${tenant.name}" is now ${state}.` : `Tenant "${tenant.name}" was already ${state}.`);
       console.log(JSON.stringify({ tenantId: tenant.id, disabled: disable, changed: tenant.changed }));
+      return 0;
+    } finally {
+      await services.close();
+    }
+  }
+  if (command === 'tenant:audit-retention') {
+    const { values } = parseArgs({ args: rest, options: { id: { type: 'string' }, days: { type: 'string' } } });
+    if (!values.id) {
+      console.error(USAGE);
+      return 2;
+    }
+    const services = await createServices(config, { log, migrate: false });
+    try {
+      const retention = services.auditRetention;
+      if (values.days === undefined) {
+        const days = await retention.retentionDays(values.id);
+        console.log(`Audit events of this tenant are kept ${days} days.`);
+        console.log(JSON.stringify({ tenantId: values.id, days }));
+        return 0;
+      }
+      await retention.retentionDays(values.id);
+      const { days, changed } = await retention.setRetentionDays(systemActor(values.id, 'cli'), values.days);
+      console.log(changed ? `Audit events are now kept ${days} days; older ones are deleted within the hour.` : `Audit events were already kept ${days} days.`);
+      console.log(JSON.stringify({ tenantId: values.id, days, changed }));
       return 0;
     } finally {
       await services.close();

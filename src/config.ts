@@ -20,7 +20,9 @@ const envSchema = z.object({
   EMBEDDED_PG_DIR: z.string().default('./.data/postgres'),
   EMBEDDED_PG_PORT: z.coerce.number().int().default(54329),
   REDIS_URL: z.string().optional(),
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." or "-"').default('mfa'),
+  // In braces, a Redis Cluster hash tag: BullMQ's documented prefix form, so every key of a queue
+  // lands in one slot. Plain names still work on a single Redis (deployments from before the tag).
+  QUEUE_PREFIX: z.string().regex(/^(\{[A-Za-z0-9_.-]+\}|[A-Za-z0-9_.-]+)$/, 'letters, digits, "_", "." or "-", optionally all in braces like {mfa}').default('{mfa}'),
   SMTP_URL: z.string().optional(),
   MAIL_FROM: z.string().default('MFA Service <no-reply@localhost>'),
   SMS_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
@@ -60,7 +62,10 @@ export interface Config {
   databasePoolMax: number;
   embeddedPg: { dir: string; port: number };
   redisUrl?: string;
-  /** Namespace of the BullMQ keys in Redis: deployments (and test files) sharing one Redis use different prefixes. */
+  /**
+   * Namespace of the BullMQ keys in Redis: deployments (and test files) sharing one Redis use
+   * different prefixes. `{mfa}` by default: the braces make it a Redis Cluster hash tag.
+   */
   queuePrefix: string;
   smtpUrl?: string;
   mailFrom: string;

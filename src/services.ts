@@ -51,6 +51,9 @@ import { createFanOutAuditProcessor } from './jobs/processors/fan-out-audit.proc
 import { createDeliverWebhookProcessor } from './jobs/processors/deliver-webhook.processor';
 import { createAlertService, type AlertService } from './alerts/alert.service';
 
+import { createAuditRetentionService, type AuditRetentionService } from './audit/audit-retention.service';
+import { createPurgeAuditProcessor } from './jobs/processors/purge-audit.processor';
+
 export interface Services {
   config: Config;
   log: Logger;
@@ -70,6 +73,8 @@ export interface Services {
   selfService: SelfServiceService;
   users: UserService;
   audit: AuditService;
+  /** Per-tenant audit retention and its hourly batched purge (issue 14). */
+  auditRetention: AuditRetentionService;
   tokens: TokenService;
   validation: AuthenticateService;
   /** Email/SMS codes on demand (POST /resources/{id}/challenge). */
@@ -158,6 +163,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     },
   });
   const auditDispatch = createAuditDispatch(queue, createAuditFanOut(db, messages, { now: options.webhooks?.now }), webhookDeliverer, log);
+  const auditRetention = createAuditRetentionService(db, queue, log);
   const processors: Processors = instrumentProcessors({
     fanOutAudit: createFanOutAuditProcessor(auditDispatch),
     deliverWebhook: createDeliverWebhookProcessor(webhookDeliverer),
@@ -165,6 +171,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     importTokens: createImportTokensProcessor(db, secrets, log),
     importUsers: createImportUsersProcessor(db, secrets, log),
     sendInvitations: createSendInvitationsProcessor(db, messages, (address) => selfService.urls(address).url, log),
+    purgeAudit: createPurgeAuditProcessor(auditRetention),
   }, metrics);
   queue.attachProcessors(processors);
 
@@ -198,6 +205,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     selfService,
     users: createUserService(db),
     audit: createAuditService(db),
+    auditRetention,
     tokens: createTokenService(db, secrets, codeChecks, limiter),
     validation,
     challenges,

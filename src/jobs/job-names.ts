@@ -18,6 +18,8 @@ export const JOBS = {
   fanOutAudit: { queue: 'audit', name: 'audit.fan_out' },
   /** One attempt of one row of `webhook_deliveries`. */
   deliverWebhook: { queue: 'audit', name: 'webhooks.deliver' },
+  /** Delete every tenant's audit events older than its retention (hourly, from the sweeps). */
+  purgeAudit: { queue: 'audit', name: 'audit.retention' },
 } as const satisfies Record<string, { queue: QueueName; name: string }>;
 
 export type JobKey = keyof typeof JOBS;
@@ -31,4 +33,6 @@ export interface JobPayloads {
   /** The oldest event waiting when the job was enqueued (for the job id; the run takes every waiting event). */
   fanOutAudit: { fromEventId: number };
   deliverWebhook: { deliveryId: string };
+  /** No payload: the job covers every tenant; its id names the hour. */
+  purgeAudit: Record<string, never>;
 }

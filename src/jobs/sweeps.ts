@@ -15,6 +15,8 @@ export function startSweeps(services: Services): () => Promise<void> {
     ['user import', () => services.userImports.sweep()],
     // Also the schedule of invitation reminders (issue 12 §3), not only lost jobs.
     ['invitation reminder', () => services.invitations.sweep()],
+    // The schedule of the hourly audit retention job (issue 14).
+    ['audit retention', () => services.auditRetention.sweep()],
   ];
   const timer = setInterval(() => {
     for (const [name, sweep] of sweeps) {

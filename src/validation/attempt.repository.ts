@@ -57,7 +57,7 @@ export interface Attempt {
 // Both statements read their batch with LIMIT $n (the batch size): without it the planner assumes
 // 100 rows from jsonb_to_recordset, and on small tables then prefers to hash-join whole tables
 // (a sequential scan of resource_users per batch) over a few primary-key lookups.
-const BEGIN_SQL = `
+export const BEGIN_SQL = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(idx int, tenant_id uuid, resource_id uuid, login text, has_otp boolean) LIMIT $3
 ), res AS (
@@ -186,7 +186,7 @@ export interface AttemptAudit {
 /** ok: succeeded. done: recorded as a failure or refusal. lost: a reserved attempt's claim lost to another request (nothing written). */
 export type AttemptStatus = 'ok' | 'done' | 'lost';
 
-const FINISH_SQL = `
+export const FINISH_SQL = `
 WITH input AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(
     idx int, kind text, gated boolean, tenant_id uuid, resource_id uuid, user_id uuid, token_id uuid, counter bigint, step bigint, drift int,
