@@ -31,17 +31,16 @@ export interface AlertEvent {
 }
 
 /**
- * The alert an event raises, if any. A lockout is `user.locked` (the portal) or a validation API
- * attempt refused because the user is locked (`authenticate` with reason `locked`): the API's
- * attempt that reaches the limit is recorded as a plain wrong code, so the first refused attempt
- * after it is what tells us. The hourly throttle keeps the repeats to one email.
+ * The alert an event raises, if any. A lockout is `user.lock.notified`, written once per lock on
+ * every path (validation API, RADIUS, portal) by the attempt that sets it (lock-notices.ts), and
+ * `user.locked` (the portal's own record of the same lock); the hourly throttle makes the pair,
+ * and any repeat within the hour, one email.
  */
 export function alertKindOf(e: AlertEvent): AlertKind | undefined {
   switch (e.action) {
+    case 'user.lock.notified':
     case 'user.locked':
       return 'user_locked';
-    case 'authenticate':
-      return e.details?.reason === 'locked' ? 'user_locked' : undefined;
     case 'admin.lock':
       return 'admin_locked';
     case 'user.import.done':

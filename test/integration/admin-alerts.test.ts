@@ -56,11 +56,14 @@ describe('admin alert emails', () => {
     const token = (await api.post('/tokens', { userId: user.id, type: 'totp' })).body;
     await api.put(`/resources/${resource.id}/users/${user.id}`);
     await api.put(`/resources/${resource.id}/tokens/${token.id}`);
-    for (let i = 0; i < 6; i++) await api.post(`/resources/${resource.id}/authenticate`, { login, otp: '000000' });
+    // Exactly the limit: the attempt that sets the lock raises the alert (no later attempt needed).
+    for (let i = 0; i < 3; i++) await api.post(`/resources/${resource.id}/authenticate`, { login, otp: '000000' });
     const mail = await sink.waitFor((m) => m.to.includes(watcher.email) && /locked/.test(decode(m.subject)), 10_000);
     assert.equal(decode(mail.subject), `[MFA alert] User ${login} is locked out of ${resource.name}`);
     assert.match(mail.text, /Settings → Alerts/);
-    // More refused attempts, later fan-outs: still one email within the hour.
+    // More refused attempts, and a new lock after an unlock, within the hour: still one email.
+    for (let i = 0; i < 3; i++) await api.post(`/resources/${resource.id}/authenticate`, { login, otp: '000000' });
+    await api.post(`/resources/${resource.id}/users/${user.id}/unlock`);
     for (let i = 0; i < 3; i++) await api.post(`/resources/${resource.id}/authenticate`, { login, otp: '000000' });
     await fannedOut(owner.tenantId);
     await new Promise((r) => setTimeout(r, 300));
@@ -69,7 +72,8 @@ describe('admin alert emails', () => {
     assert.equal(mailsTo(owner.email).length, 0, 'alerts are opt-in, owners included');
     // An hour later the next lockout is emailed again.
     await ctx.services.db('alert_throttle').where({ tenant_id: owner.tenantId }).update({ sent_at: new Date(Date.now() - 61 * 60_000) });
-    await api.post(`/resources/${resource.id}/authenticate`, { login, otp: '000000' });
+    await api.post(`/resources/${resource.id}/users/${user.id}/unlock`);
+    for (let i = 0; i < 3; i++) await api.post(`/resources/${resource.id}/authenticate`, { login, otp: '000000' });
     await waitUntil(() => mailsTo(watcher.email).filter((m) => /locked out/.test(m.subject)).length === 2, 10_000, 'a second lockout email after the hour');
   });
 
