@@ -51,6 +51,13 @@ describe('query plans of the lists and the hot path at scale (issue 14)', { time
     };
     const mine = await seedTenant();
     await seedTenant();
+    // Three more tenants of users only, so the tenant under test holds a fifth of the users, not
+    // half: where one tenant is half of a table, reading the whole table is the planner's right
+    // choice, and no production database of many tenants looks like that.
+    for (let i = 0; i < 3; i++) {
+      const other = await createTenant(ctx.services);
+      await ctx.services.db.raw(`INSERT INTO users (tenant_id, login) SELECT ?, 'filler' || g FROM generate_series(1, ?) g`, [other.tenantId, USERS]);
+    }
     tenant = mine.t;
     resourceIds = mine.resourceIds;
     userIds = mine.userIds;
@@ -103,11 +110,15 @@ describe('query plans of the lists and the hot path at scale (issue 14)', { time
     ['console users', () => page('/admin/users?q=user0042')],
     ['console tokens', () => page('/admin/tokens?q=4217')],
     ['console audit', () => page('/admin/audit')],
+    // An admin limited to the 10 000-member resource (issue 12 §5): the same lists through the scope.
+    ['limited admin: users', () => () => ctx.services.users.list({ ...tenant.actor, resourceIds: [resourceIds[1]] }, '', { page: 1, perPage: 25 })],
+    ['limited admin: users, search', () => () => ctx.services.users.list({ ...tenant.actor, resourceIds: [resourceIds[1]] }, '4217', { page: 1, perPage: 25 })],
+    ['limited admin: tokens', () => () => ctx.services.tokens.list({ ...tenant.actor, resourceIds: [resourceIds[0]] }, {}, { page: 1, perPage: 25 })],
     ['validation hot path', () => () => request(ctx.app).post(`/api/v1/resources/${resourceIds[0]}/authenticate`).set('Authorization', `Bearer ${tenant.apiKey}`).send({ login: 'user004242', otp: '000000' }).expect(200)],
   ];
 
-  it('the check itself sees a sequential scan (a filter no index serves)', async () => {
-    assert.deepEqual(await planOfEveryQuery(() => ctx.services.db('users').where({ tenant_id: tenant.tenantId, first_name: 'Ada' }).select('id')), ['users in: select "id" from "users" where "tenant_id" = $1 and "first_name" = $2']);
+  it('the check itself sees a sequential scan (a filter no index serves, across tenants)', async () => {
+    assert.deepEqual(await planOfEveryQuery(() => ctx.services.db('users').where({ first_name: 'Ada' }).select('id')), ['users in: select "id" from "users" where "first_name" = $1']);
   });
 
   for (const [name, run] of cases) {
