@@ -23,6 +23,8 @@ export interface ListsBenchOptions {
   runs: number;
   /** Reuse the database a previous run seeded (migrating it), instead of dropping and seeding it again. */
   keep: boolean;
+  /** Only the cases whose name contains this text (all without it). */
+  only?: string;
   log: (line: string) => void;
 }
 
@@ -107,6 +109,7 @@ export async function benchLists(options: ListsBenchOptions) {
 
     const results: Record<string, { p50_ms: number; p95_ms: number; status: number }> = {};
     for (const [name, c] of Object.entries(cases)) {
+      if (options.only && !name.includes(options.only)) continue;
       let status = 0;
       for (let i = 0; i < 3; i++) status = (await c.get()).status; // warm-up
       const times: number[] = [];

@@ -108,7 +108,11 @@ export async function listTokens(q: Queryable, scope: Scope, filter: TokenListFi
   if (filter.status === 'stock') base.whereNull('t.user_id');
   if (filter.userId && isUuid(filter.userId)) base.andWhere('t.user_id', filter.userId);
   if (filter.q) base.whereRaw('t.id IN (? UNION ?)', tokenIdsMatching(q, scope.tenantId, `%${escapeLike(filter.q.toLowerCase())}%`));
-  const ordered = base.clone().select('t.id').orderBy('t.created_at', 'desc').orderBy('t.id', 'desc');
+  // A search sorts its matches (a materialised CTE) rather than let the planner walk the time order
+  // and test every token against them, which it does when it guesses matches are common.
+  const ordered = filter.q
+    ? q.withMaterialized('matches', base.clone().select('t.id', 't.created_at')).from('matches').select('id').orderBy('created_at', 'desc').orderBy('id', 'desc')
+    : base.clone().select('t.id').orderBy('t.created_at', 'desc').orderBy('t.id', 'desc');
   const { rows, total } = await fetchPageByKey(ordered, page, (ids) =>
     q('tokens as t')
       .leftJoin('users as u', function ownerInTenant() {

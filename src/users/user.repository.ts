@@ -81,7 +81,13 @@ export function whereUserSearch<T extends Knex.QueryBuilder>(query: T, pattern: 
 export async function listUsers(q: Queryable, scope: Scope, search: string, page: PageRequest): Promise<{ items: User[]; total: number }> {
   const base = whereUserInScope(q, q('users').where('tenant_id', scope.tenantId), 'users.id', scope);
   if (search) whereUserSearch(base, `%${escapeLike(search.toLowerCase())}%`);
-  const { rows, total } = await fetchPageByKey(base.clone().select('id').orderByRaw('lower(login)'), page, (ids) =>
+  // A search takes its matches from the trigram index, then sorts them (a materialised CTE): left
+  // to itself the planner may walk the whole login order filtering row by row, when it guesses
+  // that matches are common (296 ms for 100 matches in 100 000).
+  const ordered = search
+    ? q.withMaterialized('matches', base.clone().select('id', q.raw('lower(login) AS sort_key'))).from('matches').select('id').orderBy('sort_key')
+    : base.clone().select('id').orderByRaw('lower(login)');
+  const { rows, total } = await fetchPageByKey(ordered, page, (ids) =>
     q('users').where('tenant_id', scope.tenantId).whereIn('id', ids).select('*').orderByRaw('lower(login)'),
   base);
   return { items: rows.map(toUser), total };
