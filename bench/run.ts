@@ -8,6 +8,7 @@
  *   npm run bench -- radius [--duration 10] [--warmup 3] [--concurrency 32] [--users 5000]   (API directly vs through the RADIUS connector)
  *   npm run bench -- email [--requests 50] [--rounds 3] [--smtp-delay 0]   (concurrent email codes, request to delivery at an SMTP sink)
  *   npm run bench -- audit [--events 1000000] [--runs 30]   (audit log pages, filters, search and CSV export)
+ *   npm run bench -- lists [--users 100000] [--events 1000000] [--runs 30] [--keep] [--only name]   (every console and API list, two tenants of that size)
  *
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/mfa_bench) names a database the
  * bench DROPS and recreates on every run.
@@ -22,20 +23,21 @@ import { benchUserImport } from './user-import';
 import { benchRadius } from './radius';
 import { benchEmail } from './email';
 import { benchAudit } from './audit';
+import { benchLists } from './lists';
 
 const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'results');
-const USAGE = 'Usage: npm run bench -- validate [--duration 10] [--warmup 3] [--connections 64] [--users 5000] [--pool 10]\n       npm run bench -- import [--runs 3]\n       npm run bench -- user-import [--users 100000]\n       npm run bench -- radius [--duration 10] [--warmup 3] [--concurrency 32] [--users 5000]\n       npm run bench -- email [--requests 50] [--rounds 3] [--smtp-delay 0]\n       npm run bench -- audit [--events 1000000] [--runs 30]';
+const USAGE = 'Usage: npm run bench -- validate [--duration 10] [--warmup 3] [--connections 64] [--users 5000] [--pool 10]\n       npm run bench -- import [--runs 3]\n       npm run bench -- user-import [--users 100000]\n       npm run bench -- radius [--duration 10] [--warmup 3] [--concurrency 32] [--users 5000]\n       npm run bench -- email [--requests 50] [--rounds 3] [--smtp-delay 0]\n       npm run bench -- audit [--events 1000000] [--runs 30]\n       npm run bench -- lists [--users 100000] [--events 1000000] [--runs 30] [--keep] [--only name]';
 /** Hard stop: whatever happens, the bench ends (lib/processes.ts kills its servers on exit). */
-const DEADLINE_MS = 10 * 60_000;
+const DEADLINE_MS = (process.argv.includes('lists') ? 20 : 10) * 60_000; // lists seeds 2 × 1.2 M rows first
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' }, pool: { type: 'string' }, runs: { type: 'string' }, concurrency: { type: 'string' }, requests: { type: 'string' }, rounds: { type: 'string' }, 'smtp-delay': { type: 'string' }, events: { type: 'string' } },
+    options: { duration: { type: 'string' }, warmup: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' }, pool: { type: 'string' }, runs: { type: 'string' }, concurrency: { type: 'string' }, requests: { type: 'string' }, rounds: { type: 'string' }, 'smtp-delay': { type: 'string' }, events: { type: 'string' }, keep: { type: 'boolean' }, only: { type: 'string' } },
   });
   const [name] = positionals;
-  if (name !== 'validate' && name !== 'import' && name !== 'user-import' && name !== 'radius' && name !== 'email' && name !== 'audit') {
+  if (name !== 'validate' && name !== 'import' && name !== 'user-import' && name !== 'radius' && name !== 'email' && name !== 'audit' && name !== 'lists') {
     console.error(USAGE);
     return 2;
   }
@@ -46,7 +48,17 @@ async function main(argv: string[]): Promise<number> {
   };
   const log = (line: string) => console.error(`[bench] ${line}`);
   const result =
-    name === 'audit'
+    name === 'lists'
+      ? await benchLists({
+          databaseUrl: process.env.BENCH_LISTS_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mfa_bench_lists',
+          users: int(values.users, 100_000, 100, 200_000, 'users'),
+          events: int(values.events, 1_000_000, 0, 5_000_000, 'events'),
+          runs: int(values.runs, 30, 5, 1000, 'runs'),
+          keep: values.keep === true,
+          only: values.only,
+          log,
+        })
+      : name === 'audit'
       ? await benchAudit({
           databaseUrl: process.env.BENCH_AUDIT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/mfa_bench_audit',
           events: int(values.events, 1_000_000, 1000, 5_000_000, 'events'),

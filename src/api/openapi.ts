@@ -227,7 +227,7 @@ export function buildOpenApiDocument(baseUrl: string): Json {
         post: operation('authenticateBatch', { summary: `Up to ${MAX_BATCH_CHECKS} authenticate bodies in one request (the RADIUS connector sends the checks that arrived together this way). Each is checked exactly as by authenticate, with the same rules, audit and lock; results come in the same order. A body that authenticate would refuse with 422 gets {"result":false,"error":"..."} alone, the others still count; an unknown resource refuses the whole batch`, tag: 'Validation', params: [resourceId], body: 'AuthenticateBatch', ok: [200, 'One decision per check, in order', ref('AuthenticateBatchResult')], errors: { 400: errors[400], 401: errors[401], 404: errors[404], 422: errors[422] } }),
       },
       '/tokens': {
-        get: operation('listTokens', { summary: 'List and search tokens (serial, name, owner login)', tag: 'Tokens', params: tokenListParams, ok: [200, 'A page of tokens', ref('TokenPage')], errors: { 401: errors[401], 422: errors[422] } }),
+        get: operation('listTokens', { summary: 'List and search tokens (serial, name, owner login), newest first; `total` is exact', tag: 'Tokens', params: tokenListParams, ok: [200, 'A page of tokens', ref('TokenPage')], errors: { 401: errors[401], 422: errors[422] } }),
         post: operation('createToken', { summary: 'Create a token: generated seed (totp, hotp), imported seed (`secret`; hardware, totp, hotp), email, sms or backup_codes', tag: 'Tokens', body: 'TokenCreate', ok: [201, 'The created token; `otpauthUri` or `backupCodes` appear here only, once', ref('TokenCreated')], errors: writeErrors }),
       },
       '/tokens/{id}': {

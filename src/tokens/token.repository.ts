@@ -1,9 +1,11 @@
 /** SQL for tokens and their resource assignments. Every query is scoped by tenant id. */
-import { fetchPage } from '../db/paging';
+import type { Knex } from 'knex';
+import { fetchPageByKey } from '../db/paging';
 import type { Queryable } from '../db/knex';
 import { isUuid } from '../db/errors';
 import type { PageRequest } from '../lib/pagination';
 import { escapeLike } from '../resources/resource.repository';
+import { whereUserSearch } from '../users/user.repository';
 import type { Token, TokenCheckRow, TokenListFilter, TokenSecretRow } from './token.types';
 import { whereResourceInScope, whereTokenInScope, type Scope } from '../admins/resource-scope';
 
@@ -91,9 +93,13 @@ export interface TokenListItem extends Token {
   resourceCount: number;
 }
 
-/** Filtered, paged list of the scope's tokens; search matches serial, name and the owner's login. */
+/**
+ * Filtered, paged list of the scope's tokens, newest first; search matches serial, name and the
+ * owner's login. The page's ids come from tokens alone in index order ((tenant_id, created_at, id)
+ * or the type's index), so only those 25 rows are joined to their owner and resource counts.
+ */
 export async function listTokens(q: Queryable, scope: Scope, filter: TokenListFilter, page: PageRequest): Promise<{ items: TokenListItem[]; total: number }> {
-  const base = whereTokenInScope(q, q('tokens as t').leftJoin('users as u', 'u.id', 't.user_id').where('t.tenant_id', scope.tenantId), 't.id', scope);
+  const base = whereTokenInScope(q, q('tokens as t').where('t.tenant_id', scope.tenantId), 't.id', scope);
   // Counted within the scope too: a limited admin must not learn of assignments elsewhere.
   const resourceCount = whereResourceInScope(q('token_resources as tr').whereRaw('tr.token_id = t.id'), 'tr.resource_id', scope).count('*');
   if (filter.type) base.andWhere('t.type', filter.type);
@@ -101,17 +107,37 @@ export async function listTokens(q: Queryable, scope: Scope, filter: TokenListFi
   if (filter.status === 'disabled') base.andWhere('t.enabled', false);
   if (filter.status === 'stock') base.whereNull('t.user_id');
   if (filter.userId && isUuid(filter.userId)) base.andWhere('t.user_id', filter.userId);
-  if (filter.q) {
-    const pattern = `%${escapeLike(filter.q.toLowerCase())}%`;
-    base.andWhere((w) => w.whereRaw('lower(t.serial) LIKE ?', [pattern]).orWhereRaw('lower(t.name) LIKE ?', [pattern]).orWhereRaw('lower(u.login) LIKE ?', [pattern]));
-  }
-  const { rows, total } = await fetchPage(base, page, (query) =>
-    query
+  if (filter.q) base.whereRaw('t.id IN (? UNION ?)', tokenIdsMatching(q, scope.tenantId, `%${escapeLike(filter.q.toLowerCase())}%`));
+  // A search sorts its matches (a materialised CTE) rather than let the planner walk the time order
+  // and test every token against them, which it does when it guesses matches are common.
+  const ordered = filter.q
+    ? q.withMaterialized('matches', base.clone().select('t.id', 't.created_at')).from('matches').select('id').orderBy('created_at', 'desc').orderBy('id', 'desc')
+    : base.clone().select('t.id').orderBy('t.created_at', 'desc').orderBy('t.id', 'desc');
+  const { rows, total } = await fetchPageByKey(ordered, page, (ids) =>
+    q('tokens as t')
+      .leftJoin('users as u', function ownerInTenant() {
+        this.on('u.id', 't.user_id').andOn('u.tenant_id', 't.tenant_id');
+      })
+      .where('t.tenant_id', scope.tenantId)
+      .whereIn('t.id', ids)
       .select('t.*', 'u.login as user_login', q.raw('(?)::int AS resource_count', [resourceCount]))
-      .orderBy('t.created_at', 'desc')
-      .orderBy('t.id'),
-  );
+      .orderBy('t.created_at', 'desc').orderBy('t.id', 'desc'),
+  base);
   return { items: rows.map((r) => ({ ...toToken(r), userLogin: r.user_login, resourceCount: r.resource_count })), total };
+}
+
+/**
+ * Ids of the tenant's tokens whose serial or name contains `pattern`, or whose owner's login does.
+ * A UNION rather than one OR across the join: each side then uses its own trigram index (serial
+ * and name by a BitmapOr, the login through the users' search index), where the OR read every token.
+ */
+function tokenIdsMatching(q: Queryable, tenantId: string, pattern: string): [Knex.QueryBuilder, Knex.QueryBuilder] {
+  const own = q('tokens').where('tenant_id', tenantId).andWhere((w) => w.whereRaw('lower(serial) LIKE ?', [pattern]).orWhereRaw('lower(name) LIKE ?', [pattern])).select('id');
+  const byOwner = q('tokens as o')
+    .whereIn('o.user_id', whereUserSearch(q('users').where('tenant_id', tenantId), pattern).whereRaw('lower(login) LIKE ?', [pattern]).select('id'))
+    .andWhere('o.tenant_id', tenantId)
+    .select('o.id');
+  return [own, byOwner];
 }
 
 export async function insertTokenResource(q: Queryable, tenantId: string, tokenId: string, resourceId: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 /** SQL for users and their resource assignments. Every query is scoped by tenant id. */
-import { fetchPage } from '../db/paging';
+import type { Knex } from 'knex';
+import { fetchPageByKey } from '../db/paging';
 import type { Queryable } from '../db/knex';
 import { isUuid } from '../db/errors';
 import type { PageRequest } from '../lib/pagination';
@@ -63,14 +64,32 @@ export async function deleteUser(q: Queryable, tenantId: string, id: string): Pr
   return (await q('users').where({ tenant_id: tenantId, id }).delete()) > 0;
 }
 
-/** Case-insensitive search over login, email and names; paged, ordered by login. Only the scope's users. */
+/** The expression of the users' trigram index (users_search_trgm): a search must use it verbatim. */
+const USER_SEARCH_SQL = `lower(login || ' ' || coalesce(email, '') || ' ' || coalesce(first_name, '') || ' ' || coalesce(last_name, '')) LIKE ?`;
+
+/** Keeps users whose login, email or names contain `pattern` (a LIKE pattern, lower case). */
+export function whereUserSearch<T extends Knex.QueryBuilder>(query: T, pattern: string): T {
+  query.whereRaw(USER_SEARCH_SQL, [pattern]);
+  return query;
+}
+
+/**
+ * Case-insensitive search over login, email and names; paged, ordered by login. Only the scope's
+ * users. The page's ids come index-only from (tenant_id, lower(login)) INCLUDE (id, login), so a
+ * deep page skips index entries, not table rows.
+ */
 export async function listUsers(q: Queryable, scope: Scope, search: string, page: PageRequest): Promise<{ items: User[]; total: number }> {
   const base = whereUserInScope(q, q('users').where('tenant_id', scope.tenantId), 'users.id', scope);
-  if (search) {
-    const pattern = `%${escapeLike(search.toLowerCase())}%`;
-    base.whereRaw(`lower(login || ' ' || coalesce(email, '') || ' ' || coalesce(first_name, '') || ' ' || coalesce(last_name, '')) LIKE ?`, [pattern]);
-  }
-  const { rows, total } = await fetchPage(base, page, (query) => query.select('*').orderByRaw('lower(login)'));
+  if (search) whereUserSearch(base, `%${escapeLike(search.toLowerCase())}%`);
+  // A search takes its matches from the trigram index, then sorts them (a materialised CTE): left
+  // to itself the planner may walk the whole login order filtering row by row, when it guesses
+  // that matches are common (296 ms for 100 matches in 100 000).
+  const ordered = search
+    ? q.withMaterialized('matches', base.clone().select('id', q.raw('lower(login) AS sort_key'))).from('matches').select('id').orderBy('sort_key')
+    : base.clone().select('id').orderByRaw('lower(login)');
+  const { rows, total } = await fetchPageByKey(ordered, page, (ids) =>
+    q('users').where('tenant_id', scope.tenantId).whereIn('id', ids).select('*').orderByRaw('lower(login)'),
+  base);
   return { items: rows.map(toUser), total };
 }
 
@@ -98,10 +117,21 @@ export async function listAssignmentsOfUser(q: Queryable, scope: Scope, userId: 
   return rows.map((r) => ({ resourceId: r.resource_id, resourceName: r.name, failCount: r.fail_count, lockedUntil: r.locked_until, assignedAt: r.created_at }));
 }
 
-/** The resource's members by login; `status` keeps those in one enrolment state (enrollment-status.repository). */
+/**
+ * The resource's members by login; `status` keeps those in one enrolment state
+ * (enrollment-status.repository). Without a status the total counts resource_users alone
+ * (index-only on (tenant_id, resource_id, user_id)): every member is a user of the tenant.
+ */
 export async function listUsersOfResource(q: Queryable, tenantId: string, resourceId: string, page: PageRequest, status?: EnrollmentStatus): Promise<{ items: User[]; total: number }> {
-  const base = q('users as u').join('resource_users as ru', 'ru.user_id', 'u.id').where({ 'ru.tenant_id': tenantId, 'ru.resource_id': resourceId });
-  if (status) base.whereIn('u.id', memberIdsInStatus(q, tenantId, resourceId, status));
-  const { rows, total } = await fetchPage(base, page, (query) => query.select('u.*').orderByRaw('lower(u.login)'));
+  const members = q('resource_users as ru').where({ 'ru.tenant_id': tenantId, 'ru.resource_id': resourceId });
+  if (status) members.whereIn('ru.user_id', memberIdsInStatus(q, tenantId, resourceId, status));
+  const ordered = q('users as u')
+    .where('u.tenant_id', tenantId)
+    .whereIn('u.id', members.clone().select('ru.user_id'))
+    .select('u.id')
+    .orderByRaw('lower(u.login)');
+  const { rows, total } = await fetchPageByKey(ordered, page, (ids) =>
+    q('users').where('tenant_id', tenantId).whereIn('id', ids).select('*').orderByRaw('lower(login)'),
+  members);
   return { items: rows.map(toUser), total };
 }
