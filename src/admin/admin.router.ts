@@ -65,6 +65,7 @@ export function createAdminRouter(services: Services): Router {
   r.get('/admin/resources/:id/users.csv', enrollment.exportCsv);
   r.post('/admin/resources/:id/users', resources.assignUser);
   r.post('/admin/resources/:id/users/:userId/unassign', resources.unassignUser);
+  r.post('/admin/resources/:id/users/:userId/unlock', resources.unlockUser);
   r.post('/admin/resources/:id/invitations', invitations.invite);
   r.post('/admin/resources/:id/invitations/:userId/resend', invitations.resend);
   r.post('/admin/resources/:id/invitations/:userId/cancel', invitations.cancel);
