@@ -43,7 +43,7 @@ document.addEventListener('change', (event) => {
 // Error summaries (issue 15 §10, GOV.UK pattern): focus the summary when a page or an htmx swap
 // shows one, so screen readers announce it; its links move focus to their field, not just scroll.
 function focusErrorSummary(root) {
-  const summary = (root || document).querySelector('[data-error-summary]');
+  const summary = (root || document).querySelector('[data-error-summary][data-focus]');
   if (summary) summary.focus();
 }
 document.addEventListener('DOMContentLoaded', () => focusErrorSummary());
