@@ -28,6 +28,7 @@ import { createResourceService, type ResourceService } from './resources/resourc
 import { createSelfServiceService, type SelfServiceService } from './selfservice/self-service.service';
 import { createUserService, type UserService } from './users/user.service';
 import { createAuditService, type AuditService } from './audit/audit.service';
+import { createAuthStatsService, type AuthStatsService } from './audit/auth-stats.service';
 import { createTokenService, type TokenService } from './tokens/token.service';
 import { createAuthenticateService, type AuthenticateService } from './validation/authenticate.service';
 import { createLockNotices } from './validation/lock-notices';
@@ -63,6 +64,8 @@ export interface Services {
   selfService: SelfServiceService;
   users: UserService;
   audit: AuditService;
+  /** Authentication results from the audit log: per-resource charts and the console home (issue 15 §12). */
+  authStats: AuthStatsService;
   tokens: TokenService;
   validation: AuthenticateService;
   /** Email/SMS codes on demand (POST /resources/{id}/challenge). */
@@ -173,6 +176,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
     selfService,
     users: createUserService(db),
     audit: createAuditService(db),
+    authStats: createAuthStatsService(db),
     tokens: createTokenService(db, secrets, codeChecks, limiter),
     validation,
     challenges,

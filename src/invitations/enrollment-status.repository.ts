@@ -51,7 +51,7 @@ export interface MemberEnrollment {
  * The one definition of an active token, as SQL over the token alias `t`: enabled and not a portal
  * enrolment still waiting for its confirming code (the tokens sign-in asks a code for).
  */
-function activeTokenSql(t: string): string {
+export function activeTokenSql(t: string): string {
   return `${t}.enabled AND NOT EXISTS (SELECT 1 FROM portal_enrollments pe_${t} WHERE pe_${t}.tenant_id = ${t}.tenant_id AND pe_${t}.token_id = ${t}.id)`;
 }
 
