@@ -65,6 +65,19 @@ describe('issue 15 §12, §13: charts, home, accessibility', () => {
         assert.equal(await hourly.locator('tbody tr').count(), 24);
         await assertNoHorizontalScroll(page, `activity (${name})`);
         await screenshot(page, `82-activity-${name}`);
+
+        // §9: the Users tab's status column for the locked member.
+        await page.getByRole('navigation', { name: 'Resource sections' }).getByRole('link', { name: 'Users' }).click();
+        await page.waitForURL(/\/users$/);
+        for (const label of ['Settings', 'Users', 'Self-Service', 'Activity']) {
+          const tab = page.getByRole('navigation', { name: 'Resource sections' }).getByRole('link', { name: label });
+          assert.ok(await tab.evaluate((el) => el.getBoundingClientRect().right <= window.innerWidth), `the "${label}" tab is whole on screen (${name})`);
+        }
+        const row = page.getByRole('row').filter({ hasText: 'erin' });
+        assert.match((await row.locator('.user-lock').textContent()) ?? '', /Locked/);
+        assert.equal((await row.locator('.user-tokens').textContent())?.trim(), '1');
+        await assertNoHorizontalScroll(page, `users tab (${name})`);
+        await screenshot(page, `82-users-status-${name}`);
         assertClean(watched, name);
       });
     }
