@@ -28,6 +28,7 @@ import { createResourceService, type ResourceService } from './resources/resourc
 import { createSelfServiceService, type SelfServiceService } from './selfservice/self-service.service';
 import { createUserService, type UserService } from './users/user.service';
 import { createAuditService, type AuditService } from './audit/audit.service';
+import { createAuthStatsService, type AuthStatsService } from './audit/auth-stats.service';
 import { createTokenService, type TokenService } from './tokens/token.service';
 import { createAuthenticateService, type AuthenticateService } from './validation/authenticate.service';
 import { createLockNotices } from './validation/lock-notices';
@@ -75,6 +76,9 @@ export interface Services {
   audit: AuditService;
   /** Per-tenant audit retention and its hourly batched purge (issue 14). */
   auditRetention: AuditRetentionService;
+
+  /** Authentication results from the audit log: per-resource charts and the console home (issue 15 §12). */
+  authStats: AuthStatsService;
   tokens: TokenService;
   validation: AuthenticateService;
   /** Email/SMS codes on demand (POST /resources/{id}/challenge). */
@@ -206,6 +210,8 @@ export async function createServices(config: Config, options: ServiceOptions = {
     users: createUserService(db),
     audit: createAuditService(db),
     auditRetention,
+
+    authStats: createAuthStatsService(db),
     tokens: createTokenService(db, secrets, codeChecks, limiter),
     validation,
     challenges,

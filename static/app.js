@@ -39,3 +39,21 @@ document.addEventListener('change', (event) => {
     if (all) all.checked = [...box.form.querySelectorAll('[data-check-item]')].every((item) => item.checked);
   }
 });
+
+// Error summaries (issue 15 §10, GOV.UK pattern): focus the summary when a page or an htmx swap
+// shows one, so screen readers announce it; its links move focus to their field, not just scroll.
+function focusErrorSummary(root) {
+  const summary = (root || document).querySelector('[data-error-summary][data-focus]');
+  if (summary) summary.focus();
+}
+document.addEventListener('DOMContentLoaded', () => focusErrorSummary());
+document.addEventListener('htmx:afterSettle', (event) => focusErrorSummary(event.target));
+document.addEventListener('click', (event) => {
+  const link = event.target.closest('[data-error-summary] a[href^="#"]');
+  if (!link) return;
+  const field = document.getElementById(link.getAttribute('href').slice(1));
+  if (!field) return;
+  event.preventDefault();
+  field.scrollIntoView({ block: 'center' });
+  field.focus();
+});

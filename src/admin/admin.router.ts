@@ -3,6 +3,7 @@ import { Router, type RequestHandler } from 'express';
 import type { Services } from '../services';
 import { createAuthController } from './auth.controller';
 import { createResourcesController } from './resources.controller';
+import { createActivityController } from './activity.controller';
 import { createEnrollmentController } from './enrollment.controller';
 import { createInvitationsController } from './invitations.controller';
 import { createSelfServiceController } from './self-service.controller';
@@ -24,6 +25,7 @@ export function createAdminRouter(services: Services): Router {
   const r = Router();
   const auth = createAuthController(services);
   const resources = createResourcesController(services);
+  const activity = createActivityController(services);
   const enrollment = createEnrollmentController(services);
   const invitations = createInvitationsController(services);
   const selfService = createSelfServiceController(services);
@@ -60,15 +62,18 @@ export function createAdminRouter(services: Services): Router {
     redirect(req, res, '/admin/resources');
   });
 
+  r.get('/admin/home', activity.home);
   r.get('/admin/resources', resources.list);
   r.get('/admin/resources/new', resources.newForm);
   r.post('/admin/resources', resources.create);
   r.get('/admin/resources/:id', resources.settings);
   r.post('/admin/resources/:id', resources.update);
+  r.get('/admin/resources/:id/activity', activity.resourceActivity);
   r.get('/admin/resources/:id/users', resources.usersTab);
   r.get('/admin/resources/:id/users.csv', enrollment.exportCsv);
   r.post('/admin/resources/:id/users', resources.assignUser);
   r.post('/admin/resources/:id/users/:userId/unassign', resources.unassignUser);
+  r.post('/admin/resources/:id/users/:userId/unlock', resources.unlockUser);
   r.post('/admin/resources/:id/invitations', invitations.invite);
   r.post('/admin/resources/:id/invitations/:userId/resend', invitations.resend);
   r.post('/admin/resources/:id/invitations/:userId/cancel', invitations.cancel);

@@ -2,7 +2,9 @@
 import type { Request, Response } from 'express';
 import type { Services } from '../services';
 import { ValidationError, ConflictError } from '../lib/errors';
-import { pageRequest } from '../lib/pagination';
+import { pageRequest, type PageRequest } from '../lib/pagination';
+import type { Scope } from '../admins/resource-scope';
+import type { EnrollmentStatus } from '../invitations/enrollment-status.repository';
 import { flash, redirect, render } from '../web/views';
 import { formBoolean, formNumber, formText } from './form';
 import { enrollmentTabData, statusFilter } from './enrollment.controller';
@@ -42,7 +44,16 @@ function formErrors(err: unknown): { errors: Record<string, string>; error: stri
 }
 
 export function createResourcesController(services: Services) {
-  const { resources, users, invitations } = services;
+  const { resources, users, invitations, enrollmentProgress } = services;
+
+  /** One page of members with their invitation and sign-in status (tokens, lock, last sign-in). */
+  async function usersTabData(scope: Scope, resourceId: string, page: PageRequest, status: EnrollmentStatus | undefined) {
+    const [assigned, enrollment] = await Promise.all([users.usersOfResource(scope, resourceId, page, status), enrollmentTabData(services, scope, resourceId, status)]);
+    const ids = assigned.items.map((u) => u.id);
+    const [invitationStates, signInStates] = await Promise.all([invitations.statesOf(scope, resourceId, ids), enrollmentProgress.signInStatusOf(scope, resourceId, ids)]);
+    return { assigned, enrollment, invitationStates, signInStates };
+  }
+
   return {
     async list(req: Request, res: Response) {
       const q = String(req.query.q ?? '');
@@ -89,9 +100,7 @@ export function createResourcesController(services: Services) {
     async usersTab(req: Request, res: Response) {
       const resource = await resources.get(req.actor!, req.params.id as string);
       const status = statusFilter(req.query.status);
-      const [assigned, enrollment] = await Promise.all([users.usersOfResource(req.actor!, resource.id, pageRequest(req.query), status), enrollmentTabData(services, req.actor!, resource.id, status)]);
-      const invitationStates = await invitations.statesOf(req.actor!, resource.id, assigned.items.map((u) => u.id));
-      render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, enrollment, login: '', invitationStates });
+      render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', ...(await usersTabData(req.actor!, resource.id, pageRequest(req.query), status)), login: '' });
     },
 
     /** Assigns by login (typed in the tab) or by user id (from the user page). */
@@ -100,14 +109,19 @@ export function createResourcesController(services: Services) {
       const login = String(req.body.login ?? '').trim();
       const user = login ? await users.findByLogin(req.actor!, login) : undefined;
       if (!user) {
-        const [assigned, enrollment] = await Promise.all([users.usersOfResource(req.actor!, resource.id, pageRequest({})), enrollmentTabData(services, req.actor!, resource.id, undefined)]);
-        const invitationStates = await invitations.statesOf(req.actor!, resource.id, assigned.items.map((u) => u.id));
-        render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', assigned, enrollment, login, invitationStates, errors: { login: login ? `No user has the login "${login}".` : 'Enter a login.' } }, 422);
+        render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', ...(await usersTabData(req.actor!, resource.id, pageRequest({}), undefined)), login, errors: { login: login ? `No user has the login "${login}".` : 'Enter a login.' } }, 422);
         return;
       }
       await users.assign(req.actor!, resource.id, user.id);
       flash(req, 'success', `${user.login} is assigned to ${resource.name}.`);
       redirect(req, res, `/admin/resources/${resource.id}/users`);
+    },
+
+    /** Clears the member's failed attempts and lock here (issue 15 §9), back to the Users tab. */
+    async unlockUser(req: Request, res: Response) {
+      await users.unlock(req.actor!, req.params.id as string, req.params.userId as string);
+      flash(req, 'success', 'User unlocked.');
+      redirect(req, res, `/admin/resources/${req.params.id}/users`);
     },
 
     async unassignUser(req: Request, res: Response) {

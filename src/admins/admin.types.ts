@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Role } from '../audit/actor';
+import { passwordProblem } from '../lib/passwords';
 
 export interface Admin {
   id: string;
@@ -28,7 +29,11 @@ export const emailSchema = z.string({ error: 'Enter an email address.' }).trim()
 export const signUpSchema = z.object({
   organisation: z.string({ error: 'Enter your organisation name.' }).trim().min(1, 'Enter your organisation name.').max(100, 'Use at most 100 characters.'),
   email: emailSchema,
-  password: z.string({ error: 'Choose a password.' }),
+  // The password rule sits in the schema so one submit names every field's problem (issue 15 §10).
+  password: z.string({ error: 'Choose a password.' }).superRefine((value, ctx) => {
+    const problem = value === '' ? 'Choose a password.' : passwordProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
 });
 
 const resourceIdsSchema = z.array(z.string(), { error: 'Choose resources from the list.' }).max(1000, 'Choose at most 1000 resources.');

@@ -5,7 +5,7 @@ import { ALLOWED_ACTIONS, ENROLLMENT_TYPE_IDS } from '../selfservice/self-servic
 
 export const selfServiceJson = z.object({
   address: z.string().nullable().describe('null: the portal is deactivated'),
-  url: z.string().nullable().describe('The subdomain address when PORTAL_DOMAIN is set, else the path address; null while deactivated'),
+  url: z.string().nullable().describe('The subdomain address when PORTAL_DOMAIN is set (scheme and non-default port of BASE_URL), else the path address; null while deactivated'),
   pathUrl: z.string().nullable().describe('Always the path address ({BASE_URL}/portal/{address}/); null while deactivated'),
   allowedActions: z.array(z.enum(ALLOWED_ACTIONS as [string, ...string[]])),
   enrollmentTokenTypes: z.array(z.enum(ENROLLMENT_TYPE_IDS as [string, ...string[]])),

@@ -6,7 +6,8 @@ import type { ChartPoint } from './enrollment-progress.service';
 
 export const CHART_WIDTH = 600;
 export const CHART_HEIGHT = 160;
-const PAD = { left: 40, right: 10, top: 10, bottom: 24 };
+/** Plot margins inside the SVG, shared with the authentication charts (src/audit/auth-chart.ts). */
+export const PAD = { left: 40, right: 10, top: 10, bottom: 24 };
 
 export interface ChartGeometry {
   width: number;

@@ -64,6 +64,12 @@ export function createEnrollmentProgressService(db: Db) {
       return toPage(items, total, page);
     },
 
+    /** Status column of the Users tab for one page of members (issue 15 §9); tenant and scope checked. */
+    async signInStatusOf(scope: Scope, resourceId: string, userIds: string[]): Promise<Map<string, repo.MemberSignInStatus>> {
+      requireResourceInScope(scope, resourceId);
+      return repo.signInStatusOf(db, scope.tenantId, resourceId, userIds);
+    },
+
     async chart(scope: Scope, resourceId: string, now = new Date()): Promise<ChartPoint[]> {
       const { days, firstAssignedDay } = await repo.enrolmentsByDay(db, scope.tenantId, await mustFindResource(scope, resourceId));
       return firstAssignedDay ? cumulativeByDay(days, firstAssignedDay, now) : [];

@@ -51,7 +51,7 @@ export interface MemberEnrollment {
  * The one definition of an active token, as SQL over the token alias `t`: enabled and not a portal
  * enrolment still waiting for its confirming code (the tokens sign-in asks a code for).
  */
-function activeTokenSql(t: string): string {
+export function activeTokenSql(t: string): string {
   return `${t}.enabled AND NOT EXISTS (SELECT 1 FROM portal_enrollments pe_${t} WHERE pe_${t}.tenant_id = ${t}.tenant_id AND pe_${t}.token_id = ${t}.id)`;
 }
 
@@ -177,6 +177,36 @@ export async function membersAfter(q: Queryable, tenantId: string, resourceId: s
   const rows = await membersQuery(q, tenantId, resourceId, status, members.map((m) => m.id)).select(MEMBER_COLUMNS).orderByRaw('lower(u.login), u.id');
   const last = members[members.length - 1];
   return { items: rows.map(toMember), next: members.length === limit ? { login: last.login, userId: last.id } : undefined };
+}
+
+/** A member's sign-in status in the resource (issue 15 §9): the Users tab's status column. */
+export interface MemberSignInStatus {
+  enrolledTokens: number;
+  /** Last successful code of one of the member's active tokens in the resource. */
+  lastUsedAt: Date | null;
+  /** A lock in force: `until` null means until an admin unlocks; undefined when not locked. */
+  lock?: { until: Date | null };
+}
+
+/**
+ * The status of the given members (one page of the tab) in one query, keyed by user id. Locks
+ * are read with the same rule as lockout.findLock's stored part: `locked_until` in the future
+ * (pg answers `infinity`, "until unlocked", as the number Infinity).
+ */
+export async function signInStatusOf(q: Queryable, tenantId: string, resourceId: string, userIds: string[]): Promise<Map<string, MemberSignInStatus>> {
+  const ids = userIds.filter(isUuid);
+  if (!isUuid(resourceId) || ids.length === 0) return new Map();
+  const rows = await q
+    .from(memberStates(q, tenantId, resourceId, ids).as('s'))
+    .join('resource_users as ru2', function joinLock() {
+      this.on('ru2.user_id', 's.user_id').andOnVal('ru2.resource_id', resourceId).andOnVal('ru2.tenant_id', tenantId);
+    })
+    .select('s.user_id', 's.active_tokens', 's.last_used_at', q.raw(`CASE WHEN ru2.locked_until > now() THEN ru2.locked_until END AS locked_until`), q.raw(`ru2.locked_until = 'infinity' AS forever`));
+  return new Map(rows.map((r: { user_id: string; active_tokens: number; last_used_at: Date | null; locked_until: Date | number | null; forever: boolean }) => [r.user_id, {
+    enrolledTokens: r.active_tokens,
+    lastUsedAt: r.last_used_at ?? null,
+    lock: r.locked_until === null ? undefined : { until: r.forever ? null : (r.locked_until as Date) },
+  }]));
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Actor } from '../audit/actor';
 import { requireWriter } from '../admins/permissions';
 import { requireResourceInScope, type Scope } from '../admins/resource-scope';
 import * as repo from './self-service.repository';
+import { buildPortalUrls } from './portal-url';
 import { addressSchema, selfServicePatchSchema, selfServiceSchema, type PortalUrls, type SelfServiceConfig, type SelfServicePatch } from './self-service.types';
 
 export type SelfServiceService = ReturnType<typeof createSelfServiceService>;
@@ -75,8 +76,7 @@ export function createSelfServiceService(db: Db, config: { baseUrl: string; port
 
     /** The portal's addresses: `url` by subdomain when PORTAL_DOMAIN is set, else the path one. */
     urls(address: string): PortalUrls {
-      const pathUrl = `${config.baseUrl}/portal/${address}/`;
-      return { url: config.portalDomain ? `https://${address}.${config.portalDomain}/` : pathUrl, pathUrl };
+      return buildPortalUrls(config.baseUrl, config.portalDomain, address);
     },
   };
 }

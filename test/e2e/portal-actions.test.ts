@@ -57,7 +57,7 @@ async function submit(page: Page, button: string | RegExp) {
   ]);
   if (res.status() >= 400) {
     const html = await res.text().catch(() => '');
-    const why = html.match(/role="alert">([^<]*)/)?.[1]?.trim() ?? html.match(/class="error" id="[^"]*">([^<]*)/)?.[1]?.trim();
+    const why = html.match(/role="alert">(?:<h2[^>]*>)?([^<]*)/)?.[1]?.trim() ?? html.match(/class="error" id="[^"]*">([^<]*)/)?.[1]?.trim();
     assert.fail(`POST ${new URL(res.url()).pathname} answered ${res.status()}: ${why ?? '(no message)'}`);
   }
 }

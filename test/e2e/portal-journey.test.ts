@@ -39,7 +39,7 @@ async function submit(page: Page, button: string, status?: number) {
   if (status !== undefined) assert.equal(res.status(), status, `POST ${new URL(res.url()).pathname}`);
   else if (res.status() >= 400) {
     const html = await res.text().catch(() => '');
-    assert.fail(`POST ${new URL(res.url()).pathname} answered ${res.status()}: ${html.match(/role="alert">([^<]*)/)?.[1]?.trim() ?? '(no message)'}`);
+    assert.fail(`POST ${new URL(res.url()).pathname} answered ${res.status()}: ${html.match(/role="alert">(?:<h2[^>]*>)?([^<]*)/)?.[1]?.trim() ?? '(no message)'}`);
   }
   await page.waitForLoadState();
 }

@@ -47,7 +47,7 @@ async function submitStep(page: Page, button: string, pathname: string) {
     page.getByRole('button', { name: button, exact: true }).click(),
   ]);
   if (res.status() >= 400) {
-    const alert = (await res.text()).match(/role="alert">([^<]*)/)?.[1]?.trim();
+    const alert = (await res.text()).match(/role="alert">(?:<h2[^>]*>)?([^<]*)/)?.[1]?.trim();
     assert.fail(`POST ${new URL(res.url()).pathname} answered ${res.status()} instead of leading to ${pathname}: ${alert ?? '(no alert)'}`);
   }
   await page.waitForURL((u) => u.pathname === pathname);

@@ -6,7 +6,8 @@
  *   const b = useBrowser();           // inside describe(): registers before()/after()
  *   const page = await b.newPage();   // b.baseUrl, b.ctx (services, db) also available
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
@@ -137,8 +138,39 @@ export function useBrowser(env: Record<string, string | undefined> = {}): Browse
   return harness;
 }
 
-/** Saves a full-page PNG to test/output/screenshots/<name>.png and returns its path. */
+/** axe-core's browser bundle, read once (issue 15 §13). */
+let axeSource: string | undefined;
+/** Impacts that fail a test; moderate and minor ones are left to review. */
+const FAILING_IMPACTS = new Set(['serious', 'critical']);
+
+/**
+ * Runs axe-core on the page as it is now and fails on any serious or critical violation, listing
+ * each rule, its help and the offending elements. Injected through page.evaluate (the DevTools
+ * protocol), so the app's Content-Security-Policy is not loosened for it. Called by screenshot(),
+ * so every page a browser test screenshots is checked; call it directly for a page not shot.
+ */
+export async function assertAccessible(page: Page, what = page.url()): Promise<void> {
+  axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const result = await (window as any).axe.run(document, { resultTypes: ['violations'] });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    return result.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n: any) => `${n.target.join(' ')}: ${n.failureSummary?.split('\n').slice(1, 2).join(' ').trim() ?? ''}`) }));
+  }) as Array<{ id: string; impact: string | null; help: string; nodes: string[] }>;
+  const failing = violations.filter((v) => v.impact && FAILING_IMPACTS.has(v.impact));
+  if (failing.length) {
+    const list = failing.map((v) => `- [${v.impact}] ${v.id}: ${v.help}\n    ${v.nodes.slice(0, 5).join('\n    ')}`).join('\n');
+    assert.fail(`axe-core: ${failing.length} serious/critical accessibility violation(s) on ${what}:\n${list}`);
+  }
+}
+
+/** Checks the page with axe-core (assertAccessible), then saves a full-page PNG to test/output/screenshots/<name>.png and returns its path. */
 export async function screenshot(page: Page, name: string): Promise<string> {
+  // FAILED-* shots are taken after a failure: the page is whatever state it was left in.
+  // /ops is the operators' bull-board dashboard, a third-party UI: the check covers our console and portal pages.
+  const pathname = new URL(page.url()).pathname;
+  if (!name.startsWith('FAILED-') && !pathname.startsWith('/ops/')) await assertAccessible(page, `${pathname} (${name})`);
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name.replace(/[^\w.-]+/g, '-')}.png`);
   // caret: 'initial' because hiding the caret leaves style="" on every input; htmx's settle step then

@@ -120,9 +120,9 @@ export function assertRedirect(res: request.Response, location: string, what = '
   assert.equal(res.headers.location, location, what);
 }
 
-/** The text of the page's error flash (role="alert"), if any. */
+/** The text of the page's error flash or error summary title (role="alert"), if any. */
 export function alertOf(html: string): string | undefined {
-  return html.match(/role="alert">([^<]*)</)?.[1];
+  return html.match(/role="alert">(?:<h2[^>]*>)?([^<]*)</)?.[1];
 }
 
 /** The inline message of a form field (the _field partial's error paragraph). */

@@ -19,7 +19,7 @@ function sidOf(res: { headers: Record<string, unknown> }): string {
 
 /** The flash/alert text of a page, to compare two answers. */
 function alertOf(html: string): string | undefined {
-  return html.match(/role="alert">([^<]*)</)?.[1];
+  return html.match(/role="alert">(?:<h2[^>]*>)?([^<]*)</)?.[1];
 }
 
 describe('console: sign-in, enrolment, sessions', () => {

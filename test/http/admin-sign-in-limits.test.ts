@@ -24,7 +24,7 @@ const PER_IP = 30;
 /** A fresh documentation-range address for one test's requests (random: counters outlive a run). */
 const freshIp = () => `2001:db8::${randomBytes(6).toString('hex').match(/.{4}/g)!.join(':')}`;
 
-const alertOf = (html: string) => html.match(/role="alert">([^<]*)</)?.[1]?.trim();
+const alertOf = (html: string) => html.match(/role="alert">(?:<h2[^>]*>)?([^<]*)</)?.[1]?.trim();
 const wrongCodeFor = (secret: string) => (authenticator.generate(secret) === '000000' ? '111111' : '000000');
 
 describe('console sign-in limits and lock (issue 11)', () => {

@@ -88,7 +88,7 @@ describe('console: user CSV import', () => {
     const res = await upload(agent, { name: 'x.csv', content: 'login,Department\njdoe,Sales\n' }, { updateExisting: '1' }, { 'HX-Request': 'true' });
     assert.equal(res.status, 422);
     assert.doesNotMatch(res.text, /<html/);
-    assert.match(res.text, /role="alert" id="import-error">Unknown column &quot;Department&quot;/);
+    assert.match(res.text, /id="import-error"[^>]*role="alert"><h2[^>]*>Unknown column &quot;Department&quot;/);
     assert.match(res.text, /aria-invalid="true"/);
     assert.match(res.text, /id="f-updateExisting"[^>]*checked/);
     assert.equal((await ctx.services.db('user_imports').where({ tenant_id: tenant.tenantId })).length, 0);

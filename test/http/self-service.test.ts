@@ -153,7 +153,7 @@ describe('self-service configuration', () => {
     assert.equal(saved.status, 303);
     assert.equal(saved.headers.location, base);
     const after = await agent.get(base);
-    assert.match(after.text, new RegExp(`<code id="portal-url">http://localhost:3000/portal/${addr}/</code>`));
+    assert.match(after.text, new RegExp(`<a id="portal-url" href="http://localhost:3000/portal/${addr}/"[^>]*>http://localhost:3000/portal/${addr}/</a>`));
     assert.match(after.text, /data-copy="#portal-url"/);
 
     const bad = await postForm(agent, base, base, { address: 'www' });
@@ -249,7 +249,8 @@ describe('self-service portal by subdomain', () => {
     const addr = address();
     const res = await apiClient(ctx.app, tenant.apiKey).put(`/resources/${resource.id}/self-service`, { address: addr, allowedActions: [], enrollmentTokenTypes: [] });
     assert.equal(res.status, 200, res.text);
-    assert.equal(res.body.url, `https://${addr}.localhost/`);
+    // BASE_URL is http://localhost:3000 in tests: the subdomain URL keeps its scheme and port (issue 15 §8).
+    assert.equal(res.body.url, `http://${addr}.localhost:3000/`);
     assert.equal(res.body.pathUrl, `http://localhost:3000/portal/${addr}/`);
 
     const bySubdomain = await request(ctx.app).get('/').set('Host', `${addr}.localhost:3000`);
@@ -259,5 +260,19 @@ describe('self-service portal by subdomain', () => {
     assert.equal((await request(ctx.app).get('/').set('Host', `${address()}.localhost`)).status, 404);
     // The bare domain is not a portal.
     assert.equal((await request(ctx.app).get('/').set('Host', 'localhost:3000')).status, 302);
+  });
+
+  it('console: both URLs are links with a copy button, the subdomain one with the port (issue 15 §8)', async () => {
+    const tenant = await createTenant(ctx.services);
+    const resource = await createResource(ctx.services, tenant, { name: 'Mail' });
+    const addr = address();
+    await apiClient(ctx.app, tenant.apiKey).put(`/resources/${resource.id}/self-service`, { address: addr, allowedActions: [], enrollmentTokenTypes: [] });
+    const agent = await signIn(ctx.app, tenant);
+    const page = await agent.get(`/admin/resources/${resource.id}/self-service`);
+    assert.equal(page.status, 200);
+    assert.match(page.text, new RegExp(`<a id="portal-url" href="http://${addr}.localhost:3000/"`));
+    assert.match(page.text, new RegExp(`<a id="portal-path-url" href="http://localhost:3000/portal/${addr}/"`));
+    assert.match(page.text, /data-copy="#portal-url"/);
+    assert.match(page.text, /data-copy="#portal-path-url"/);
   });
 });
