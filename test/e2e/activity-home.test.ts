@@ -5,26 +5,13 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { authenticator } from 'otplib';
-import type { Page } from 'playwright-core';
-import { PHONE_VIEWPORT, assertAccessible, assertClean, assertNoHorizontalScroll, screenshot, stepper, useBrowser } from '../helpers/browser';
-import { TEST_PASSWORD, addAdmin, createResource, createTenant, createUser, type TestTenant } from '../helpers/factories';
+import { PHONE_VIEWPORT, assertAccessible, assertClean, assertNoHorizontalScroll, screenshot, stepper, useBrowser, signInToConsole } from '../helpers/browser';
+import { addAdmin, createResource, createTenant, createUser } from '../helpers/factories';
 import { apiClient } from '../helpers/api-client';
 import { base32Encode, generateHotp } from '../../src/otp/otp-engine';
 
 const step = stepper('82-');
 const SEED = Buffer.from('3132333435363738393031323334353637383930', 'hex');
-
-async function consoleSignIn(page: Page, admin: TestTenant) {
-  await page.goto('/admin/sign-in');
-  await page.getByLabel('Email', { exact: true }).fill(admin.email);
-  await page.getByLabel('Password', { exact: true }).fill(TEST_PASSWORD);
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.waitForURL(/\/admin\/sign-in\/totp/);
-  await page.getByLabel(/code/i).fill(authenticator.generate(admin.totpSecret));
-  await page.getByRole('button', { name: /verify|sign in|continue/i }).click();
-  await page.waitForURL(/\/admin\/resources/);
-}
 
 describe('issue 15 §12, §13: charts, home, accessibility', () => {
   const b = useBrowser();
@@ -46,7 +33,7 @@ describe('issue 15 §12, §13: charts, home, accessibility', () => {
       const watched = await b.newPage(viewport ? { viewport, isMobile: true } : {});
       const { page } = watched;
       await step(page, `home-${name}`, async () => {
-        await consoleSignIn(page, admins[name]);
+        await signInToConsole(page, admins[name]);
         await page.getByRole('link', { name: 'Home' }).click();
         await page.getByRole('heading', { level: 1, name: 'At a glance' }).waitFor();
         assert.equal(await page.locator('[data-count="successes"]').textContent(), '3');

@@ -6,23 +6,10 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { authenticator } from 'otplib';
-import type { Page } from 'playwright-core';
-import { PHONE_VIEWPORT, assertClean, assertNoHorizontalScroll, screenshot, stepper, useBrowser } from '../helpers/browser';
-import { TEST_PASSWORD, addAdmin, createResource, createTenant, type TestTenant } from '../helpers/factories';
+import { PHONE_VIEWPORT, assertClean, assertNoHorizontalScroll, screenshot, stepper, useBrowser, signInToConsole } from '../helpers/browser';
+import { addAdmin, createResource, createTenant } from '../helpers/factories';
 
 const step = stepper('admin-resource-scope-');
-
-async function signIn(page: Page, admin: TestTenant) {
-  await page.goto('/admin/sign-in');
-  await page.getByLabel('Email', { exact: true }).fill(admin.email);
-  await page.getByLabel('Password', { exact: true }).fill(TEST_PASSWORD);
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.waitForURL(/\/admin\/sign-in\/totp/);
-  await page.getByLabel(/code/i).fill(authenticator.generate(admin.totpSecret));
-  await page.getByRole('button', { name: /verify|sign in|continue/i }).click();
-  await page.waitForURL(/\/admin\/resources/);
-}
 
 describe('admins limited to selected resources in a real browser', () => {
   const b = useBrowser();
@@ -36,7 +23,7 @@ describe('admins limited to selected resources in a real browser', () => {
     const ownerPage = await b.newPage({ viewport: PHONE_VIEWPORT, isMobile: true });
     await step(ownerPage.page, 'owner sets the limit', async () => {
       const { page } = ownerPage;
-      await signIn(page, owner);
+      await signInToConsole(page, owner);
       await page.goto('/admin/admins');
       await page.getByRole('link', { name: `Change resources of ${admin.email}` }).click();
       await page.getByRole('radio', { name: 'Only these resources' }).check();
@@ -54,7 +41,7 @@ describe('admins limited to selected resources in a real browser', () => {
     const adminPage = await b.newPage({ viewport: PHONE_VIEWPORT, isMobile: true });
     await step(adminPage.page, 'limited admin console', async () => {
       const { page } = adminPage;
-      await signIn(page, admin);
+      await signInToConsole(page, admin);
       await page.getByRole('link', { name: 'Corporate VPN' }).waitFor();
       assert.equal(await page.getByText('Payroll').count(), 0);
       assert.equal(await page.getByRole('link', { name: 'Outbox' }).count(), 0);

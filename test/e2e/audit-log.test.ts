@@ -6,9 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { authenticator } from 'otplib';
-import { DESKTOP_VIEWPORT, PHONE_VIEWPORT, assertClean, assertNoHorizontalScroll, screenshot, stepper, useBrowser } from '../helpers/browser';
-import { TEST_PASSWORD, addAdmin, createResource, createTenant, createUser } from '../helpers/factories';
+import { DESKTOP_VIEWPORT, PHONE_VIEWPORT, assertClean, assertNoHorizontalScroll, screenshot, stepper, useBrowser, signInToConsole } from '../helpers/browser';
+import { addAdmin, createResource, createTenant, createUser } from '../helpers/factories';
 
 const step = stepper('audit-log-');
 
@@ -34,14 +33,7 @@ describe('audit log in a real browser', () => {
       const watched = await b.newPage({ viewport, isMobile });
       const { page } = watched;
       await step(page, `${label} sign-in`, async () => {
-        await page.goto('/admin/sign-in');
-        await page.getByLabel('Email', { exact: true }).fill(admin.email);
-        await page.getByLabel('Password', { exact: true }).fill(TEST_PASSWORD);
-        await page.getByRole('button', { name: 'Continue' }).click();
-        await page.waitForURL(/\/admin\/sign-in\/totp/);
-        await page.getByLabel(/code/i).fill(authenticator.generate(admin.totpSecret));
-        await page.getByRole('button', { name: /verify|sign in|continue/i }).click();
-        await page.waitForURL(/\/admin\/resources/);
+        await signInToConsole(page, admin);
       });
 
       await step(page, `${label} log`, async () => {

@@ -7,10 +7,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { authenticator } from 'otplib';
 import type { Page } from 'playwright-core';
-import { PHONE_VIEWPORT, assertClean, assertNoHorizontalScroll, screenshot, stepper, useBrowser } from '../helpers/browser';
-import { TEST_PASSWORD, addAdmin, createTenant, createUser, unique, type TestTenant } from '../helpers/factories';
+import { PHONE_VIEWPORT, assertClean, assertNoHorizontalScroll, screenshot, stepper, useBrowser, signInToConsole } from '../helpers/browser';
+import { addAdmin, createTenant, createUser, unique } from '../helpers/factories';
 import { createPortal } from '../helpers/portal';
 import { base32Encode, generateHotp } from '../../src/otp/otp-engine';
 import { ENROLLMENT_TYPE_IDS } from '../../src/selfservice/self-service.types';
@@ -18,17 +17,6 @@ import { ENROLLMENT_TYPE_IDS } from '../../src/selfservice/self-service.types';
 const step = stepper('80-layout-');
 const PASSWORD = 'a long portal passphrase';
 const SEED = Buffer.from('3132333435363738393031323334353637383930', 'hex');
-
-async function consoleSignIn(page: Page, admin: TestTenant) {
-  await page.goto('/admin/sign-in');
-  await page.getByLabel('Email', { exact: true }).fill(admin.email);
-  await page.getByLabel('Password', { exact: true }).fill(TEST_PASSWORD);
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.waitForURL(/\/admin\/sign-in\/totp/);
-  await page.getByLabel(/code/i).fill(authenticator.generate(admin.totpSecret));
-  await page.getByRole('button', { name: /verify|sign in|continue/i }).click();
-  await page.waitForURL(/\/admin\/resources/);
-}
 
 const box = async (page: Page, selector: string) => (await page.locator(selector).first().boundingBox()) ?? assert.fail(`${selector} is not visible`);
 
@@ -45,7 +33,7 @@ describe('issue 15 §8, §11: console and portal layout', () => {
       const watched = await b.newPage(viewport ? { viewport, isMobile: true } : {});
       const { page } = watched;
       await step(page, `self-service-${name}`, async () => {
-        await consoleSignIn(page, admins[name]);
+        await signInToConsole(page, admins[name]);
         await page.goto(base);
         const link = page.getByRole('link', { name: new RegExp(`/portal/${portal.address}/`) });
         assert.equal(await link.getAttribute('href'), `http://localhost:3000/portal/${portal.address}/`);

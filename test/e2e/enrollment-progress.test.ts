@@ -6,9 +6,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { authenticator } from 'otplib';
-import { DESKTOP_VIEWPORT, PHONE_VIEWPORT, assertClean, assertNoHorizontalScroll, screenshot, stepper, useBrowser } from '../helpers/browser';
-import { TEST_PASSWORD, createResource, createTenant } from '../helpers/factories';
+import { DESKTOP_VIEWPORT, PHONE_VIEWPORT, assertClean, assertNoHorizontalScroll, screenshot, stepper, useBrowser, signInToConsole } from '../helpers/browser';
+import { createResource, createTenant } from '../helpers/factories';
 import { memberIn, type MemberState } from '../helpers/enrollment-states';
 
 const step = stepper('enrollment-progress-');
@@ -31,16 +30,8 @@ describe('enrolment progress in a real browser', () => {
       const watched = await b.newPage({ viewport, isMobile });
       const { page } = watched;
       await step(page, `${label} sign-in`, async () => {
-        await page.goto('/admin/sign-in');
-        await page.getByLabel('Email', { exact: true }).fill(owner.email);
-        await page.getByLabel('Password', { exact: true }).fill(TEST_PASSWORD);
-        await page.getByRole('button', { name: 'Continue' }).click();
-        await page.waitForURL(/\/admin\/sign-in\/totp/);
         // Each sign-in needs a fresh TOTP step (a code is accepted once).
-        if (label === 'phone') await page.waitForTimeout(Math.max(0, 30_000 - (Date.now() % 30_000)) + 500);
-        await page.getByLabel(/code/i).fill(authenticator.generate(owner.totpSecret));
-        await page.getByRole('button', { name: /verify|sign in|continue/i }).click();
-        await page.waitForURL(/\/admin\/resources/);
+        await signInToConsole(page, owner, { waitForNextStep: label === 'phone' });
       });
 
       await step(page, `${label} tab`, async () => {

@@ -5,9 +5,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { authenticator } from 'otplib';
-import { PHONE_VIEWPORT, assertClean, assertNoHorizontalScroll, screenshot, stepper, useBrowser } from '../helpers/browser';
-import { TEST_PASSWORD, createResource, createTenant, unique } from '../helpers/factories';
+import { PHONE_VIEWPORT, assertClean, assertNoHorizontalScroll, screenshot, stepper, useBrowser, signInToConsole } from '../helpers/browser';
+import { createResource, createTenant, unique } from '../helpers/factories';
 
 const step = stepper('user-import-');
 
@@ -21,14 +20,7 @@ describe('user import in a real browser', () => {
     const { page } = watched;
 
     await step(page, 'sign-in', async () => {
-      await page.goto('/admin/sign-in');
-      await page.getByLabel('Email', { exact: true }).fill(owner.email);
-      await page.getByLabel('Password', { exact: true }).fill(TEST_PASSWORD);
-      await page.getByRole('button', { name: 'Continue' }).click();
-      await page.waitForURL(/\/admin\/sign-in\/totp/);
-      await page.getByLabel(/code/i).fill(authenticator.generate(owner.totpSecret));
-      await page.getByRole('button', { name: /verify|sign in|continue/i }).click();
-      await page.waitForURL(/\/admin\/resources/);
+      await signInToConsole(page, owner);
     });
 
     await step(page, 'form', async () => {

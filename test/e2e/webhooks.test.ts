@@ -6,9 +6,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { authenticator } from 'otplib';
-import { PHONE_VIEWPORT, assertClean, assertNoHorizontalScroll, screenshot, stepper, useBrowser } from '../helpers/browser';
-import { TEST_PASSWORD, createResource, createTenant } from '../helpers/factories';
+import { PHONE_VIEWPORT, assertClean, assertNoHorizontalScroll, screenshot, stepper, useBrowser, signInToConsole } from '../helpers/browser';
+import { createResource, createTenant } from '../helpers/factories';
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from '../helpers/webhook-receiver';
 import { waitUntil } from '../helpers/wait';
 import { createOwnDatabase, type OwnDatabase } from '../helpers/fault-servers';
@@ -44,14 +43,7 @@ describe('webhooks and alerts in a real browser', () => {
     const { page } = watched;
 
     await step(page, 'sign-in', async () => {
-      await page.goto('/admin/sign-in');
-      await page.getByLabel('Email', { exact: true }).fill(owner.email);
-      await page.getByLabel('Password', { exact: true }).fill(TEST_PASSWORD);
-      await page.getByRole('button', { name: 'Continue' }).click();
-      await page.waitForURL(/\/admin\/sign-in\/totp/);
-      await page.getByLabel(/code/i).fill(authenticator.generate(owner.totpSecret));
-      await page.getByRole('button', { name: /verify|sign in|continue/i }).click();
-      await page.waitForURL(/\/admin\/resources/);
+      await signInToConsole(page, owner);
     });
 
     const secret = await step(page, 'add endpoint', async () => {

@@ -17,6 +17,8 @@ import { after, before } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createTestContext, type TestContext } from './context';
 import { startSmtpSink, type SmtpSink } from './smtp-sink';
+import { authenticator } from 'otplib';
+import { TEST_PASSWORD } from './factories';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../output/screenshots');
@@ -234,4 +236,21 @@ export async function assertNoHorizontalScroll(page: Page, what: string): Promis
 export function assertClean(watched: WatchedPage, what: string): void {
   assert.deepEqual(watched.cspViolations(), [], `no CSP violations (${what})`);
   assert.deepEqual(watched.errors, [], `no console or script errors (${what})`);
+}
+
+/**
+ * Signs an admin made by the factories in to the console through its pages (password, then a
+ * TOTP code), ending on the resources page. A TOTP step is accepted once: a second sign-in of the
+ * same admin within 30 s must wait for the next step (`waitForNextStep`).
+ */
+export async function signInToConsole(page: Page, admin: { email: string; totpSecret: string }, options: { waitForNextStep?: boolean } = {}): Promise<void> {
+  await page.goto('/admin/sign-in');
+  await page.getByLabel('Email', { exact: true }).fill(admin.email);
+  await page.getByLabel('Password', { exact: true }).fill(TEST_PASSWORD);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.waitForURL(/\/admin\/sign-in\/totp/);
+  if (options.waitForNextStep) await page.waitForTimeout(Math.max(0, 30_000 - (Date.now() % 30_000)) + 500);
+  await page.getByLabel(/code/i).fill(authenticator.generate(admin.totpSecret));
+  await page.getByRole('button', { name: /verify|sign in|continue/i }).click();
+  await page.waitForURL(/\/admin\/resources/);
 }
