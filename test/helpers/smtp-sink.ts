@@ -64,6 +64,10 @@ export async function startSmtpSink({ delayMs = 0 }: { delayMs?: number } = {}):
       });
     },
   });
+  // A sender killed mid-conversation resets its connections (the fault tests kill workers that
+  // hold pooled SMTP connections on purpose); smtp-server reports that as an 'error' event, which
+  // unhandled would be an uncaught exception in whichever test is running.
+  server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.server.address() as AddressInfo;
 
