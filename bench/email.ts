@@ -22,7 +22,7 @@ import { startSmtpSink } from '../test/helpers/smtp-sink';
 import { ensureBuilt } from '../test/helpers/processes';
 import { deleteQueueKeys } from '../test/helpers/redis-keys';
 import { benchServerEnv } from './lib/server-env';
-import { startServer, type ServerProcess } from './lib/processes';
+import { startProcfileRole, type ServerProcess } from './lib/processes';
 import { startCpuCount } from './lib/cpu';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,9 +60,9 @@ export async function benchEmail(options: EmailBenchOptions) {
   try {
     // BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' passes V8 flags to the web process.
     const nodeArgs = process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
-    const web = await startServer('web', 'dist/src/server.js', env, async (url) => (await fetch(`${url}/healthz`)).ok, ROOT, nodeArgs);
+    const web = await startProcfileRole('web', 'web', env, async (url) => (await fetch(`${url}/healthz`)).ok, ROOT, nodeArgs);
     servers.push(web);
-    const worker = await startServer('worker', 'dist/workers/worker.js', env, async () => (await emailQueue.getWorkersCount()) > 0, ROOT);
+    const worker = await startProcfileRole('worker', 'worker', env, async () => (await emailQueue.getWorkersCount()) > 0, ROOT);
     servers.push(worker);
 
     const latencies: number[] = [];

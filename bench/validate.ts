@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config';
 import { createDb } from '../src/db/knex';
 import { runLoad, type LoadResult, type Traffic } from './lib/load';
-import { memoryOf, startServer, type ServerProcess } from './lib/processes';
+import { memoryOf, startProcfileRole, startServer, type ServerProcess } from './lib/processes';
 import { ensureBuilt } from '../test/helpers/processes';
 import { parsePrometheus } from '../test/helpers/prometheus';
 import { cpuPerRequestUs, startCpuCount } from './lib/cpu';
@@ -30,7 +30,7 @@ export interface ValidateOptions {
 }
 
 /** Round-robin over the users; a user's token is never in two requests at once, and each code is used once. */
-function codeTraffic(data: BenchData, resourceId: string, otpFor: (i: number) => string, expected: boolean): Traffic {
+export function codeTraffic(data: BenchData, resourceId: string, otpFor: (i: number) => string, expected: boolean): Traffic {
   const n = data.logins.length;
   const inFlight = new Uint8Array(n);
   let cursor = 0;
@@ -54,7 +54,7 @@ function codeTraffic(data: BenchData, resourceId: string, otpFor: (i: number) =>
   };
 }
 
-function errorsOf(r: LoadResult): number {
+export function errorsOf(r: LoadResult): number {
   return r.non200 + r.socketErrors + r.timeouts + r.wrong;
 }
 
@@ -91,7 +91,7 @@ export async function benchValidate(options: ValidateOptions): Promise<Record<st
     await measure('baseline', baseline, floorTraffic, durationS);
     await baseline.stop();
 
-    // (b) The real app, as the Procfile's web role runs it (node dist/src/server.js), on the bench
+    // (b) The real app, as the Procfile's web role runs it (node <flags> dist/src/server.js), on the bench
     // database; BENCH_RUNNER=tsx runs the sources through tsx instead (`npm start`), for comparison.
     // BENCH_PROFILE_DIR=/some/dir writes a V8 CPU profile of the app process there (for docs/performance.md).
     const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
@@ -99,7 +99,8 @@ export async function benchValidate(options: ValidateOptions): Promise<Record<st
     profile.push(...(process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []));
     const runner = process.env.BENCH_RUNNER === 'tsx' ? 'tsx' : 'dist';
     if (runner === 'dist') ensureBuilt();
-    const app = await startServer('app', runner === 'dist' ? 'dist/src/server.js' : 'src/server.ts', env, async (url) => (await fetch(`${url}/healthz`)).ok, ROOT, profile);
+    const ready = async (url: string) => (await fetch(`${url}/healthz`)).ok;
+    const app = runner === 'dist' ? await startProcfileRole('app', 'web', env, ready, ROOT, profile) : await startServer('app', 'src/server.ts', env, ready, ROOT, profile);
     servers.push(app);
     const counters = new Array<number>(options.users).fill(0);
     const successTraffic = () => codeTraffic(data, data.successResourceId, (i) => hotp(data.seeds[i], counters[i]++), true);

@@ -3,7 +3,7 @@
  * The web process, the worker process, the CLI and the tests all start here.
  */
 import type { Config } from './config';
-import { createDb, migrate, type Db } from './db/knex';
+import { createDb, migrate, settlePool, type Db } from './db/knex';
 import type { EmbeddedDatabase } from './db/embedded';
 import { checkEncryptionKeys } from './db/encryption-key-check';
 import { isDatabaseUnavailable } from './db/errors';
@@ -235,6 +235,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
       mailer.close();
       // quit() lets pending replies arrive; disconnect() if Redis is already gone.
       if (redis) await redis.quit().catch(() => redis.disconnect());
+      await settlePool(db, 5_000);
       await db.destroy();
       await embedded?.stop();
     },

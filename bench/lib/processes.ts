@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { freePort } from '../../test/helpers/wait';
+import { procfileCommand } from '../../test/helpers/processes';
 
 const live = new Set<ChildProcess>();
 // A bench that stops for any reason takes its servers with it.
@@ -71,4 +72,14 @@ export function memoryOf(pid: number): { rss_mb: number; peak_rss_mb: number } |
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Starts a Procfile role as the Procfile runs it (its node flags, then its script from dist/),
+ * with `extraNodeArgs` (profiling flags) before them, so a bench measures what production runs.
+ */
+export function startProcfileRole(name: string, role: 'web' | 'worker', env: Record<string, string | undefined>, ready: (url: string) => Promise<boolean>, cwd: string, extraNodeArgs: string[] = []): Promise<ServerProcess> {
+  const [, ...args] = procfileCommand(role);
+  const script = args.pop()!;
+  return startServer(name, script, env, ready, cwd, [...extraNodeArgs, ...args]);
 }

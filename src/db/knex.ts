@@ -59,3 +59,17 @@ export async function runPrepared<R>(db: Db, name: string, text: string, values:
     await db.client.releaseConnection(connection);
   }
 }
+
+/**
+ * Waits until no query holds or waits for a pool connection (up to `timeoutMs`), for shutdown:
+ * knex's destroy() aborts the callers still waiting for a connection, which would fail requests
+ * that are still being answered after their client went away (the HTTP drain ends when the
+ * sockets close, not when the handlers finish).
+ */
+export async function settlePool(db: Db, timeoutMs: number): Promise<void> {
+  const pool = (db.client as { pool?: { numUsed(): number; numPendingAcquires(): number } }).pool;
+  const deadline = Date.now() + timeoutMs;
+  while (pool && pool.numUsed() + pool.numPendingAcquires() > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

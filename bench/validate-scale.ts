@@ -1,0 +1,101 @@
+/**
+ * `npm run bench -- validate-scale` (issue 14): does a check cost the same as the data grows?
+ * Seeds two databases in this run: a small tenant (`--small` users, 1 000 by default) and a large
+ * one (`--users` users, 100 000, and `--tokens` tokens, 1 000 000: each user's HOTP token plus
+ * hardware tokens in stock). Then runs the validate success path on each, alternating small and
+ * large `--rounds` times so both see the same machine, with the web role as the Procfile starts it.
+ * Compares throughput and the app's and PostgreSQL's CPU per check (medians over the rounds):
+ * the target is "within 10 %".
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../src/config';
+import { runLoad } from './lib/load';
+import { startProcfileRole } from './lib/processes';
+import { cpuPerRequestUs, startCpuCount } from './lib/cpu';
+import { ensureBuilt } from '../test/helpers/processes';
+import { hotp, recreateDatabase, seedBenchData, type BenchData } from './validate-data';
+import { benchServerEnv } from './lib/server-env';
+import { codeTraffic, errorsOf } from './validate';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface ValidateScaleOptions {
+  smallUrl: string;
+  largeUrl: string;
+  small: number;
+  users: number;
+  tokens: number;
+  rounds: number;
+  durationS: number;
+  warmupS: number;
+  connections: number;
+  log: (line: string) => void;
+}
+
+interface Round { rps: number; p99_ms: number; app_us: number | undefined; postgres_us: number | undefined; errors: number }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+export async function benchValidateScale(options: ValidateScaleOptions): Promise<Record<string, unknown>> {
+  const { log } = options;
+  // One environment for both: the same encryption key seals both databases' seeds.
+  const envFor = (url: string) => ({ ...shared, DATABASE_URL: url });
+  const shared = benchServerEnv(options.smallUrl, { DATABASE_POOL_MAX: '10' });
+  ensureBuilt();
+  const sizes = [
+    { name: 'small', url: options.smallUrl, users: options.small, tokens: options.small },
+    { name: 'large', url: options.largeUrl, users: options.users, tokens: options.tokens },
+  ];
+  const data = new Map<string, { seeded: BenchData; counters: number[] }>();
+  for (const size of sizes) {
+    const started = performance.now();
+    await recreateDatabase(size.url);
+    const seeded = await seedBenchData(loadConfig(envFor(size.url)), size.users, size.tokens);
+    data.set(size.name, { seeded, counters: new Array<number>(size.users).fill(0) });
+    log(`${size.name}: seeded ${size.users} users and ${size.tokens} tokens in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+
+  const rounds: Record<string, Round[]> = { small: [], large: [] };
+  for (let round = 0; round < options.rounds; round++) {
+    for (const size of round % 2 === 0 ? sizes : [...sizes].reverse()) {
+      const { seeded, counters } = data.get(size.name)!;
+      const app = await startProcfileRole('app', 'web', envFor(size.url), async (url) => (await fetch(`${url}/healthz`)).ok, ROOT);
+      try {
+        const traffic = () => codeTraffic(seeded, seeded.successResourceId, (i) => hotp(seeded.seeds[i], counters[i]++), true);
+        await runLoad(app.url, traffic(), options.connections, options.warmupS);
+        await new Promise((r) => setTimeout(r, 500));
+        const cpuUsed = startCpuCount(app.pid);
+        const load = await runLoad(app.url, traffic(), options.connections, options.durationS);
+        const cpu = cpuPerRequestUs(cpuUsed(), load.responses);
+        const r: Round = { rps: load.rps, p99_ms: load.p99_ms, app_us: cpu.server, postgres_us: cpu.postgres, errors: errorsOf(load) };
+        rounds[size.name].push(r);
+        await new Promise((resolve) => setTimeout(resolve, 500)); // answers in flight when the run stopped
+        log(`round ${round + 1} ${size.name}: ${r.rps} checks/s, p99 ${r.p99_ms} ms, CPU per check app ${r.app_us} µs, PostgreSQL ${r.postgres_us} µs, errors ${r.errors}`);
+      } finally {
+        await app.stop();
+      }
+    }
+  }
+
+  const summary = (name: string) => ({
+    rps: median(rounds[name].map((r) => r.rps)),
+    app_us: median(rounds[name].map((r) => r.app_us ?? NaN)),
+    postgres_us: median(rounds[name].map((r) => r.postgres_us ?? NaN)),
+  });
+  const small = summary('small');
+  const large = summary('large');
+  const change = (a: number, b: number) => Math.round(((b - a) / a) * 1000) / 10;
+  const result = {
+    small: { users: options.small, tokens: options.small, ...small },
+    large: { users: options.users, tokens: options.tokens, ...large },
+    change_percent: { rps: change(small.rps, large.rps), app_us: change(small.app_us, large.app_us), postgres_us: change(small.postgres_us, large.postgres_us) },
+    target_percent: 10,
+    rounds,
+    connections: options.connections,
+    duration_s: options.durationS,
+    measured_at: new Date().toISOString(),
+  };
+  log(`medians: small ${small.rps} checks/s (app ${small.app_us} µs, PostgreSQL ${small.postgres_us} µs); large ${large.rps} checks/s (app ${large.app_us} µs, PostgreSQL ${large.postgres_us} µs); change ${JSON.stringify(result.change_percent)} %`);
+  return result;
+}
