@@ -15,7 +15,7 @@ function scopeFromForm(body: Record<string, unknown>) {
 
 export function createAdminsController({ admins, adminSignIn, resources }: Services) {
   /** Every resource of the tenant (the owner's own, unlimited, view), for the scope checkboxes. */
-  const allResources = async (req: Request) => (await resources.list(req.actor!, '', { page: 1, perPage: 100 })).items;
+  const allResources = async (req: Request) => resources.options(req.actor!);
 
   /** The admins page with the invite form; `extra` carries form values, field errors or a refusal message. */
   async function renderList(req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) {

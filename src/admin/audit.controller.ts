@@ -17,7 +17,7 @@ export function createAuditController({ audit, resources }: Services) {
   async function formData(req: Request) {
     const q = req.query;
     // Scoped by the actor: an admin limited to some resources picks among those only.
-    const offered = (await resources.list(req.actor!, '', { page: 1, perPage: 100 })).items;
+    const offered = await resources.options(req.actor!);
     return {
       values: { from: str(q.from), to: str(q.to), actorType: str(q.actorType), actor: str(q.actor), action: str(q.action), resource: str(q.resource), user: str(q.user), result: str(q.result), q: str(q.q) },
       actorTypes: [['', 'Anyone'], ...ACTOR_TYPES.map((t) => [t, ACTOR_TYPE_WORDS[t]])],

@@ -65,7 +65,7 @@ function createValues(body: Record<string, unknown>) {
 export function createTokensController({ tokens, users, resources, secrets }: Services) {
   const newPage = { page: 'admin/tokens/new', partial: 'admin/tokens/_form' };
   /** The resources a new token can join at once (a limited admin must choose one of theirs). */
-  const resourceOptions = async (req: Request) => (await resources.list(req.actor!, '', { page: 1, perPage: 100 })).items;
+  const resourceOptions = async (req: Request) => resources.options(req.actor!);
 
   return {
     async list(req: Request, res: Response) {

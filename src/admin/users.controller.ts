@@ -51,7 +51,7 @@ export function createUsersController({ users, resources, tokens }: Services) {
   async function pageData(scope: Scope, user: User) {
     const [assignments, all, userTokens] = await Promise.all([
       users.assignmentsOf(scope, user.id),
-      resources.list(scope, '', { page: 1, perPage: 100 }),
+      resources.options(scope),
       tokens.tokensOfUser(scope, user.id),
     ]);
     const now = Date.now();
@@ -60,15 +60,15 @@ export function createUsersController({ users, resources, tokens }: Services) {
       user,
       cannotSignIn: cannotSignIn(user),
       assignments: assignments.map((a: UserResourceAssignment) => ({ ...a, lock: lockState(a.lockedUntil as Date | number | null, now) })),
-      assignable: all.items.filter((r) => !assigned.has(r.id)),
-      hasResources: all.total > 0,
+      assignable: all.filter((r) => !assigned.has(r.id)),
+      hasResources: all.length > 0,
       tokens: userTokens,
     };
   }
 
   /** The resources a new user can join at once (a limited admin's own, who must choose one). */
   async function assignableResources(scope: Scope) {
-    return (await resources.list(scope, '', { page: 1, perPage: 100 })).items;
+    return resources.options(scope);
   }
 
   async function renderShow(req: Request, res: Response, user: User, extra: Record<string, unknown> = {}, status = 200) {

@@ -92,6 +92,20 @@ export async function listResources(q: Queryable, scope: Scope, search: string, 
   return { items: rows.map((r) => ({ ...toResource(r), userCount: r.user_count })), total };
 }
 
+export interface ResourceOption {
+  id: string;
+  name: string;
+}
+
+/**
+ * The scope's first `limit` resources by name, id and name only: for the pickers of other pages,
+ * which must not pay for the member counts of the resources list.
+ */
+export async function listResourceOptions(q: Queryable, scope: Scope, limit: number): Promise<ResourceOption[]> {
+  const query = whereResourceInScope(q('resources').where('resources.tenant_id', scope.tenantId), 'resources.id', scope);
+  return query.select('resources.id', 'resources.name').orderByRaw('lower(resources.name)').limit(limit);
+}
+
 /** Escapes LIKE wildcards so a search for "50%" means the text "50%". */
 export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);

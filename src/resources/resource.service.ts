@@ -67,6 +67,11 @@ export function createResourceService(db: Db) {
       return toPage(items, total, page);
     },
 
+    /** Id and name of the scope's first 100 resources by name, for pickers (no member counts). */
+    async options(scope: Scope): Promise<repo.ResourceOption[]> {
+      return repo.listResourceOptions(db, scope, 100);
+    },
+
     async remove(actor: Actor, id: string): Promise<void> {
       requireWriter(actor);
       requireResourceInScope(actor, id);
