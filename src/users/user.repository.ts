@@ -1,6 +1,6 @@
 /** SQL for users and their resource assignments. Every query is scoped by tenant id. */
 import type { Knex } from 'knex';
-import { fetchPageByKey } from '../db/paging';
+import { fetchMatchesPage, fetchPageByKey } from '../db/paging';
 import type { Queryable } from '../db/knex';
 import { isUuid } from '../db/errors';
 import type { PageRequest } from '../lib/pagination';
@@ -64,8 +64,8 @@ export async function deleteUser(q: Queryable, tenantId: string, id: string): Pr
   return (await q('users').where({ tenant_id: tenantId, id }).delete()) > 0;
 }
 
-/** The expression of the users' trigram index (users_search_trgm): a search must use it verbatim. */
-const USER_SEARCH_SQL = `lower(login || ' ' || coalesce(email, '') || ' ' || coalesce(first_name, '') || ' ' || coalesce(last_name, '')) LIKE ?`;
+/** `search_text`: login, email and names in lower case, a stored column with a trigram index (users_search_trgm). */
+const USER_SEARCH_SQL = `search_text LIKE ?`;
 
 /** Keeps users whose login, email or names contain `pattern` (a LIKE pattern, lower case). */
 export function whereUserSearch<T extends Knex.QueryBuilder>(query: T, pattern: string): T {
@@ -81,15 +81,13 @@ export function whereUserSearch<T extends Knex.QueryBuilder>(query: T, pattern: 
 export async function listUsers(q: Queryable, scope: Scope, search: string, page: PageRequest): Promise<{ items: User[]; total: number }> {
   const base = whereUserInScope(q, q('users').where('tenant_id', scope.tenantId), 'users.id', scope);
   if (search) whereUserSearch(base, `%${escapeLike(search.toLowerCase())}%`);
-  // A search takes its matches from the trigram index, then sorts them (a materialised CTE): left
-  // to itself the planner may walk the whole login order filtering row by row, when it guesses
-  // that matches are common (296 ms for 100 matches in 100 000).
-  const ordered = search
-    ? q.withMaterialized('matches', base.clone().select('id', q.raw('lower(login) AS sort_key'))).from('matches').select('id').orderBy('sort_key')
-    : base.clone().select('id').orderByRaw('lower(login)');
-  const { rows, total } = await fetchPageByKey(ordered, page, (ids) =>
-    q('users').where('tenant_id', scope.tenantId).whereIn('id', ids).select('*').orderByRaw('lower(login)'),
-  base);
+  const pageRows = (ids: string[] | Knex.QueryBuilder) => q('users').where('tenant_id', scope.tenantId).whereIn('id', ids).select('*').orderByRaw('lower(login)');
+  // A search takes its matches from the trigram index once, then counts and sorts them (a
+  // materialised CTE): left to itself the planner may walk the whole login order filtering row by
+  // row, when it guesses that matches are common (296 ms for 100 matches in 100 000).
+  const { rows, total } = search
+    ? await fetchMatchesPage(q, base.clone().select('id', q.raw('lower(login) AS sort_key')), page, pageRows)
+    : await fetchPageByKey(base.clone().select('id').orderByRaw('lower(login)'), page, pageRows, base);
   return { items: rows.map(toUser), total };
 }
 
