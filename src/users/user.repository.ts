@@ -1,6 +1,6 @@
 /** SQL for users and their resource assignments. Every query is scoped by tenant id. */
 import type { Knex } from 'knex';
-import { fetchMatchesPage, fetchPageByKey } from '../db/paging';
+import { fetchPageByKey } from '../db/paging';
 import type { Queryable } from '../db/knex';
 import { isUuid } from '../db/errors';
 import type { PageRequest } from '../lib/pagination';
@@ -81,13 +81,13 @@ export function whereUserSearch<T extends Knex.QueryBuilder>(query: T, pattern: 
 export async function listUsers(q: Queryable, scope: Scope, search: string, page: PageRequest): Promise<{ items: User[]; total: number }> {
   const base = whereUserInScope(q, q('users').where('tenant_id', scope.tenantId), 'users.id', scope);
   if (search) whereUserSearch(base, `%${escapeLike(search.toLowerCase())}%`);
-  const pageRows = (ids: string[] | Knex.QueryBuilder) => q('users').where('tenant_id', scope.tenantId).whereIn('id', ids).select('*').orderByRaw('lower(login)');
-  // A search takes its matches from the trigram index once, then counts and sorts them (a
-  // materialised CTE): left to itself the planner may walk the whole login order filtering row by
-  // row, when it guesses that matches are common (296 ms for 100 matches in 100 000).
-  const { rows, total } = search
-    ? await fetchMatchesPage(q, base.clone().select('id', q.raw('lower(login) AS sort_key')), page, pageRows)
-    : await fetchPageByKey(base.clone().select('id').orderByRaw('lower(login)'), page, pageRows, base);
+  // With search_text a stored column, ANALYZE gives the planner its statistics, so it estimates
+  // a search's matches from the data: it walks the login order for a search matching most users
+  // and takes a narrow one's few matches from the trigram index, then sorts them (with the old
+  // expression it guessed 1 % for every search and walked 100 000 rows for 100 matches: 296 ms).
+  const { rows, total } = await fetchPageByKey(base.clone().select('id').orderByRaw('lower(login)'), page, (ids) =>
+    q('users').where('tenant_id', scope.tenantId).whereIn('id', ids).select('*').orderByRaw('lower(login)'),
+  base);
   return { items: rows.map(toUser), total };
 }
 
