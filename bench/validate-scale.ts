@@ -4,12 +4,14 @@
  * one (`--users` users, 100 000, and `--tokens` tokens, 1 000 000: each user's HOTP token plus
  * hardware tokens in stock). Then runs the validate success path on each, alternating small and
  * large `--rounds` times so both see the same machine, with the web role as the Procfile starts it.
- * Compares throughput and the app's and PostgreSQL's CPU per check (medians over the rounds):
+ * Compares throughput and the CPU per check of the app and of the database's PostgreSQL backends
+ * (medians over the rounds; the backends of other databases on the machine are left out):
  * the target is "within 10 %".
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config';
+import { createDb } from '../src/db/knex';
 import { runLoad } from './lib/load';
 import { startProcfileRole } from './lib/processes';
 import { cpuPerRequestUs, startCpuCount } from './lib/cpu';
@@ -33,7 +35,28 @@ export interface ValidateScaleOptions {
   log: (line: string) => void;
 }
 
-interface Round { rps: number; p99_ms: number; app_us: number | undefined; postgres_us: number | undefined; errors: number }
+interface Round {
+  rps: number;
+  p99_ms: number;
+  app_us: number | undefined;
+  postgres_us: number | undefined;
+  postgres_db_us: number | undefined;
+  /** Blocks PostgreSQL had to read into shared buffers per check (from the OS cache or disk): the working set outgrowing shared_buffers. */
+  reads_per_check: number;
+  hits_per_check: number;
+  errors: number;
+}
+
+/** The database's block reads and buffer hits so far (pg_stat_database, flushed by each backend at least once a second). */
+async function blocksOf(url: string): Promise<{ read: number; hit: number }> {
+  const db = createDb(url, 1);
+  try {
+    const { rows: [row] } = await db.raw('SELECT blks_read::bigint AS read, blks_hit::bigint AS hit FROM pg_stat_database WHERE datname = current_database()');
+    return { read: Number(row.read), hit: Number(row.hit) };
+  } finally {
+    await db.destroy();
+  }
+}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
@@ -65,13 +88,16 @@ export async function benchValidateScale(options: ValidateScaleOptions): Promise
         const traffic = () => codeTraffic(seeded, seeded.successResourceId, (i) => hotp(seeded.seeds[i], counters[i]++), true);
         await runLoad(app.url, traffic(), options.connections, options.warmupS);
         await new Promise((r) => setTimeout(r, 500));
-        const cpuUsed = startCpuCount(app.pid);
+        const blocks0 = await blocksOf(size.url);
+        const cpuUsed = startCpuCount(app.pid, new URL(size.url).pathname.slice(1));
         const load = await runLoad(app.url, traffic(), options.connections, options.durationS);
         const cpu = cpuPerRequestUs(cpuUsed(), load.responses);
-        const r: Round = { rps: load.rps, p99_ms: load.p99_ms, app_us: cpu.server, postgres_us: cpu.postgres, errors: errorsOf(load) };
+        await new Promise((resolve) => setTimeout(resolve, 1500)); // the backends flush their statistics
+        const blocks1 = await blocksOf(size.url);
+        const perCheck = (n: number) => Math.round((n / Math.max(1, load.responses)) * 10) / 10;
+        const r: Round = { rps: load.rps, p99_ms: load.p99_ms, app_us: cpu.server, postgres_us: cpu.postgres, postgres_db_us: cpu.postgres_db, reads_per_check: perCheck(blocks1.read - blocks0.read), hits_per_check: perCheck(blocks1.hit - blocks0.hit), errors: errorsOf(load) };
         rounds[size.name].push(r);
-        await new Promise((resolve) => setTimeout(resolve, 500)); // answers in flight when the run stopped
-        log(`round ${round + 1} ${size.name}: ${r.rps} checks/s, p99 ${r.p99_ms} ms, CPU per check app ${r.app_us} µs, PostgreSQL ${r.postgres_us} µs, errors ${r.errors}`);
+        log(`round ${round + 1} ${size.name}: ${r.rps} checks/s, p99 ${r.p99_ms} ms, CPU per check app ${r.app_us} µs, PostgreSQL ${r.postgres_us} µs (its backends ${r.postgres_db_us} µs), blocks per check read ${r.reads_per_check} hit ${r.hits_per_check}, errors ${r.errors}`);
       } finally {
         await app.stop();
       }
@@ -82,6 +108,9 @@ export async function benchValidateScale(options: ValidateScaleOptions): Promise
     rps: median(rounds[name].map((r) => r.rps)),
     app_us: median(rounds[name].map((r) => r.app_us ?? NaN)),
     postgres_us: median(rounds[name].map((r) => r.postgres_us ?? NaN)),
+    postgres_db_us: median(rounds[name].map((r) => r.postgres_db_us ?? NaN)),
+    reads_per_check: median(rounds[name].map((r) => r.reads_per_check)),
+    hits_per_check: median(rounds[name].map((r) => r.hits_per_check)),
   });
   const small = summary('small');
   const large = summary('large');
@@ -89,13 +118,13 @@ export async function benchValidateScale(options: ValidateScaleOptions): Promise
   const result = {
     small: { users: options.small, tokens: options.small, ...small },
     large: { users: options.users, tokens: options.tokens, ...large },
-    change_percent: { rps: change(small.rps, large.rps), app_us: change(small.app_us, large.app_us), postgres_us: change(small.postgres_us, large.postgres_us) },
+    change_percent: { rps: change(small.rps, large.rps), app_us: change(small.app_us, large.app_us), postgres_us: change(small.postgres_us, large.postgres_us), postgres_db_us: change(small.postgres_db_us, large.postgres_db_us) },
     target_percent: 10,
     rounds,
     connections: options.connections,
     duration_s: options.durationS,
     measured_at: new Date().toISOString(),
   };
-  log(`medians: small ${small.rps} checks/s (app ${small.app_us} µs, PostgreSQL ${small.postgres_us} µs); large ${large.rps} checks/s (app ${large.app_us} µs, PostgreSQL ${large.postgres_us} µs); change ${JSON.stringify(result.change_percent)} %`);
+  log(`medians: small ${small.rps} checks/s (app ${small.app_us} µs, its PostgreSQL backends ${small.postgres_db_us} µs); large ${large.rps} checks/s (app ${large.app_us} µs, backends ${large.postgres_db_us} µs); change ${JSON.stringify(result.change_percent)} %`);
   return result;
 }

@@ -42,27 +42,41 @@ function postgresPids(): number[] {
   }
 }
 
+/** The PostgreSQL backends serving `database` (their process title names it), among `pids`. */
+function backendsOf(pids: number[], database: string): number[] {
+  return pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(' ').includes(database);
+    } catch {
+      return false;
+    }
+  });
+}
+
 export interface CpuUse {
   /** CPU milliseconds of the server under test, of every PostgreSQL process, and of the load generator (this process). */
   server_ms?: number;
   postgres_ms?: number;
+  /** Of the backends serving the bench's database only (when given): what other databases' work on the machine cannot inflate. */
+  postgres_db_ms?: number;
   load_generator_ms: number;
 }
 
 /** Starts counting; the returned function gives the CPU time used since. */
-export function startCpuCount(serverPid: number): () => CpuUse {
+export function startCpuCount(serverPid: number, database?: string): () => CpuUse {
   const server0 = processCpuMs(serverPid);
   const postgres0 = new Map(postgresPids().map((pid) => [pid, processCpuMs(pid) ?? 0]));
   const self0 = process.cpuUsage();
   return () => {
     const server1 = processCpuMs(serverPid);
     // Backends started during the run count from zero; those that ended are lost (the app's pool keeps its own).
-    let postgres = 0;
-    for (const pid of postgresPids()) postgres += (processCpuMs(pid) ?? 0) - (postgres0.get(pid) ?? 0);
+    const pids = postgresPids();
+    const used = (list: number[]) => list.reduce((sum, pid) => sum + (processCpuMs(pid) ?? 0) - (postgres0.get(pid) ?? 0), 0);
     const self = process.cpuUsage(self0);
     return {
       server_ms: server0 === undefined || server1 === undefined ? undefined : Math.round(server1 - server0),
-      postgres_ms: postgres0.size === 0 ? undefined : Math.round(postgres),
+      postgres_ms: postgres0.size === 0 ? undefined : Math.round(used(pids)),
+      postgres_db_ms: database === undefined || postgres0.size === 0 ? undefined : Math.round(used(backendsOf(pids, database))),
       load_generator_ms: Math.round((self.user + self.system) / 1000),
     };
   };
@@ -71,5 +85,5 @@ export function startCpuCount(serverPid: number): () => CpuUse {
 /** Microseconds of CPU per answered request, per process group. */
 export function cpuPerRequestUs(use: CpuUse, responses: number): Record<string, number | undefined> {
   const per = (ms: number | undefined) => (ms === undefined || responses === 0 ? undefined : Math.round((ms * 1000) / responses));
-  return { server: per(use.server_ms), postgres: per(use.postgres_ms), load_generator: per(use.load_generator_ms) };
+  return { server: per(use.server_ms), postgres: per(use.postgres_ms), postgres_db: per(use.postgres_db_ms), load_generator: per(use.load_generator_ms) };
 }
