@@ -193,6 +193,23 @@ export function membersInStatus(q: Queryable, tenantId: string, resourceId: stri
   return query;
 }
 
+/**
+ * The ids (`user_id`) of the resource's members in `status`, in (lower(login), id) order, for a
+ * page's LIMIT/OFFSET. Without a status: the login-order index, index-only at any depth. With
+ * one, the matching members are gathered first (materialised, so the filter runs as hash joins)
+ * and then sorted: left to itself the planner walks the login order testing member by member when
+ * it guesses that matches are common, which costs a lookup per member when they are rare (0.6 s
+ * for an empty state at 100 000 members, against 0.2 s this way).
+ */
+export function memberIdsInOrder(q: Queryable, tenantId: string, resourceId: string, status: EnrollmentStatus | undefined): Knex.QueryBuilder {
+  if (!status) return membersInStatus(q, tenantId, resourceId, undefined).select('ru.user_id').orderBy(['ru.login_key', 'ru.user_id']);
+  return q.queryBuilder()
+    .withMaterialized('matching', membersInStatus(q, tenantId, resourceId, status).select('ru.user_id', 'ru.login_key'))
+    .from('matching')
+    .select('user_id')
+    .orderBy(['login_key', 'user_id']);
+}
+
 /** The given members with their states and user fields (the rows of one page or batch). */
 function membersQuery(q: Queryable, tenantId: string, resourceId: string, userIds: string[]): Knex.QueryBuilder {
   return q
@@ -237,10 +254,10 @@ export async function listMembers(q: Queryable, tenantId: string, resourceId: st
   if (!isUuid(resourceId)) return { items: [], total: 0 };
   const base = membersInStatus(q, tenantId, resourceId, status);
   const [ids, [{ count }]] = await Promise.all([
-    base.clone().orderBy(['ru.login_key', 'ru.user_id']).limit(page.perPage).offset((page.page - 1) * page.perPage).pluck('ru.user_id'),
+    memberIdsInOrder(q, tenantId, resourceId, status).limit(page.perPage).offset((page.page - 1) * page.perPage),
     base.clone().count<{ count: string }[]>('* as count'),
   ]);
-  return { items: await membersWithStates(q, tenantId, resourceId, ids), total: Number(count) };
+  return { items: await membersWithStates(q, tenantId, resourceId, ids.map((r: { user_id: string }) => r.user_id)), total: Number(count) };
 }
 
 /**

@@ -6,7 +6,7 @@ import { isUuid } from '../db/errors';
 import type { PageRequest } from '../lib/pagination';
 import { escapeLike } from '../resources/resource.repository';
 import type { User, UserResourceAssignment } from './user.types';
-import { membersInStatus, type EnrollmentStatus } from '../invitations/enrollment-status.repository';
+import { memberIdsInOrder, membersInStatus, type EnrollmentStatus } from '../invitations/enrollment-status.repository';
 import { whereResourceInScope, whereUserInScope, type Scope } from '../admins/resource-scope';
 
 export interface UserRow {
@@ -119,15 +119,14 @@ export async function listAssignmentsOfUser(q: Queryable, scope: Scope, userId: 
 
 /**
  * The resource's members by login; `status` keeps those in one enrolment state
- * (enrollment-status.repository, set-based). The page's ids are an offset over the login-order
- * index of resource_users (login_key, kept by triggers), index-only at any depth; only those
- * rows are read from users. The total counts resource_users alone (every member is a user of
+ * (enrollment-status.repository, set-based). The page's ids come first (memberIdsInOrder: an
+ * offset over the login-order index of resource_users, index-only at any depth); only those rows
+ * are read from users. The total counts resource_users alone (every member is a user of
  * the tenant).
  */
 export async function listUsersOfResource(q: Queryable, tenantId: string, resourceId: string, page: PageRequest, status?: EnrollmentStatus): Promise<{ items: User[]; total: number }> {
   const members = membersInStatus(q, tenantId, resourceId, status);
-  const ordered = members.clone().select('ru.user_id').orderBy(['ru.login_key', 'ru.user_id']);
-  const { rows, total } = await fetchPageByKey(ordered, page, (ids) =>
+  const { rows, total } = await fetchPageByKey(memberIdsInOrder(q, tenantId, resourceId, status), page, (ids) =>
     q('users').where('tenant_id', tenantId).whereIn('id', ids).select('*').orderByRaw('lower(login), id'),
   members);
   return { items: rows.map(toUser), total };
