@@ -84,5 +84,11 @@ describe("a resource's members in login order, kept by the database (issue 14)",
     assert.deepEqual(enrolled.items.map((u) => u.login), ['m-4']);
     const notInvited = await s.users.usersOfResource(tenant.actor, resource.id, { page: 1, perPage: 10 }, 'not_invited');
     assert.deepEqual(notInvited.items.map((u) => u.login), ['m-1', 'm-3', 'm-5']);
+    assert.equal(notInvited.total, 3);
+    // Past the last page: no rows, the total all the same.
+    const beyond = await s.users.usersOfResource(tenant.actor, resource.id, { page: 5, perPage: 2 }, 'enrolled');
+    assert.deepEqual([beyond.items.length, beyond.total], [0, 3]);
+    const empty = await s.users.usersOfResource(tenant.actor, resource.id, { page: 1, perPage: 2 }, 'invited');
+    assert.deepEqual([empty.items.length, empty.total], [0, 0]);
   });
 });
