@@ -100,7 +100,18 @@ export async function benchLists(options: ListsBenchOptions) {
       add(`${prefix}_resource_users_page_1`, `${base}/resources/${big}/users`, kind);
       add(`${prefix}_resource_users_deep_page`, `${base}/resources/${big}/users?page=${deepUsers}`, kind);
       add(`${prefix}_small_resource_users_page_1`, `${base}/resources/${small}/users`, kind);
+      // Enrolment filters of the 100 000-member resource (every member enrolled in the seed): the
+      // whole set is tested for the exact total; an empty state still tests every member.
+      add(`${prefix}_resource_users_enrolled`, `${base}/resources/${big}/users?status=enrolled`, kind);
+      add(`${prefix}_resource_users_enrolled_deep_page`, `${base}/resources/${big}/users?status=enrolled&page=${deepUsers}`, kind);
+      add(`${prefix}_resource_users_not_invited`, `${base}/resources/${big}/users?status=not_invited`, kind);
     }
+    // The Users tab's enrolment progress panel, loaded by the tab as an htmx fragment (issue 14).
+    for (const [name, id] of [['console_resource_enrollment_progress', big], ['console_small_resource_enrollment_progress', small]] as const) {
+      cases[name] = { get: () => admin.get(`/admin/resources/${id}/users/progress`).set('HX-Request', 'true') };
+    }
+    add('api_resource_enrollment_counts', `/api/v1/resources/${big}/enrollment`, 'api');
+    add('api_small_resource_enrollment_counts', `/api/v1/resources/${small}/enrollment`, 'api');
     add('api_audit_page_1', '/api/v1/audit-events', 'api');
     add('api_audit_search', '/api/v1/audit-events?q=user0421', 'api');
     add('console_audit_page_1', '/admin/audit', 'console');

@@ -71,6 +71,7 @@ export function createAdminRouter(services: Services): Router {
   r.get('/admin/resources/:id/activity', activity.resourceActivity);
   r.get('/admin/resources/:id/users', resources.usersTab);
   r.get('/admin/resources/:id/users.csv', enrollment.exportCsv);
+  r.get('/admin/resources/:id/users/progress', resources.progress);
   r.post('/admin/resources/:id/users', resources.assignUser);
   r.post('/admin/resources/:id/users/:userId/unassign', resources.unassignUser);
   r.post('/admin/resources/:id/users/:userId/unlock', resources.unlockUser);

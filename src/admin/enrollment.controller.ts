@@ -21,11 +21,20 @@ export function statusFilter(value: unknown): EnrollmentStatus | undefined {
   return isEnrollmentStatus(value) ? value : undefined;
 }
 
-/** What _enrollment-progress and _enrollment-filter need. Scoped; NotFound for a foreign or out-of-scope resource. */
-export async function enrollmentTabData({ enrollmentProgress }: Services, scope: Scope, resourceId: string, status: EnrollmentStatus | undefined) {
-  const [counts, chart] = await Promise.all([enrollmentProgress.counts(scope, resourceId), enrollmentProgress.chart(scope, resourceId)]);
+/** What _enrollment-filter needs: the status shown and the labels. */
+export function enrollmentFilterData(status: EnrollmentStatus | undefined) {
+  return { status, labels: STATUS_LABELS };
+}
+
+/**
+ * What _enrollment-progress needs: counts, percent, text, chart and its geometry. One set-based
+ * statement over every member (about a quarter of a second at 100 000 members), so the Users tab
+ * loads it as its own fragment. Scoped; NotFound for a foreign or out-of-scope resource.
+ */
+export async function enrollmentProgressData({ enrollmentProgress }: Services, scope: Scope, resourceId: string) {
+  const { counts, chart } = await enrollmentProgress.progress(scope, resourceId);
   const percent = counts.assigned === 0 ? 0 : Math.floor((counts.enrolled * 100) / counts.assigned);
-  return { counts, percent, text: progressText(counts.enrolled, counts.assigned), chart, geometry: chartGeometry(chart, counts.assigned), status, labels: STATUS_LABELS };
+  return { counts, percent, text: progressText(counts.enrolled, counts.assigned), chart, geometry: chartGeometry(chart, counts.assigned) };
 }
 
 const HEADER = ['login', 'email', 'name', 'status', 'invited at', 'expires at', 'enrolled tokens'];

@@ -5,9 +5,9 @@ import { ValidationError, ConflictError } from '../lib/errors';
 import { pageRequest, type PageRequest } from '../lib/pagination';
 import type { Scope } from '../admins/resource-scope';
 import type { EnrollmentStatus } from '../invitations/enrollment-status.repository';
-import { flash, redirect, render } from '../web/views';
+import { flash, redirect, render, wantsFragment } from '../web/views';
 import { formBoolean, formNumber, formText } from './form';
-import { enrollmentTabData, statusFilter } from './enrollment.controller';
+import { enrollmentFilterData, enrollmentProgressData, statusFilter } from './enrollment.controller';
 
 /** Converts the settings form's strings to the typed input the service validates. */
 function settingsFromForm(body: Record<string, unknown>) {
@@ -46,12 +46,16 @@ function formErrors(err: unknown): { errors: Record<string, string>; error: stri
 export function createResourcesController(services: Services) {
   const { resources, users, invitations, enrollmentProgress } = services;
 
-  /** One page of members with their invitation and sign-in status (tokens, lock, last sign-in). */
+  /**
+   * One page of members with their invitation and sign-in status (tokens, lock, last sign-in).
+   * The enrolment progress panel is not part of it: it reads every member, so the tab loads it
+   * as its own fragment (progress below) and the page costs the same at any resource size.
+   */
   async function usersTabData(scope: Scope, resourceId: string, page: PageRequest, status: EnrollmentStatus | undefined) {
-    const [assigned, enrollment] = await Promise.all([users.usersOfResource(scope, resourceId, page, status), enrollmentTabData(services, scope, resourceId, status)]);
+    const assigned = await users.usersOfResource(scope, resourceId, page, status);
     const ids = assigned.items.map((u) => u.id);
     const [invitationStates, signInStates] = await Promise.all([invitations.statesOf(scope, resourceId, ids), enrollmentProgress.signInStatusOf(scope, resourceId, ids)]);
-    return { assigned, enrollment, invitationStates, signInStates };
+    return { assigned, enrollment: enrollmentFilterData(status), invitationStates, signInStates };
   }
 
   return {
@@ -101,6 +105,20 @@ export function createResourcesController(services: Services) {
       const resource = await resources.get(req.actor!, req.params.id as string);
       const status = statusFilter(req.query.status);
       render(req, res, { page: 'admin/resources/show', partial: 'admin/resources/_users-tab' }, { resource, tab: 'users', ...(await usersTabData(req.actor!, resource.id, pageRequest(req.query), status)), login: '' });
+    },
+
+    /**
+     * The Users tab's enrolment progress panel: the fragment the tab's placeholder loads (htmx),
+     * or, without JavaScript (the placeholder's noscript link), the whole tab with the panel in it.
+     */
+    async progress(req: Request, res: Response) {
+      const resource = await resources.get(req.actor!, req.params.id as string);
+      const progress = await enrollmentProgressData(services, req.actor!, resource.id);
+      if (wantsFragment(req)) {
+        render(req, res, { page: 'admin/resources/_enrollment-progress' }, { resource, progress });
+        return;
+      }
+      render(req, res, { page: 'admin/resources/show' }, { resource, tab: 'users', ...(await usersTabData(req.actor!, resource.id, pageRequest(req.query), undefined)), progress, login: '' });
     },
 
     /** Assigns by login (typed in the tab) or by user id (from the user page). */

@@ -53,6 +53,12 @@ export function createEnrollmentProgressService(db: Db) {
     return resource.id;
   }
 
+  /** Counts and chart from one set-based statement (the Users tab's progress panel); scoped like counts. */
+  async function progress(scope: Scope, resourceId: string, now = new Date()): Promise<{ counts: EnrollmentCounts; chart: ChartPoint[] }> {
+    const { counts, days, firstAssignedDay } = await repo.enrollmentFigures(db, scope.tenantId, await mustFindResource(scope, resourceId));
+    return { counts, chart: firstAssignedDay ? cumulativeByDay(days, firstAssignedDay, now) : [] };
+  }
+
   return {
     /** Tenant-scoped; NotFound for another tenant's resource or one outside a limited admin's scope. */
     async counts(scope: Scope, resourceId: string): Promise<EnrollmentCounts> {
@@ -71,9 +77,10 @@ export function createEnrollmentProgressService(db: Db) {
     },
 
     async chart(scope: Scope, resourceId: string, now = new Date()): Promise<ChartPoint[]> {
-      const { days, firstAssignedDay } = await repo.enrolmentsByDay(db, scope.tenantId, await mustFindResource(scope, resourceId));
-      return firstAssignedDay ? cumulativeByDay(days, firstAssignedDay, now) : [];
+      return (await progress(scope, resourceId, now)).chart;
     },
+
+    progress,
 
     /**
      * Every member of the filter, in login order, in batches (keyset paging): the caller writes

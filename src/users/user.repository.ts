@@ -6,7 +6,7 @@ import { isUuid } from '../db/errors';
 import type { PageRequest } from '../lib/pagination';
 import { escapeLike } from '../resources/resource.repository';
 import type { User, UserResourceAssignment } from './user.types';
-import { memberIdsInStatus, type EnrollmentStatus } from '../invitations/enrollment-status.repository';
+import { memberPage, type EnrollmentStatus } from '../invitations/enrollment-status.repository';
 import { whereResourceInScope, whereUserInScope, type Scope } from '../admins/resource-scope';
 
 export interface UserRow {
@@ -117,19 +117,12 @@ export async function listAssignmentsOfUser(q: Queryable, scope: Scope, userId: 
 
 /**
  * The resource's members by login; `status` keeps those in one enrolment state
- * (enrollment-status.repository). Without a status the total counts resource_users alone
- * (index-only on (tenant_id, resource_id, user_id)): every member is a user of the tenant.
+ * (enrollment-status.repository, set-based). The page's ids and the exact total come first
+ * (memberPage: an offset over the login-order index of resource_users, index-only at any depth);
+ * only those rows are read from users.
  */
 export async function listUsersOfResource(q: Queryable, tenantId: string, resourceId: string, page: PageRequest, status?: EnrollmentStatus): Promise<{ items: User[]; total: number }> {
-  const members = q('resource_users as ru').where({ 'ru.tenant_id': tenantId, 'ru.resource_id': resourceId });
-  if (status) members.whereIn('ru.user_id', memberIdsInStatus(q, tenantId, resourceId, status));
-  const ordered = q('users as u')
-    .where('u.tenant_id', tenantId)
-    .whereIn('u.id', members.clone().select('ru.user_id'))
-    .select('u.id')
-    .orderByRaw('lower(u.login)');
-  const { rows, total } = await fetchPageByKey(ordered, page, (ids) =>
-    q('users').where('tenant_id', tenantId).whereIn('id', ids).select('*').orderByRaw('lower(login)'),
-  members);
+  const { ids, total } = await memberPage(q, tenantId, resourceId, status, page);
+  const rows = ids.length ? await q('users').where('tenant_id', tenantId).whereIn('id', ids).select('*').orderByRaw('lower(login), id') : [];
   return { items: rows.map(toUser), total };
 }

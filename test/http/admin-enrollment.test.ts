@@ -29,8 +29,18 @@ describe('console: enrolment progress on the Users tab (issue 12 §4)', () => {
   after(() => ctx.close());
 
   it('shows the progress as text, an accessible <progress>, the counts, and an SVG chart with a table alternative', async () => {
-    const res = await agent.get(`/admin/resources/${resourceId}/users`);
+    // The tab itself does not wait for the panel (issue 14): a placeholder loads it once shown,
+    // and a noscript link opens the tab with the panel for a browser without JavaScript.
+    const tab = await agent.get(`/admin/resources/${resourceId}/users`);
+    assert.equal(tab.status, 200);
+    const progressUrl = `/admin/resources/${resourceId}/users/progress`;
+    assert.match(tab.text, new RegExp(`<section id="enrollment-progress"[^>]* hx-get="${progressUrl}" hx-trigger="load" hx-target="this" hx-swap="outerHTML">`));
+    assert.match(tab.text, new RegExp(`<noscript><p><a href="${progressUrl}">Show the enrolment progress</a></p></noscript>`));
+    assert.doesNotMatch(tab.text, /enrolled \(33 %\)/);
+
+    const res = await agent.get(progressUrl);
     assert.equal(res.status, 200);
+    assert.equal(listed(res.text).length, 9, 'without JavaScript: the whole tab, with the panel');
     assert.match(res.text, /3 of 9 enrolled \(33 %\)/);
     assert.match(res.text, /<progress[^>]* max="9" value="3"[^>]*aria-valuetext="3 of 9 enrolled \(33 %\)"/);
     for (const [name, n] of [['assigned', 9], ['enrolled', 3], ['invited', 2], ['notInvited', 4]]) assert.match(res.text, new RegExp(`data-count="${name}">${n}<`));
@@ -40,10 +50,11 @@ describe('console: enrolment progress on the Users tab (issue 12 §4)', () => {
     assert.ok(table, 'a table alternative to the chart');
     const today = new Date().toISOString().slice(0, 10);
     assert.match(table[1], new RegExp(`<tr><td>${today}</td><td>3</td></tr>`), 'today: 3 enrolled');
-    // The htmx fragment carries the same panel.
-    const fragment = await agent.get(`/admin/resources/${resourceId}/users`).set('HX-Request', 'true');
+    // The htmx fragment is the panel alone, replacing the placeholder of the same id.
+    const fragment = await agent.get(progressUrl).set('HX-Request', 'true');
+    assert.match(fragment.text, /^<section id="enrollment-progress" /);
     assert.match(fragment.text, /3 of 9 enrolled/);
-    assert.doesNotMatch(fragment.text, /<html/);
+    assert.doesNotMatch(fragment.text, /<html|<table class="list">\s*<thead><tr><th scope="col"><span class="visually-hidden">Select/);
   });
 
   it('filters the list by each enrolment status with a plain GET form, and keeps the filter in the pager and the export link', async () => {
@@ -94,10 +105,12 @@ describe('console: enrolment progress on the Users tab (issue 12 §4)', () => {
 
   it("lets an auditor read the tab and export; another tenant's resource is a 404", async () => {
     const auditor = await signIn(ctx.app, await addAdmin(ctx.services, tenant, 'auditor'));
-    assert.match((await auditor.get(`/admin/resources/${resourceId}/users`)).text, /3 of 9 enrolled/);
+    assert.equal(listed((await auditor.get(`/admin/resources/${resourceId}/users`)).text).length, 9);
+    assert.match((await auditor.get(`/admin/resources/${resourceId}/users/progress`).set('HX-Request', 'true')).text, /3 of 9 enrolled/);
     assert.equal((await auditor.get(`/admin/resources/${resourceId}/users.csv`)).status, 200);
     const stranger = await signIn(ctx.app, await createTenant(ctx.services));
     assert.equal((await stranger.get(`/admin/resources/${resourceId}/users`)).status, 404);
+    assert.equal((await stranger.get(`/admin/resources/${resourceId}/users/progress`).set('HX-Request', 'true')).status, 404);
     const csv = await stranger.get(`/admin/resources/${resourceId}/users.csv`);
     assert.equal(csv.status, 404);
     assert.doesNotMatch(csv.text, /login,email/);
@@ -105,7 +118,7 @@ describe('console: enrolment progress on the Users tab (issue 12 §4)', () => {
 
   it('shows 0 % and no chart for a resource without members', async () => {
     const resource = await createResource(ctx.services, tenant);
-    const res = await agent.get(`/admin/resources/${resource.id}/users`);
+    const res = await agent.get(`/admin/resources/${resource.id}/users/progress`).set('HX-Request', 'true');
     assert.match(res.text, /0 of 0 enrolled \(0 %\)/);
     assert.doesNotMatch(res.text, /<svg [^>]*role="img"/);
   });

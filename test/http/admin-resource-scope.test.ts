@@ -65,7 +65,7 @@ describe('console: admin limited to selected resources (issue 12 §5)', () => {
     const { u2, u0 } = t.users;
     const { t2, t12b, tStock } = t.tokens;
     const paths = [
-      `/admin/resources/${r2.id}`, `/admin/resources/${r2.id}/users`, `/admin/resources/${r2.id}/users.csv`, `/admin/resources/${r2.id}/self-service`,
+      `/admin/resources/${r2.id}`, `/admin/resources/${r2.id}/users`, `/admin/resources/${r2.id}/users/progress`, `/admin/resources/${r2.id}/users.csv`, `/admin/resources/${r2.id}/self-service`,
       `/admin/resources/${r2.id}/self-service/actions`, `/admin/resources/${r2.id}/self-service/enrollment`, `/admin/resources/${r2.id}/delete`,
       `/admin/users/${u2.id}`, `/admin/users/${u2.id}/delete`, `/admin/users/${u0.id}`,
       `/admin/tokens/${t2.id}`, `/admin/tokens/${t2.id}/created`, `/admin/tokens/${t2.id}/delete`, `/admin/tokens/${t12b.id}`, `/admin/tokens/${tStock.id}`,

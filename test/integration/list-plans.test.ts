@@ -106,6 +106,15 @@ describe('query plans of the lists and the hot path at scale (issue 14)', { time
     ["API a resource's users, page 1", () => api(`/api/v1/resources/${resourceIds[0]}/users`)],
     ["API a resource's users, deep page", () => api(`/api/v1/resources/${resourceIds[0]}/users?page=${deep}`)],
     ["API a small resource's users", () => api(`/api/v1/resources/${resourceIds[1]}/users`)],
+    ["API a resource's users, enrolled", () => api(`/api/v1/resources/${resourceIds[0]}/users?status=enrolled`)],
+    ["API a resource's users, enrolled, deep page", () => api(`/api/v1/resources/${resourceIds[0]}/users?status=enrolled&page=${deep}`)],
+    ["API a resource's users, not invited", () => api(`/api/v1/resources/${resourceIds[0]}/users?status=not_invited`)],
+    ["API a resource's enrolment counts", () => api(`/api/v1/resources/${resourceIds[0]}/enrollment`)],
+    ["console a resource's Users tab", () => page(`/admin/resources/${resourceIds[0]}/users`)],
+    ["console a resource's Users tab, deep page", () => page(`/admin/resources/${resourceIds[0]}/users?page=${deep}`)],
+    ["console a resource's Users tab, invited", () => page(`/admin/resources/${resourceIds[0]}/users?status=invited`)],
+    ["console a resource's enrolment progress", () => () => consoleAgent.get(`/admin/resources/${resourceIds[0]}/users/progress`).set('HX-Request', 'true').expect(200)],
+    ["console a resource's CSV export", () => page(`/admin/resources/${resourceIds[1]}/users.csv?status=enrolled`)],
     ['API audit events', () => api('/api/v1/audit-events')],
     ['console users', () => page('/admin/users?q=user0042')],
     ['console tokens', () => page('/admin/tokens?q=4217')],
@@ -113,6 +122,7 @@ describe('query plans of the lists and the hot path at scale (issue 14)', { time
     // An admin limited to the 10 000-member resource (issue 12 §5): the same lists through the scope.
     ['limited admin: users', () => () => ctx.services.users.list({ ...tenant.actor, resourceIds: [resourceIds[1]] }, '', { page: 1, perPage: 25 })],
     ['limited admin: users, search', () => () => ctx.services.users.list({ ...tenant.actor, resourceIds: [resourceIds[1]] }, '4217', { page: 1, perPage: 25 })],
+    ["limited admin: a resource's users", () => () => ctx.services.users.usersOfResource({ ...tenant.actor, resourceIds: [resourceIds[1]] }, resourceIds[1], { page: 2, perPage: 25 })],
     ['limited admin: tokens', () => () => ctx.services.tokens.list({ ...tenant.actor, resourceIds: [resourceIds[0]] }, {}, { page: 1, perPage: 25 })],
     ['validation hot path', () => () => request(ctx.app).post(`/api/v1/resources/${resourceIds[0]}/authenticate`).set('Authorization', `Bearer ${tenant.apiKey}`).send({ login: 'user004242', otp: '000000' }).expect(200)],
   ];
