@@ -29,17 +29,41 @@ export interface ValidateOptions {
   log: (line: string) => void;
 }
 
-/** Round-robin over the users; a user's token is never in two requests at once, and each code is used once. */
+/**
+ * The users 0..n-1 in a fixed pseudo-random order (Fisher–Yates with a seeded generator, so runs
+ * repeat). Users in insertion order would send the checks of neighbouring token rows (the same
+ * heap page) at the same instant, a burst real sign-ins do not make: more concurrent updates on a
+ * page than its free space holds, hence updates that cannot stay on the page (not HOT). That
+ * artefact grows with the number of users (docs/performance.md, validation at two sizes).
+ */
+function shuffledUsers(n: number): Uint32Array {
+  const order = Uint32Array.from({ length: n }, (_, i) => i);
+  let state = 0x2545f491;
+  const random = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+/** Round-robin over the users in a fixed shuffled order; a user's token is never in two requests at once, and each code is used once. */
 export function codeTraffic(data: BenchData, resourceId: string, otpFor: (i: number) => string, expected: boolean): Traffic {
   const n = data.logins.length;
   const inFlight = new Uint8Array(n);
+  const order = shuffledUsers(n);
   let cursor = 0;
   return {
     path: `/api/v1/resources/${resourceId}/authenticate`,
     headers: { authorization: `Bearer ${data.apiKey}` },
     next() {
       for (let tries = 0; tries < n; tries++) {
-        const i = cursor;
+        const i = order[cursor];
         cursor = cursor + 1 === n ? 0 : cursor + 1;
         if (inFlight[i]) continue;
         inFlight[i] = 1;
