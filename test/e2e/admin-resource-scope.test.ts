@@ -26,8 +26,13 @@ describe('admins limited to selected resources in a real browser', () => {
       await signInToConsole(page, owner);
       await page.goto('/admin/admins');
       await page.getByRole('link', { name: `Change resources of ${admin.email}` }).click();
+      // The form's page must have finished loading: a choice made while it still loads can be
+      // reset by the document that replaces it (seen once: the radio back on "All resources").
+      await page.waitForURL(/\/admin\/admins\/[^/]+\/resources$/);
+      await page.waitForLoadState('load');
       await page.getByRole('radio', { name: 'Only these resources' }).check();
       await page.getByRole('checkbox', { name: 'Corporate VPN' }).check();
+      assert.ok(await page.getByRole('radio', { name: 'Only these resources' }).isChecked(), 'the choice is still made before saving');
       await assertNoHorizontalScroll(page, 'the resources form');
       await screenshot(page, 'admin-resource-scope-01-form-phone');
       await page.getByRole('button', { name: 'Save' }).click();
