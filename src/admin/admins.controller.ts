@@ -14,12 +14,10 @@ function scopeFromForm(body: Record<string, unknown>) {
 }
 
 export function createAdminsController({ admins, adminSignIn, resources }: Services) {
-  /** Every resource of the tenant (the owner's own, unlimited, view), for the scope checkboxes. */
-  const allResources = async (req: Request) => resources.options(req.actor!);
 
   /** The admins page with the invite form; `extra` carries form values, field errors or a refusal message. */
   async function renderList(req: Request, res: Response, extra: Record<string, unknown> = {}, status = 200) {
-    const [list, all] = await Promise.all([admins.list(req.actor!.tenantId), allResources(req)]);
+    const [list, all] = await Promise.all([admins.list(req.actor!.tenantId), resources.options(req.actor!)]);
     const names = new Map(all.map((r) => [r.id, r.name]));
     render(req, res, VIEWS, { admins: list, roles: ROLES, resources: all, resourceNames: names, values: { role: 'admin', scope: 'all' }, errors: {}, ...extra }, status);
   }
@@ -73,7 +71,7 @@ export function createAdminsController({ admins, adminSignIn, resources }: Servi
     async resourcesForm(req: Request, res: Response) {
       const target = await admins.get(req.actor!.tenantId, req.params.id as string);
       const values = { scope: target.limitedToResources ? 'selected' : 'all', resourceIds: target.resourceIds ?? [] };
-      render(req, res, { page: 'admin/admins/resources' }, { target, resources: await allResources(req), values, errors: {} });
+      render(req, res, { page: 'admin/admins/resources' }, { target, resources: await resources.options(req.actor!), values, errors: {} });
     },
 
     async setResources(req: Request, res: Response) {
@@ -87,7 +85,7 @@ export function createAdminsController({ admins, adminSignIn, resources }: Servi
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err;
         const values = { scope: input.limited ? 'selected' : 'all', resourceIds: input.resourceIds };
-        render(req, res, { page: 'admin/admins/resources' }, { target, resources: await allResources(req), values, errors: err.fields, error: err.message }, 422);
+        render(req, res, { page: 'admin/admins/resources' }, { target, resources: await resources.options(req.actor!), values, errors: err.fields, error: err.message }, 422);
       }
     },
 

@@ -64,8 +64,6 @@ function createValues(body: Record<string, unknown>) {
 
 export function createTokensController({ tokens, users, resources, secrets }: Services) {
   const newPage = { page: 'admin/tokens/new', partial: 'admin/tokens/_form' };
-  /** The resources a new token can join at once (a limited admin must choose one of theirs). */
-  const resourceOptions = async (req: Request) => resources.options(req.actor!);
 
   return {
     async list(req: Request, res: Response) {
@@ -82,14 +80,14 @@ export function createTokensController({ tokens, users, resources, secrets }: Se
 
     async newForm(req: Request, res: Response) {
       const owner = typeof req.query.owner === 'string' ? req.query.owner : '';
-      render(req, res, newPage, { values: { ...createValues({}), owner }, errors: {}, resources: await resourceOptions(req) });
+      render(req, res, newPage, { values: { ...createValues({}), owner }, errors: {}, resources: await resources.options(req.actor!) });
     },
 
     /** Creates the token, then sends the browser to the page that shows its key once. */
     async create(req: Request, res: Response) {
       requireWriter(req.actor!);
       const values = createValues(req.body);
-      const fail = async (errors: Record<string, string>, error = 'Some fields need attention.') => render(req, res, newPage, { values, errors, error, resources: await resourceOptions(req) }, 422);
+      const fail = async (errors: Record<string, string>, error = 'Some fields need attention.') => render(req, res, newPage, { values, errors, error, resources: await resources.options(req.actor!) }, 422);
       if (!(CREATABLE_TYPES as readonly string[]).includes(values.type)) return fail({ type: 'Choose one of the types below.' });
       const owner = values.owner ? await users.findByLogin(req.actor!, values.owner) : undefined;
       if (values.owner && !owner) return fail({ owner: `No user has the login "${values.owner}".` });

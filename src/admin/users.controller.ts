@@ -66,11 +66,6 @@ export function createUsersController({ users, resources, tokens }: Services) {
     };
   }
 
-  /** The resources a new user can join at once (a limited admin's own, who must choose one). */
-  async function assignableResources(scope: Scope) {
-    return resources.options(scope);
-  }
-
   async function renderShow(req: Request, res: Response, user: User, extra: Record<string, unknown> = {}, status = 200) {
     const data = await pageData(req.actor!, user);
     render(req, res, { page: 'admin/users/show' }, { ...data, values: user, errors: {}, ...extra }, status);
@@ -95,7 +90,7 @@ export function createUsersController({ users, resources, tokens }: Services) {
     },
 
     async newForm(req: Request, res: Response) {
-      render(req, res, { page: 'admin/users/new' }, { values: {}, errors: {}, resources: await assignableResources(req.actor!) });
+      render(req, res, { page: 'admin/users/new' }, { values: {}, errors: {}, resources: await resources.options(req.actor!) });
     },
 
     async create(req: Request, res: Response) {
@@ -109,8 +104,7 @@ export function createUsersController({ users, resources, tokens }: Services) {
         const form = formErrors(err);
         if (!form) throw err;
         // The password is never echoed back into the page.
-        const resources = await assignableResources(req.actor!);
-        render(req, res, { page: 'admin/users/new', partial: 'admin/users/_form' }, { values: { ...values, password: '', resourceIds }, resources, ...form }, 422);
+        render(req, res, { page: 'admin/users/new', partial: 'admin/users/_form' }, { values: { ...values, password: '', resourceIds }, resources: await resources.options(req.actor!), ...form }, 422);
       }
     },
 

@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { Queryable } from '../db/knex';
+import { isUuid } from '../db/errors';
 
 export interface AuditScope {
   tenantId: string;
@@ -61,9 +62,6 @@ export interface AuditEventView {
   user_agent: string | null;
   details: Record<string, unknown>;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (value: string) => UUID.test(value);
 
 function filtered(q: Queryable, scope: AuditScope, f: ResolvedFilter): Knex.QueryBuilder {
   const qb = q('audit_events as e').where('e.tenant_id', scope.tenantId);

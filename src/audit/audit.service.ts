@@ -3,6 +3,7 @@
  * it, and an admin limited to some resources sees only those resources' events.
  */
 import type { Db } from '../db/knex';
+import { isUuid } from '../db/errors';
 import type { Actor } from './actor';
 import type { AuditFilter, AuditPageRequest } from './audit-filter';
 import * as repo from './audit-query.repository';
@@ -27,8 +28,8 @@ export function createAuditService(db: Db) {
   async function resolve(tenantId: string, filter: AuditFilter): Promise<ResolvedFilter | null> {
     const f: ResolvedFilter = { from: filter.from, until: filter.until, actorType: filter.actorType, action: filter.action, resourceId: filter.resourceId, result: filter.result };
     const [actorIds, userIds, search] = await Promise.all([
-      filter.actor === undefined ? undefined : repo.isUuid(filter.actor) ? [filter.actor.toLowerCase()] : repo.actorIdsNamed(db, tenantId, filter.actor, filter.actorType),
-      filter.user === undefined ? undefined : repo.isUuid(filter.user) ? [filter.user.toLowerCase()] : repo.userIdsWithLogin(db, tenantId, filter.user),
+      filter.actor === undefined ? undefined : isUuid(filter.actor) ? [filter.actor.toLowerCase()] : repo.actorIdsNamed(db, tenantId, filter.actor, filter.actorType),
+      filter.user === undefined ? undefined : isUuid(filter.user) ? [filter.user.toLowerCase()] : repo.userIdsWithLogin(db, tenantId, filter.user),
       filter.q === undefined ? undefined : repo.searchTargets(db, tenantId, filter.q),
     ]);
     if (actorIds?.length) f.actorIds = actorIds;

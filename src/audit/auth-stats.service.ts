@@ -7,7 +7,7 @@ import type { Db } from '../db/knex';
 import { NotFoundError } from '../lib/errors';
 import { findResource } from '../resources/resource.repository';
 import { requireResourceInScope, whereResourceInScope, whereUserInScope, type Scope } from '../admins/resource-scope';
-import { activeTokenSql } from '../invitations/enrollment-status.repository';
+import { enrolledSql } from '../invitations/enrollment-status.repository';
 import * as repo from './auth-stats.repository';
 
 export type AuthCounts = repo.AuthCounts;
@@ -56,8 +56,7 @@ export function createAuthStatsService(db: Db) {
       // Memberships enrolled (the enrolment-status definition), over the scope's resources.
       const members = whereResourceInScope(db('resource_users as ru').where('ru.tenant_id', scope.tenantId), 'ru.resource_id', scope).first(
         db.raw('count(*)::int AS assigned'),
-        db.raw(`count(*) FILTER (WHERE EXISTS (SELECT 1 FROM tokens t JOIN token_resources tr ON tr.token_id = t.id AND tr.tenant_id = t.tenant_id AND tr.resource_id = ru.resource_id
-          WHERE t.tenant_id = ru.tenant_id AND t.user_id = ru.user_id AND ${activeTokenSql('t')}))::int AS enrolled`),
+        db.raw(`count(*) FILTER (WHERE ${enrolledSql('ru.tenant_id', 'ru.resource_id', 'ru.user_id')})::int AS enrolled`),
       );
       const [[r], [u], m, auth, locks] = await Promise.all([resources, users, members, repo.countSince(db, scope, new Date(now.getTime() - DAY)), repo.recentLocks(db, scope, 10)]);
       const assigned = m?.assigned ?? 0;

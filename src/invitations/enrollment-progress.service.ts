@@ -76,10 +76,6 @@ export function createEnrollmentProgressService(db: Db) {
       return repo.signInStatusOf(db, scope.tenantId, resourceId, userIds);
     },
 
-    async chart(scope: Scope, resourceId: string, now = new Date()): Promise<ChartPoint[]> {
-      return (await progress(scope, resourceId, now)).chart;
-    },
-
     progress,
 
     /**

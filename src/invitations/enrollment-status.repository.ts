@@ -321,12 +321,6 @@ export async function signInStatusOf(q: Queryable, tenantId: string, resourceId:
   }]));
 }
 
-/** Members enrolled now per UTC day of their enrolment, with the first assignment day (see enrollmentFigures). */
-export async function enrolmentsByDay(q: Queryable, tenantId: string, resourceId: string): Promise<{ firstAssignedDay: string | null; days: Array<{ day: string; count: number }> }> {
-  const { days, firstAssignedDay } = await enrollmentFigures(q, tenantId, resourceId);
-  return { firstAssignedDay, days };
-}
-
 /** The figures query's SQL (with `?` placeholders) and bindings: the tests EXPLAIN it. */
 export function countEnrollmentSql(q: Queryable, tenantId: string, resourceId: string): { sql: string; bindings: readonly unknown[] } {
   const { sql, bindings } = figuresQuery(q, tenantId, resourceId).toSQL();

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { safeEqual } from '../lib/crypto';
 import type { Metrics } from './metrics';
 
-export function metricsAuthorized(authorization: string | undefined, token: string | undefined): boolean {
+function metricsAuthorized(authorization: string | undefined, token: string | undefined): boolean {
   if (!token) return true;
   const match = /^Bearer (.+)$/i.exec(authorization ?? '');
   return !!match && safeEqual(match[1], token);

@@ -11,21 +11,13 @@ import type { JobQueue } from '../jobs/queue';
 export const QUEUE_COUNTS_TIMEOUT_MS = 500;
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
 
-export type AuthenticationResult = 'success' | 'failure' | 'challenge';
-export type JobResult = 'success' | 'failure';
-/**
- * Outcome of one webhook delivery attempt, for `mfa_webhook_deliveries_total{result}`:
- * `delivered` (2xx), `failed` (non-2xx, timeout or network error; retried), `dead` (last attempt failed).
- */
-export type WebhookDeliveryResult = 'delivered' | 'failed' | 'dead';
-
 export interface Metrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
   authentications: Counter<'result'>;
   jobs: Counter<'queue' | 'name' | 'result'>;
   messageDelivery: Histogram<'channel'>;
-  /** Webhooks: call `metrics.webhookDeliveries.inc({ result })` once per delivery attempt (see WebhookDeliveryResult). */
+  /** Webhooks: call `metrics.webhookDeliveries.inc({ result })` once per delivery attempt (results: DeliveryResult of webhooks/webhook-deliverer.ts). */
   webhookDeliveries: Counter<'result'>;
 }
 

@@ -41,10 +41,8 @@ export function createContactRemovals(db: Db, messages: MessageService) {
 
   return {
     /** Why the page should not offer removal, or undefined when it may (the same checks remove() makes). */
-    async whyNot(u: PortalUser, kind: ContactKind): Promise<string | undefined> {
+    async whyNot(u: PortalUser, user: User, kind: ContactKind): Promise<string | undefined> {
       requireAction(u, ACTION[kind]);
-      const user = await findUser(db, u.portal.tenantId, u.userId);
-      if (!user) throw new NotFoundError('Your account');
       return refusal(db, user, kind);
     },
 

@@ -28,8 +28,8 @@ import type { ChallengeCodes } from '../validation/challenge-codes';
 import type { AuthenticateService } from '../validation/authenticate.service';
 import { loginSchema } from '../validation/authenticate.service';
 import type { ChallengeService } from '../validation/challenge.service';
-import { recordFailure, recordSuccess, reserveAttempt } from '../validation/lockout.repository';
-import { createLockNotices, type LockNotices, type LockState } from '../validation/lock-notices';
+import { NO_MEMBER, recordFailure, recordSuccess, reserveAttempt } from '../validation/lockout.repository';
+import type { LockNotices, LockState } from '../validation/lock-notices';
 import type { Limit, RateLimiter } from '../rate-limits/rate-limiter';
 import type { PortalResource } from '../selfservice/self-service.repository';
 import type { User } from '../users/user.types';
@@ -89,8 +89,6 @@ export interface PortalDashboard {
 
 const CHALLENGE_TYPES = new Set(['email', 'sms']);
 
-/** A user id that is nobody's: the failure statements of an unknown login match no row (SEC-22). */
-const NO_MEMBER = '00000000-0000-0000-0000-000000000000';
 
 export type PortalSignInService = ReturnType<typeof createPortalSignInService>;
 
@@ -106,11 +104,11 @@ const bindingHash = (binding: string) => createHash('sha256').update(binding).di
 
 export function createPortalSignInService(
   db: Db,
-  deps: { messages: MessageService; codes: ChallengeCodes; validation: AuthenticateService; challenges: ChallengeService; limiter: RateLimiter; lockNotices?: LockNotices },
+  deps: { messages: MessageService; codes: ChallengeCodes; validation: AuthenticateService; challenges: ChallengeService; limiter: RateLimiter; lockNotices: LockNotices },
   policy: SignInPolicy = DEFAULT_SIGN_IN_POLICY,
 ) {
   const { messages, codes, validation, challenges, limiter } = deps;
-  const lockNotices = deps.lockNotices ?? createLockNotices(db, messages);
+  const { lockNotices } = deps;
   const minutes = Math.round(policy.codeTtlSeconds / 60);
 
   const actorFor = (portal: PortalResource, visitor: Visitor, member?: { id: string; login?: string }, typed?: string): Actor => ({

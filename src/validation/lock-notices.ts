@@ -8,10 +8,7 @@ import type { Db } from '../db/knex';
 import { recordAudit } from '../audit/audit.repository';
 import type { MessageService } from '../outbox/message.service';
 import { isUuid } from '../db/errors';
-import { claimLockNotice, findLock, lockNoticeDue, type LockState } from './lockout.repository';
-
-/** A user id that is nobody's: the read of an unknown login matches no row. */
-const NOBODY = '00000000-0000-0000-0000-000000000000';
+import { claimLockNotice, findLock, lockNoticeDue, NO_MEMBER, type LockState } from './lockout.repository';
 
 export type { LockState };
 
@@ -39,7 +36,7 @@ export function createLockNotices(db: Db, messages: MessageService) {
       const { tenantId, resourceId } = scope;
       // Callers run this after every refusal, known user or not: the same one read each time, so
       // it tells nothing by its timing (SEC-22); the rare lock to tell then takes a transaction.
-      const userId = scope.userId && isUuid(scope.userId) ? scope.userId : NOBODY;
+      const userId = scope.userId && isUuid(scope.userId) ? scope.userId : NO_MEMBER;
       if (!(await lockNoticeDue(db, tenantId, resourceId, userId))) return;
       const dispatch = await db.transaction(async (trx) => {
         const lock = await claimLockNotice(trx, tenantId, resourceId, userId);

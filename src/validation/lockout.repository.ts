@@ -7,6 +7,9 @@
  */
 import type { Queryable } from '../db/knex';
 
+/** A user id that is nobody's: statements about an unknown login aim at it and match no row. */
+export const NO_MEMBER = '00000000-0000-0000-0000-000000000000';
+
 export interface LockPolicy {
   limit: number;
   /** 0 means locked until an admin unlocks. */

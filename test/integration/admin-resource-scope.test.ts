@@ -49,7 +49,7 @@ describe('services: admin limited to selected resources (issue 12 §5)', () => {
     await notFound(s.invitations.list(actor, t.r2.id, PAGE));
     await notFound(s.invitations.statesOf(actor, t.r2.id, [t.users.u2.id]));
     await notFound(s.enrollmentProgress.counts(actor, t.r2.id));
-    await notFound(s.enrollmentProgress.chart(actor, t.r2.id));
+    await notFound(s.enrollmentProgress.progress(actor, t.r2.id));
     await notFound(s.enrollmentProgress.progress(actor, t.r2.id));
     await notFound(s.enrollmentProgress.members(actor, t.r2.id, undefined, PAGE));
     await notFound(s.enrollmentProgress.exportMembers(actor, t.r2.id, undefined));

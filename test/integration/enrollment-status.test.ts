@@ -98,7 +98,8 @@ describe('enrolment status (issue 12 §4)', () => {
     await s.db('resource_users').where({ resource_id: resource.id }).update({ created_at: new Date('2026-11-01T10:00:00Z') });
     await s.db('token_resources').where({ resource_id: resource.id }).whereIn('token_id', s.db('tokens').where({ user_id: early.id }).select('id')).update({ created_at: new Date('2026-10-01T10:00:00Z') });
     await s.db('token_resources').where({ resource_id: resource.id }).whereIn('token_id', s.db('tokens').where({ user_id: late.id }).select('id')).update({ created_at: new Date('2026-11-20T23:30:00Z') });
-    const data = await repo.enrolmentsByDay(s.db, tenant.tenantId, resource.id);
+    const { firstAssignedDay, days } = await repo.enrollmentFigures(s.db, tenant.tenantId, resource.id);
+    const data = { firstAssignedDay: firstAssignedDay!, days };
     assert.deepEqual(data, { firstAssignedDay: '2026-11-01', days: [{ day: '2026-11-01', count: 1 }, { day: '2026-11-20', count: 1 }] });
     const points = cumulativeByDay(data.days, data.firstAssignedDay, new Date('2026-12-06T12:00:00Z'));
     assert.equal(points.length, 30);

@@ -16,6 +16,7 @@ import { createResource, createTenant, createUser, TEST_PASSWORD, unique } from 
 import { apiClient } from '../helpers/api-client';
 import { createPortal } from '../helpers/portal';
 import { createPortalSignInService, DEFAULT_SIGN_IN_POLICY } from '../../src/portal-sign-in/sign-in.service';
+import { createLockNotices } from '../../src/validation/lock-notices';
 import { findPortalByAddress } from '../../src/selfservice/self-service.repository';
 import { base32Encode } from '../../src/otp/otp-engine';
 import { assertSimilarTiming } from '../helpers/timing';
@@ -43,7 +44,7 @@ describe('SEC-22 timing', () => {
     await s.db('resource_users').where({ user_id: locked.id }).update({ fail_count: 3, locked_until: s.db.raw(`now() + interval '1 hour'`) });
     const unassigned = await createUser(s, tenant, { password: TEST_PASSWORD });
     // The rate limits are not under test here: the same service with limits out of reach.
-    const signIn = createPortalSignInService(s.db, { messages: s.messages, codes: s.challengeCodes, validation: s.validation, challenges: s.challenges, limiter: s.limiter }, {
+    const signIn = createPortalSignInService(s.db, { messages: s.messages, codes: s.challengeCodes, validation: s.validation, challenges: s.challenges, limiter: s.limiter, lockNotices: createLockNotices(s.db, s.messages) }, {
       ...DEFAULT_SIGN_IN_POLICY,
       perIp: { name: 'timing-ip', max: 1e6, windowSeconds: 600 },
       perLogin: { name: 'timing-login', max: 1e6, windowSeconds: 600 },

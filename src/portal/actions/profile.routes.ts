@@ -85,7 +85,7 @@ export function profileActionRoutes(services: Services, gates: ReturnType<typeof
       pending: await contacts.pending(req.portalUser!, kind),
       value: '',
       // Issue 15 §7: removal is offered with the reason it is not possible, when it is not.
-      keepReason: await removals.whyNot(req.portalUser!, kind),
+      keepReason: await removals.whyNot(req.portalUser!, user(req), kind),
       ...extra,
     });
     const here = (req: Request) => `${req.portal!.base}actions/change_${kind}`;
