@@ -4,9 +4,8 @@
  * tenant first, so an unknown or foreign id is a NotFound, never empty figures.
  */
 import type { Db } from '../db/knex';
-import { NotFoundError } from '../lib/errors';
 import { toPage, type Page, type PageRequest } from '../lib/pagination';
-import { findResource } from '../resources/resource.repository';
+import { mustFindResource } from '../resources/resource-lookup';
 import { requireResourceInScope, type Scope } from '../admins/resource-scope';
 import * as repo from './enrollment-status.repository';
 import type { EnrollmentCounts, EnrollmentStatus, MemberEnrollment } from './enrollment-status.repository';
@@ -46,27 +45,23 @@ export function cumulativeByDay(byDay: Array<{ day: string; count: number }>, fi
 }
 
 export function createEnrollmentProgressService(db: Db) {
-  async function mustFindResource(scope: Scope, resourceId: string): Promise<string> {
-    requireResourceInScope(scope, resourceId);
-    const resource = await findResource(db, scope.tenantId, resourceId);
-    if (!resource) throw new NotFoundError('Resource');
-    return resource.id;
-  }
+  /** The resource's id once it is known to be the scope's (NotFound otherwise). */
+  const resourceIdInScope = async (scope: Scope, resourceId: string) => (await mustFindResource(db, scope, resourceId)).id;
 
   /** Counts and chart from one set-based statement (the Users tab's progress panel); scoped like counts. */
   async function progress(scope: Scope, resourceId: string, now = new Date()): Promise<{ counts: EnrollmentCounts; chart: ChartPoint[] }> {
-    const { counts, days, firstAssignedDay } = await repo.enrollmentFigures(db, scope.tenantId, await mustFindResource(scope, resourceId));
+    const { counts, days, firstAssignedDay } = await repo.enrollmentFigures(db, scope.tenantId, await resourceIdInScope(scope, resourceId));
     return { counts, chart: firstAssignedDay ? cumulativeByDay(days, firstAssignedDay, now) : [] };
   }
 
   return {
     /** Tenant-scoped; NotFound for another tenant's resource or one outside a limited admin's scope. */
     async counts(scope: Scope, resourceId: string): Promise<EnrollmentCounts> {
-      return repo.countEnrollment(db, scope.tenantId, await mustFindResource(scope, resourceId));
+      return repo.countEnrollment(db, scope.tenantId, await resourceIdInScope(scope, resourceId));
     },
 
     async members(scope: Scope, resourceId: string, status: EnrollmentStatus | undefined, page: PageRequest): Promise<Page<MemberEnrollment>> {
-      const { items, total } = await repo.listMembers(db, scope.tenantId, await mustFindResource(scope, resourceId), status, page);
+      const { items, total } = await repo.listMembers(db, scope.tenantId, await resourceIdInScope(scope, resourceId), status, page);
       return toPage(items, total, page);
     },
 
@@ -83,7 +78,7 @@ export function createEnrollmentProgressService(db: Db) {
      * each batch out before the next is read. The resource is resolved before the first batch.
      */
     async exportMembers(scope: Scope, resourceId: string, status: EnrollmentStatus | undefined): Promise<AsyncIterable<MemberEnrollment[]>> {
-      const id = await mustFindResource(scope, resourceId);
+      const id = await resourceIdInScope(scope, resourceId);
       const { tenantId } = scope;
       return {
         async *[Symbol.asyncIterator]() {

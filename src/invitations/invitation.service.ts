@@ -13,7 +13,7 @@ import { systemActor, type Actor } from '../audit/actor';
 import { recordAudit, toAuditRow, type AuditEntry } from '../audit/audit.repository';
 import { requireWriter } from '../admins/permissions';
 import { requireResourceInScope, type Scope } from '../admins/resource-scope';
-import { findResource } from '../resources/resource.repository';
+import { mustFindResource } from '../resources/resource-lookup';
 import type { Resource } from '../resources/resource.types';
 import { findConfig } from '../selfservice/self-service.repository';
 import { isUuid } from '../db/errors';
@@ -58,10 +58,8 @@ async function auditMany(q: Queryable, actor: Actor, entries: AuditEntry[]): Pro
 export function createInvitationService(db: Db, queue: JobQueue, log: Logger) {
   /** The resource, refusing one whose portal has no address (the email would have no link). */
   async function invitableResource(q: Queryable, actor: Actor, resourceId: string): Promise<Resource> {
-    requireResourceInScope(actor, resourceId);
     const tenantId = actor.tenantId;
-    const resource = await findResource(q, tenantId, resourceId);
-    if (!resource) throw new NotFoundError('Resource');
+    const resource = await mustFindResource(q, actor, resourceId);
     const config = await findConfig(q, tenantId, resourceId);
     if (!config?.address || resource.disabled) throw new ValidationError({ resource: NO_PORTAL }, NO_PORTAL);
     return resource;
@@ -122,10 +120,8 @@ export function createInvitationService(db: Db, queue: JobQueue, log: Logger) {
     /** Cancels the user's open invitation (no more reminders; the link itself is only the portal). Idempotent. */
     async cancel(actor: Actor, resourceId: string, userId: string): Promise<void> {
       requireWriter(actor);
-      requireResourceInScope(actor, resourceId);
       await db.transaction(async (trx) => {
-        const resource = await findResource(trx, actor.tenantId, resourceId);
-        if (!resource) throw new NotFoundError('Resource');
+        const resource = await mustFindResource(trx, actor, resourceId);
         const cancelled = await repo.cancelInvitation(trx, actor.tenantId, resource.id, userId);
         if (cancelled) return recordAudit(trx, actor, entry('invitation.cancel', resource.id, userId));
         const { total } = await repo.listInvitations(trx, actor.tenantId, resource.id, { page: 1, perPage: 1 }, isUuid(userId) ? [userId] : []);
@@ -140,10 +136,8 @@ export function createInvitationService(db: Db, queue: JobQueue, log: Logger) {
     },
 
     async list(scope: Scope, resourceId: string, page: PageRequest, userIds?: string[]): Promise<Page<repo.InvitationListItem>> {
-      requireResourceInScope(scope, resourceId);
       const tenantId = scope.tenantId;
-      const resource = await findResource(db, tenantId, resourceId);
-      if (!resource) throw new NotFoundError('Resource');
+      const resource = await mustFindResource(db, scope, resourceId);
       const { items, total } = await repo.listInvitations(db, tenantId, resource.id, page, userIds);
       return toPage(items, total, page);
     },

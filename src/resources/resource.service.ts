@@ -9,6 +9,7 @@ import type { Actor } from '../audit/actor';
 import { requireWriter } from '../admins/permissions';
 import { refuseLimitedCreate, requireResourceInScope, type Scope } from '../admins/resource-scope';
 import * as repo from './resource.repository';
+import { mustFindResource } from './resource-lookup';
 import { RESOURCE_DEFAULTS, resourceCreateSchema, resourcePatchSchema, type Resource } from './resource.types';
 
 export type ResourceService = ReturnType<typeof createResourceService>;
@@ -56,10 +57,7 @@ export function createResourceService(db: Db) {
 
     /** NotFound for another tenant's resource and for one outside a limited admin's scope. */
     async get(scope: Scope, id: string): Promise<Resource> {
-      requireResourceInScope(scope, id);
-      const resource = await repo.findResource(db, scope.tenantId, id);
-      if (!resource) throw new NotFoundError('Resource');
-      return resource;
+      return mustFindResource(db, scope, id);
     },
 
     async list(scope: Scope, search: string, page: PageRequest): Promise<Page<repo.ResourceListItem>> {

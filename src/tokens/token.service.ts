@@ -18,8 +18,7 @@ import type { Actor } from '../audit/actor';
 import { requireWriter } from '../admins/permissions';
 import { isLimited, requireResourceInScope, requireWholeTenant, tokenInScope, userInScope, type Scope } from '../admins/resource-scope';
 import type { Queryable } from '../db/knex';
-import type { Resource } from '../resources/resource.types';
-import { findResource } from '../resources/resource.repository';
+import { mustFindResource } from '../resources/resource-lookup';
 import { findUser } from '../users/user.repository';
 import type { Limit, RateLimiter } from '../rate-limits/rate-limiter';
 import { generateSeed, otpauthUri, parseSeed, secretEncoding, syncHotp, syncTotp } from '../otp/otp-engine';
@@ -85,13 +84,6 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
     const token = await repo.findToken(q, scope.tenantId, id);
     if (!token || !(await tokenInScope(q, scope, token.id))) throw new NotFoundError('Token');
     return token;
-  }
-
-  async function mustFindResource(q: Queryable, actor: Actor, resourceId: string): Promise<Resource> {
-    requireResourceInScope(actor, resourceId);
-    const resource = await findResource(q, actor.tenantId, resourceId);
-    if (!resource) throw new NotFoundError('Resource');
-    return resource;
   }
 
   async function change(actor: Actor, id: string, action: string, patch: Record<string, unknown>, details: Record<string, unknown> = {}): Promise<Token> {

@@ -11,7 +11,7 @@ import type { Actor } from '../audit/actor';
 import { requireWriter } from '../admins/permissions';
 import { isLimited, requireResourceInScope, userInScope, type Scope } from '../admins/resource-scope';
 import type { Queryable } from '../db/knex';
-import { findResource } from '../resources/resource.repository';
+import { mustFindResource } from '../resources/resource-lookup';
 import * as repo from './user.repository';
 import { unlock as clearLock } from '../validation/lockout.repository';
 import { userCreateSchema, userPatchSchema, type User, type UserResourceAssignment } from './user.types';
@@ -47,12 +47,17 @@ export function createUserService(db: Db) {
       const message = 'Choose at least one of your resources for this user: you manage only the users of your resources.';
       throw new ValidationError({ resourceIds: message }, message);
     }
-    return Promise.all(ids.map(async (id) => {
-      requireResourceInScope(actor, id);
-      const resource = await findResource(q, actor.tenantId, id);
-      if (!resource) throw new NotFoundError('Resource');
-      return resource;
-    }));
+    return Promise.all(ids.map((id) => mustFindResource(q, actor, id)));
+  }
+
+  /**
+   * The resource and the user of a membership change, both in the actor's scope: a limited admin
+   * reaches only users already in their scope, also to add them to another of their resources.
+   */
+  async function memberPair(trx: Queryable, actor: Actor, resourceId: string, userId: string) {
+    const [resource, user] = await Promise.all([mustFindResource(trx, actor, resourceId), repo.findUser(trx, actor.tenantId, userId)]);
+    if (!user || !(await userInScope(trx, actor, user.id))) throw new NotFoundError('User');
+    return { resource, user };
   }
 
   async function setBlocked(actor: Actor, id: string, blocked: boolean): Promise<User> {
@@ -152,11 +157,7 @@ export function createUserService(db: Db) {
     async assign(actor: Actor, resourceId: string, userId: string): Promise<void> {
       requireWriter(actor);
       await db.transaction(async (trx) => {
-        requireResourceInScope(actor, resourceId);
-        const [resource, user] = await Promise.all([findResource(trx, actor.tenantId, resourceId), repo.findUser(trx, actor.tenantId, userId)]);
-        if (!resource) throw new NotFoundError('Resource');
-        // A limited admin reaches only users already in their scope, also to add them to another of their resources.
-        if (!user || !(await userInScope(trx, actor, user.id))) throw new NotFoundError('User');
+        const { resource, user } = await memberPair(trx, actor, resourceId, userId);
         if (await repo.insertAssignment(trx, actor.tenantId, resourceId, userId)) {
           await recordAudit(trx, actor, { action: 'resource.user.assign', targetType: 'user', targetId: userId, resourceId, details: { login: user.login, resource: resource.name } });
         }
@@ -166,11 +167,7 @@ export function createUserService(db: Db) {
     async unassign(actor: Actor, resourceId: string, userId: string): Promise<void> {
       requireWriter(actor);
       await db.transaction(async (trx) => {
-        requireResourceInScope(actor, resourceId);
-        const [resource, user] = await Promise.all([findResource(trx, actor.tenantId, resourceId), repo.findUser(trx, actor.tenantId, userId)]);
-        if (!resource) throw new NotFoundError('Resource');
-        // A limited admin reaches only users already in their scope, also to add them to another of their resources.
-        if (!user || !(await userInScope(trx, actor, user.id))) throw new NotFoundError('User');
+        const { resource, user } = await memberPair(trx, actor, resourceId, userId);
         if (!(await repo.deleteAssignment(trx, actor.tenantId, resourceId, userId))) throw new NotFoundError('Assignment');
         await recordAudit(trx, actor, { action: 'resource.user.unassign', targetType: 'user', targetId: userId, resourceId, details: { login: user.login, resource: resource.name } });
       });
@@ -180,11 +177,7 @@ export function createUserService(db: Db) {
     async unlock(actor: Actor, resourceId: string, userId: string): Promise<void> {
       requireWriter(actor);
       await db.transaction(async (trx) => {
-        requireResourceInScope(actor, resourceId);
-        const [resource, user] = await Promise.all([findResource(trx, actor.tenantId, resourceId), repo.findUser(trx, actor.tenantId, userId)]);
-        if (!resource) throw new NotFoundError('Resource');
-        // A limited admin reaches only users already in their scope, also to add them to another of their resources.
-        if (!user || !(await userInScope(trx, actor, user.id))) throw new NotFoundError('User');
+        const { resource, user } = await memberPair(trx, actor, resourceId, userId);
         if (!(await clearLock(trx, actor.tenantId, resourceId, userId))) throw new NotFoundError('Assignment');
         await recordAudit(trx, actor, { action: 'resource.user.unlock', targetType: 'user', targetId: userId, resourceId, details: { login: user.login } });
       });
