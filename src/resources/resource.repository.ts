@@ -98,12 +98,12 @@ export interface ResourceOption {
 }
 
 /**
- * The scope's first `limit` resources by name, id and name only: for the pickers of other pages,
- * which must not pay for the member counts of the resources list.
+ * The scope's resources by name, id and name only: for the pickers of other pages, which must not
+ * pay for the member counts of the resources list.
  */
-export async function listResourceOptions(q: Queryable, scope: Scope, limit: number): Promise<ResourceOption[]> {
+export async function listResourceOptions(q: Queryable, scope: Scope): Promise<ResourceOption[]> {
   const query = whereResourceInScope(q('resources').where('resources.tenant_id', scope.tenantId), 'resources.id', scope);
-  return query.select('resources.id', 'resources.name').orderByRaw('lower(resources.name)').limit(limit);
+  return query.select('resources.id', 'resources.name').orderByRaw('lower(resources.name)');
 }
 
 /** Escapes LIKE wildcards so a search for "50%" means the text "50%". */

@@ -65,9 +65,13 @@ export function createResourceService(db: Db) {
       return toPage(items, total, page);
     },
 
-    /** Id and name of the scope's first 100 resources by name, for pickers (no member counts). */
+    /**
+     * Id and name of every resource of the scope by name, for pickers (no member counts). All of
+     * them: the admin scope form replaces an admin's whole scope with the boxes ticked, so a
+     * resource left off the list would be dropped from the scope on save.
+     */
     async options(scope: Scope): Promise<repo.ResourceOption[]> {
-      return repo.listResourceOptions(db, scope, 100);
+      return repo.listResourceOptions(db, scope);
     },
 
     async remove(actor: Actor, id: string): Promise<void> {

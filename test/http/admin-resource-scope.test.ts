@@ -196,6 +196,16 @@ describe('console: the owner limits an admin (issue 12 §5)', () => {
     assert.match((await owner.get('/admin/admins')).text, /<span class="badge danger">None<\/span>/);
   });
 
+  it('the scope form offers every resource of a large tenant, and shows the ones an admin has ticked (no cap at 100)', async () => {
+    const t = await scopedTenant(ctx.services);
+    await ctx.services.db('resources').insert(Array.from({ length: 120 }, (_, i) => ({ tenant_id: t.owner.tenantId, name: `Aaa bulk ${String(i).padStart(3, '0')}` })));
+    const last = await ctx.services.resources.create(t.owner.actor, { name: 'Zzz last resource' });
+    await ctx.services.admins.setResourceScope(t.owner.actor, t.limited.adminId, { limited: true, resourceIds: [last.id] });
+    const owner = await signIn(ctx.app, t.owner);
+    const form = await owner.get(`/admin/admins/${t.limited.adminId}/resources`);
+    assert.match(form.text, new RegExp(`<input type="checkbox" id="f-scope-resource-${last.id}" name="resourceIds" value="${last.id}" checked>`), 'a resource past the first 100 by name is offered, ticked');
+  });
+
   it('refusals: an auditor cannot be limited (422 with the reason); a non-owner gets 403; CSRF is required', async () => {
     const t = await scopedTenant(ctx.services);
     const owner = await signIn(ctx.app, t.owner);
