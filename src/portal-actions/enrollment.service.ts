@@ -21,8 +21,8 @@ import { findResource } from '../resources/resource.repository';
 import type { Resource } from '../resources/resource.types';
 import { ENROLLMENT_TYPES } from '../selfservice/self-service.types';
 import { consumeBackupCode } from '../tokens/backup-codes';
-import type { TokenService } from '../tokens/token.service';
-import { countUserTokensInResource, insertTokenResource, updateToken } from '../tokens/token.repository';
+import { newSerial, type TokenService } from '../tokens/token.service';
+import { countUserTokensInResource, insertTokenResource } from '../tokens/token.repository';
 import { defaultTokenName } from '../tokens/token-names';
 import type { Token, TokenSecretRow } from '../tokens/token.types';
 import { findUser } from '../users/user.repository';
@@ -161,15 +161,15 @@ export function createEnrollmentService({ db, tokens, secrets, messages, codes }
       if ((await countUserTokensInResource(db, u.portal.tenantId, u.userId, u.portal.id)) >= resource.maxTokensPerUser) throw limitReached();
 
       let sent: { sentTo: string; dispatch: () => Promise<void> } | undefined;
+      // Unnamed: the kind and the end of the serial (issue 15 §6), so the serial is chosen here.
+      const serial = newSerial(type);
       const created = await tokens.create(
         actorOf(u),
-        { type, userId: u.userId, name: name?.trim() || undefined },
+        { type, userId: u.userId, serial, name: name?.trim() || defaultTokenName(type, serial) },
         {
           enabled: false,
           within: async (trx, token) => {
             if (!(await repo.lockMembership(trx, u.portal.tenantId, u.portal.id, u.userId))) throw new NotFoundError('Your membership');
-            // Unnamed: the kind and the end of the serial, known only now (issue 15 §6).
-            if (!token.name) token.name = (await updateToken(trx, u.portal.tenantId, token.id, { name: defaultTokenName(type, token.serial) }))!.name;
             await repo.discardPending(trx, u.portal.tenantId, u.portal.id, u.userId);
             if ((await countUserTokensInResource(trx, u.portal.tenantId, u.userId, u.portal.id)) >= resource.maxTokensPerUser) throw limitReached();
             await insertTokenResource(trx, u.portal.tenantId, token.id, u.portal.id);

@@ -39,7 +39,8 @@ export interface CreatedToken {
 
 const SERIAL_PREFIX: Record<Exclude<TokenType, 'webauthn'>, string> = { totp: 'TOTP', hotp: 'HOTP', hardware: 'HW', email: 'EMAIL', sms: 'SMS', backup_codes: 'BACKUP' };
 
-function newSerial(type: Exclude<TokenType, 'webauthn'>): string {
+/** A new token's serial: the kind, then 8 random characters (portal enrolment names tokens after it). */
+export function newSerial(type: Exclude<TokenType, 'webauthn'>): string {
   return `${SERIAL_PREFIX[type]}-${randomToken(6).replace(/[-_]/g, 'X').toUpperCase().slice(0, 8)}`;
 }
 
