@@ -77,6 +77,7 @@ function memberStates(q: Queryable, tenantId: string, resourceId: string, userId
     .select(
       'ru.user_id',
       'ru.created_at as assigned_at',
+      'ru.locked_until',
       'act.active_tokens',
       'act.last_used_at',
       'act.first_assigned_at',
@@ -310,10 +311,7 @@ export async function signInStatusOf(q: Queryable, tenantId: string, resourceId:
   if (!isUuid(resourceId) || ids.length === 0) return new Map();
   const rows = await q
     .from(memberStates(q, tenantId, resourceId, ids).as('s'))
-    .join('resource_users as ru2', function joinLock() {
-      this.on('ru2.user_id', 's.user_id').andOnVal('ru2.resource_id', resourceId).andOnVal('ru2.tenant_id', tenantId);
-    })
-    .select('s.user_id', 's.active_tokens', 's.last_used_at', q.raw(`CASE WHEN ru2.locked_until > now() THEN ru2.locked_until END AS locked_until`), q.raw(`ru2.locked_until = 'infinity' AS forever`));
+    .select('s.user_id', 's.active_tokens', 's.last_used_at', q.raw(`CASE WHEN s.locked_until > now() THEN s.locked_until END AS locked_until`), q.raw(`s.locked_until = 'infinity' AS forever`));
   return new Map(rows.map((r: { user_id: string; active_tokens: number; last_used_at: Date | null; locked_until: Date | number | null; forever: boolean }) => [r.user_id, {
     enrolledTokens: r.active_tokens,
     lastUsedAt: r.last_used_at ?? null,
