@@ -48,6 +48,12 @@ function checkPassword(password: string): void {
 }
 
 export function createAdminService(db: Db, messages: MessageService, baseUrl: string) {
+  /** A limited admin with its resource ids (writeResourceScope keeps the flag for role admin only). */
+  async function withResourceIds(admin: Admin): Promise<Admin> {
+    if (admin.limitedToResources) admin.resourceIds = await scopeRepo.resourceIdsOf(db, admin.tenantId, admin.id);
+    return admin;
+  }
+
   return {
     /** Creates a tenant with its owner. With `withApiKey`, also a first API key (CLI bootstrap). */
     async createTenant(input: { organisation: string; email: string; password: string }, options: { withApiKey?: boolean; ip?: string } = {}) {
@@ -80,8 +86,7 @@ export function createAdminService(db: Db, messages: MessageService, baseUrl: st
       const [admin, tenant] = await Promise.all([repo.findAdmin(db, tenantId, adminId), db('tenants').where({ id: tenantId }).first('disabled_at', 'name')]);
       if (!admin || admin.disabled || !tenant || tenant.disabled_at) return undefined;
       // Read on every request, so an owner's change of scope applies at the admin's next click.
-      if (admin.role === 'admin' && admin.limitedToResources) admin.resourceIds = await scopeRepo.resourceIdsOf(db, tenantId, adminId);
-      return admin;
+      return withResourceIds(admin);
     },
 
     async tenantName(tenantId: string): Promise<string> {
@@ -93,8 +98,7 @@ export function createAdminService(db: Db, messages: MessageService, baseUrl: st
     async get(tenantId: string, adminId: string): Promise<Admin> {
       const admin = await repo.findAdmin(db, tenantId, adminId);
       if (!admin) throw new NotFoundError('Admin');
-      if (admin.limitedToResources) admin.resourceIds = await scopeRepo.resourceIdsOf(db, tenantId, adminId);
-      return admin;
+      return withResourceIds(admin);
     },
 
     /** The tenant's admins, each limited admin with its `resourceIds`. */
