@@ -56,7 +56,7 @@ export function createAuthStatsService(db: Db) {
       // Memberships enrolled (the enrolment-status definition), over the scope's resources.
       const members = whereResourceInScope(db('resource_users as ru').where('ru.tenant_id', scope.tenantId), 'ru.resource_id', scope).first(
         db.raw('count(*)::int AS assigned'),
-        db.raw(`count(*) FILTER (WHERE ${enrolledSql('ru.tenant_id', 'ru.resource_id', 'ru.user_id')})::int AS enrolled`),
+        db.raw(`count(*) FILTER (WHERE ${enrolledSql('ru')})::int AS enrolled`),
       );
       const [[r], [u], m, auth, locks] = await Promise.all([resources, users, members, repo.countSince(db, scope, new Date(now.getTime() - DAY)), repo.recentLocks(db, scope, 10)]);
       const assigned = m?.assigned ?? 0;

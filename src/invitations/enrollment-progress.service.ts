@@ -25,13 +25,18 @@ function utcDay(date: Date): string {
   return date.toISOString().slice(0, 10);
 }
 
+/** Midnight UTC of the chart's first possible day: today - 29 days. */
+export function chartWindowStart(now: Date): Date {
+  return new Date(Date.parse(`${utcDay(now)}T00:00:00Z`) - (CHART_DAYS - 1) * 86_400_000);
+}
+
 /**
  * Cumulative enrolled members per day, from the later of (today - 29 days) and the first
  * assignment day, to today. Enrolments before the window count in its first point.
  */
 export function cumulativeByDay(byDay: Array<{ day: string; count: number }>, firstAssignedDay: string | null, now: Date): ChartPoint[] {
   const today = utcDay(now);
-  const windowStart = utcDay(new Date(Date.parse(`${today}T00:00:00Z`) - (CHART_DAYS - 1) * 86_400_000));
+  const windowStart = utcDay(chartWindowStart(now));
   const start = firstAssignedDay && firstAssignedDay > windowStart ? (firstAssignedDay > today ? today : firstAssignedDay) : windowStart;
   let total = byDay.filter((d) => d.day < start).reduce((sum, d) => sum + d.count, 0);
   const perDay = new Map(byDay.map((d) => [d.day, d.count]));
@@ -50,7 +55,7 @@ export function createEnrollmentProgressService(db: Db) {
 
   /** Counts and chart from one set-based statement (the Users tab's progress panel); scoped like counts. */
   async function progress(scope: Scope, resourceId: string, now = new Date()): Promise<{ counts: EnrollmentCounts; chart: ChartPoint[] }> {
-    const { counts, days, firstAssignedDay } = await repo.enrollmentFigures(db, scope.tenantId, await resourceIdInScope(scope, resourceId));
+    const { counts, days, firstAssignedDay } = await repo.enrollmentFigures(db, scope.tenantId, await resourceIdInScope(scope, resourceId), chartWindowStart(now));
     return { counts, chart: firstAssignedDay ? cumulativeByDay(days, firstAssignedDay, now) : [] };
   }
 

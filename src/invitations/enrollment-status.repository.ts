@@ -8,6 +8,10 @@
  * - invitation_expired: not enrolled, invitation not cancelled but expired.
  * - not_invited: not enrolled, no invitation or a cancelled one.
  * Only members (resource_users) count: unassigned users have no state.
+ *
+ * Each member's state is kept on its resource_users row by the database (migration
+ * 20261206000120: `enrolled_at`, `invitation_expires_at`, recomputed by triggers on every table it
+ * depends on), so filters are index ranges and counts index-only at any resource size.
  */
 import type { Knex } from 'knex';
 import type { Queryable } from '../db/knex';
@@ -55,6 +59,12 @@ export function activeTokenSql(t: string): string {
   return `${t}.enabled AND NOT EXISTS (SELECT 1 FROM portal_enrollments pe_${t} WHERE pe_${t}.tenant_id = ${t}.tenant_id AND pe_${t}.token_id = ${t}.id)`;
 }
 
+/** The member `ru`'s state, from the columns the database keeps. */
+const STATUS_CASE = `CASE WHEN ru.enrolled_at IS NOT NULL THEN 'enrolled'
+  WHEN ru.invitation_expires_at IS NULL THEN 'not_invited'
+  WHEN ru.invitation_expires_at > now() THEN 'invited'
+  ELSE 'invitation_expired' END`;
+
 /**
  * One row per member of the resource: user id, status, active token figures and the live
  * invitation. The token figures come from a LATERAL lookup by (tenant, user) then
@@ -67,7 +77,7 @@ function memberStates(q: Queryable, tenantId: string, resourceId: string, userId
     })
     .joinRaw(
       `CROSS JOIN LATERAL (
-        SELECT count(*)::int AS active_tokens, max(t.last_used_at) AS last_used_at, min(tr.created_at) AS first_assigned_at
+        SELECT count(*)::int AS active_tokens, max(t.last_used_at) AS last_used_at
         FROM tokens t
         JOIN token_resources tr ON tr.token_id = t.id AND tr.tenant_id = t.tenant_id AND tr.resource_id = ru.resource_id
         WHERE t.tenant_id = ru.tenant_id AND t.user_id = ru.user_id AND ${activeTokenSql('t')}
@@ -76,112 +86,109 @@ function memberStates(q: Queryable, tenantId: string, resourceId: string, userId
     .where({ 'ru.tenant_id': tenantId, 'ru.resource_id': resourceId })
     .select(
       'ru.user_id',
-      'ru.created_at as assigned_at',
       'ru.locked_until',
       'act.active_tokens',
       'act.last_used_at',
-      'act.first_assigned_at',
       'ei.last_sent_at as invited_at',
       'ei.expires_at',
-      q.raw(`CASE WHEN act.active_tokens > 0 THEN 'enrolled'
-        WHEN ei.id IS NULL THEN 'not_invited'
-        WHEN ei.expires_at > now() THEN 'invited'
-        ELSE 'invitation_expired' END AS status`),
+      q.raw(`${STATUS_CASE} AS status`),
     );
   if (userIds) query.whereIn('ru.user_id', userIds);
   return query;
 }
 
 /**
- * A live invitation of the member `ru` (not cancelled), optionally narrowed by `extra` over the
- * alias `ei_s`. With enrolledSql, the set-based form of the CASE in memberStates.
- */
-function liveInvitationSql(ru: string, extra = ''): string {
-  return `EXISTS (SELECT 1 FROM enrollment_invitations ei_s WHERE ei_s.tenant_id = ${ru}.tenant_id AND ei_s.resource_id = ${ru}.resource_id AND ei_s.user_id = ${ru}.user_id AND ei_s.cancelled_at IS NULL${extra})`;
-}
-
-/**
  * "The member `ru` is in `status`" as an SQL condition over a resource_users alias: the same
- * states as memberStates' CASE, written as (anti-)semi-joins so the planner can answer a whole
- * filter with hash joins (the enrolled set is read once) instead of a lookup per member.
+ * states as STATUS_CASE, written so that each is a range of a partial index (enrolled, or not
+ * enrolled with the invitation's expiry in the index).
  */
 export function statusSql(ru: string, status: EnrollmentStatus): string {
-  const enrolled = enrolledSql(`${ru}.tenant_id`, `${ru}.resource_id`, `${ru}.user_id`);
   switch (status) {
-    case 'enrolled': return enrolled;
-    case 'invited': return `NOT ${enrolled} AND ${liveInvitationSql(ru, ' AND ei_s.expires_at > now()')}`;
-    case 'invitation_expired': return `NOT ${enrolled} AND ${liveInvitationSql(ru, ' AND ei_s.expires_at <= now()')}`;
-    case 'not_invited': return `NOT ${enrolled} AND NOT ${liveInvitationSql(ru)}`;
+    case 'enrolled': return enrolledSql(ru);
+    case 'invited': return `${ru}.enrolled_at IS NULL AND ${ru}.invitation_expires_at > now()`;
+    case 'invitation_expired': return `${ru}.enrolled_at IS NULL AND ${ru}.invitation_expires_at <= now()`;
+    case 'not_invited': return `${ru}.enrolled_at IS NULL AND ${ru}.invitation_expires_at IS NULL`;
   }
 }
 
+/** "The member `ru` is enrolled", over a resource_users alias (the other modules' test too). */
+export function enrolledSql(ru: string): string {
+  return `${ru}.enrolled_at IS NOT NULL`;
+}
+
 /**
- * The resource's figures in one set-based statement: members grouped by the UTC day of their
- * enrolment (null for members not enrolled), with the invited among the not enrolled and the
- * first assignment. The enrolled set is aggregated once from the resource's token assignments
- * (a hash join), not looked up member by member.
+ * The member of a row carrying tenant_id, resource_id and user_id (an invitation `i`) is enrolled.
+ * Only members count: a user no longer assigned is not enrolled.
  */
-function figuresQuery(q: Queryable, tenantId: string, resourceId: string): Knex.Raw {
+export function rowMemberEnrolledSql(row: string): string {
+  return `EXISTS (SELECT 1 FROM resource_users ru_e WHERE ru_e.tenant_id = ${row}.tenant_id AND ru_e.resource_id = ${row}.resource_id AND ru_e.user_id = ${row}.user_id AND ${enrolledSql('ru_e')})`;
+}
+
+/**
+ * The resource's counts, and with `since` its enrolments per UTC day from then, in one statement
+ * of index-only counts: members (the plain index), enrolled and each day's enrolments (ranges of
+ * the enrolment-time index), invited (the not-enrolled index), the first assignment (its index's
+ * first entry). Days are counted range by range: no per-row date arithmetic over the members.
+ */
+function figuresQuery(q: Queryable, tenantId: string, resourceId: string, since: Date | null): Knex.Raw {
+  const members = 'FROM resource_users WHERE tenant_id = ? AND resource_id = ?';
+  const scope = [tenantId, resourceId];
+  const days = since
+    ? `(SELECT coalesce(json_agg(json_build_array(to_char(d AT TIME ZONE 'UTC', 'YYYY-MM-DD'), c.n) ORDER BY d), '[]')
+          FROM generate_series(?::timestamptz, now(), interval '24 hours') d
+          CROSS JOIN LATERAL (SELECT count(*) AS n ${members} AND enrolled_at >= d AND enrolled_at < d + interval '24 hours') c
+         WHERE c.n > 0) AS days,
+       (SELECT to_char(min(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') ${members}) AS first_day`
+    : `'[]'::json AS days, NULL AS first_day`;
   return q.raw(
-    `WITH enrolled AS (
-       SELECT t.user_id, min(tr.created_at) AS first_assigned_at
-         FROM token_resources tr
-         JOIN tokens t ON t.id = tr.token_id AND t.tenant_id = tr.tenant_id
-        WHERE tr.tenant_id = ? AND tr.resource_id = ? AND ${activeTokenSql('t')}
-        GROUP BY t.user_id
-     ), per_day AS (
-       SELECT CASE WHEN e.user_id IS NOT NULL THEN (greatest(e.first_assigned_at, ru.created_at) AT TIME ZONE 'UTC')::date END AS day,
-              count(*)::int AS members,
-              count(*) FILTER (WHERE e.user_id IS NULL AND ei.expires_at > now())::int AS invited,
-              min(ru.created_at) AS first_assigned_at
-         FROM resource_users ru
-         LEFT JOIN enrolled e ON e.user_id = ru.user_id
-         LEFT JOIN enrollment_invitations ei ON ei.tenant_id = ru.tenant_id AND ei.resource_id = ru.resource_id AND ei.user_id = ru.user_id AND ei.cancelled_at IS NULL
-        WHERE ru.tenant_id = ? AND ru.resource_id = ?
-        GROUP BY 1
-     )
-     SELECT to_char(day, 'YYYY-MM-DD') AS day, members, invited, to_char(first_assigned_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS first_day
-       FROM per_day ORDER BY day NULLS FIRST`,
-    [tenantId, resourceId, tenantId, resourceId],
+    `SELECT (SELECT count(*) ${members}) AS assigned,
+            (SELECT count(*) ${members} AND ${enrolledSql('resource_users')}) AS enrolled,
+            (SELECT count(*) ${members} AND ${statusSql('resource_users', 'invited')}) AS invited,
+            ${days}`,
+    [...scope, ...scope, ...scope, ...(since ? [since, ...scope, ...scope] : [])],
   );
 }
 
 export interface EnrollmentFigures {
   counts: EnrollmentCounts;
-  /** Members enrolled now, per UTC day of their enrolment ('YYYY-MM-DD'), ascending. */
+  /**
+   * Members enrolled now, per UTC day of their enrolment ('YYYY-MM-DD'), ascending, from `since`;
+   * those enrolled earlier are summed on the day before `since`.
+   */
   days: Array<{ day: string; count: number }>;
   /** UTC day of the resource's first assignment; null without members. */
   firstAssignedDay: string | null;
 }
 
+const NO_COUNTS: EnrollmentCounts = { assigned: 0, enrolled: 0, invited: 0, notInvited: 0 };
+
+function utcDayBefore(date: Date): string {
+  return new Date(Date.parse(`${date.toISOString().slice(0, 10)}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+}
+
+async function readFigures(q: Queryable, tenantId: string, resourceId: string, since: Date | null): Promise<EnrollmentFigures> {
+  if (!isUuid(resourceId)) return { counts: NO_COUNTS, days: [], firstAssignedDay: null };
+  const { rows: [r] } = await figuresQuery(q, tenantId, resourceId, since);
+  const [assigned, enrolled, invited] = [r.assigned, r.enrolled, r.invited].map(Number);
+  const days = (r.days as Array<[string, string]>).map(([day, count]) => ({ day, count: Number(count) }));
+  // Every other enrolment is older: one sum on the day before `since`.
+  const before = enrolled - days.reduce((sum, d) => sum + d.count, 0);
+  if (since && before > 0) days.unshift({ day: utcDayBefore(since), count: before });
+  return { counts: { assigned, enrolled, invited, notInvited: assigned - enrolled - invited }, days, firstAssignedDay: r.first_day };
+}
+
 /**
- * Counts and enrolments per day of a resource in one statement (the Users tab's progress panel).
- * The enrolment day is the later of the assignment to the resource and the first assignment of
- * a token still active (see docs/decisions.md). Zeros for an unknown id.
+ * Counts and enrolments per day since `since` of a resource in one statement (the Users tab's
+ * progress panel). The enrolment day is the later of the assignment to the resource and the first
+ * assignment of a token still active (see docs/decisions.md). Zeros for an unknown id.
  */
-export async function enrollmentFigures(q: Queryable, tenantId: string, resourceId: string): Promise<EnrollmentFigures> {
-  const empty = { counts: { assigned: 0, enrolled: 0, invited: 0, notInvited: 0 }, days: [], firstAssignedDay: null };
-  if (!isUuid(resourceId)) return empty;
-  const { rows } = await figuresQuery(q, tenantId, resourceId);
-  if (rows.length === 0) return empty;
-  let assigned = 0, enrolled = 0, invited = 0;
-  let firstAssignedDay: string | null = null;
-  const days: Array<{ day: string; count: number }> = [];
-  for (const r of rows as Array<{ day: string | null; members: number; invited: number; first_day: string }>) {
-    assigned += r.members;
-    invited += r.invited;
-    if (r.day !== null) {
-      enrolled += r.members;
-      days.push({ day: r.day, count: r.members });
-    }
-    if (firstAssignedDay === null || r.first_day < firstAssignedDay) firstAssignedDay = r.first_day;
-  }
-  return { counts: { assigned, enrolled, invited, notInvited: assigned - enrolled - invited }, days, firstAssignedDay };
+export function enrollmentFigures(q: Queryable, tenantId: string, resourceId: string, since: Date): Promise<EnrollmentFigures> {
+  return readFigures(q, tenantId, resourceId, since);
 }
 
 /** {assigned, enrolled, invited, notInvited} of a resource; zeros for an unknown id. */
 export async function countEnrollment(q: Queryable, tenantId: string, resourceId: string): Promise<EnrollmentCounts> {
-  return (await enrollmentFigures(q, tenantId, resourceId)).counts;
+  return (await readFigures(q, tenantId, resourceId, null)).counts;
 }
 
 /**
@@ -196,36 +203,16 @@ export function membersInStatus(q: Queryable, tenantId: string, resourceId: stri
 
 /**
  * One page of the ids of the resource's members in `status`, in (lower(login), id) order, with
- * the filter's exact total. Tenant-scoped; read-only.
- * - Without a status: an offset over the login-order index and a count of the members, both
- *   index-only, run side by side.
- * - With one: the matching members are gathered once (materialised, so the filter runs as hash
- *   joins over the enrolled set), then counted (a window over the same rows) and sorted for the
- *   page. Left to itself the planner walks the login order testing member by member when it
- *   guesses that matches are common, a lookup per member when they are rare (0.6 s for an empty
- *   state at 100 000 members); and a separate count would build the set a second time.
+ * the filter's exact total: an offset over the login-order index of the state (all members, the
+ * enrolled or the not enrolled) and a count, side by side. Tenant-scoped; read-only.
  */
 export async function memberPage(q: Queryable, tenantId: string, resourceId: string, status: EnrollmentStatus | undefined, page: PageRequest): Promise<{ ids: string[]; total: number }> {
-  const offset = (page.page - 1) * page.perPage;
-  if (!status) {
-    const members = membersInStatus(q, tenantId, resourceId, undefined);
-    const [ids, [{ count }]] = await Promise.all([
-      members.clone().orderBy(['ru.login_key', 'ru.user_id']).limit(page.perPage).offset(offset).pluck('ru.user_id'),
-      members.clone().count<{ count: string }[]>('* as count'),
-    ]);
-    return { ids, total: Number(count) };
-  }
-  const rows: Array<{ user_id: string; total: string }> = await q.queryBuilder()
-    .withMaterialized('matching', membersInStatus(q, tenantId, resourceId, status).select('ru.user_id', 'ru.login_key'))
-    .from('matching')
-    .select('user_id', q.raw('count(*) OVER () AS total'))
-    .orderBy(['login_key', 'user_id'])
-    .limit(page.perPage)
-    .offset(offset);
-  if (rows.length > 0) return { ids: rows.map((r) => r.user_id), total: Number(rows[0].total) };
-  // Past the last page the window has no row to carry the total: count on its own.
-  const [{ count }] = offset === 0 ? [{ count: '0' }] : await membersInStatus(q, tenantId, resourceId, status).count<{ count: string }[]>('* as count');
-  return { ids: [], total: Number(count) };
+  const members = membersInStatus(q, tenantId, resourceId, status);
+  const [ids, [{ count }]] = await Promise.all([
+    members.clone().orderBy(['ru.login_key', 'ru.user_id']).limit(page.perPage).offset((page.page - 1) * page.perPage).pluck('ru.user_id'),
+    members.clone().count<{ count: string }[]>('* as count'),
+  ]);
+  return { ids, total: Number(count) };
 }
 
 /** The given members with their states and user fields (the rows of one page or batch). */
@@ -319,20 +306,8 @@ export async function signInStatusOf(q: Queryable, tenantId: string, resourceId:
   }]));
 }
 
-/** The figures query's SQL (with `?` placeholders) and bindings: the tests EXPLAIN it. */
-export function countEnrollmentSql(q: Queryable, tenantId: string, resourceId: string): { sql: string; bindings: readonly unknown[] } {
-  const { sql, bindings } = figuresQuery(q, tenantId, resourceId).toSQL();
+/** The figures query's SQL (with `?` placeholders) and bindings, days since `since` included: the tests EXPLAIN it. */
+export function countEnrollmentSql(q: Queryable, tenantId: string, resourceId: string, since: Date): { sql: string; bindings: readonly unknown[] } {
+  const { sql, bindings } = figuresQuery(q, tenantId, resourceId, since).toSQL();
   return { sql, bindings };
-}
-
-/**
- * "Enrolled" as an SQL boolean expression, for statements of other modules (the invitations'
- * skips and reminders): a token of the user in the resource that is active (activeTokenSql), as
- * memberStates counts them. `tenant`,
- * `resource` and `user` are column references of the outer query (e.g. `ru.tenant_id`), never
- * user input.
- */
-export function enrolledSql(tenant: string, resource: string, user: string): string {
-  return `EXISTS (SELECT 1 FROM token_resources tr_e JOIN tokens t_e ON t_e.id = tr_e.token_id AND t_e.tenant_id = tr_e.tenant_id
-    WHERE tr_e.tenant_id = ${tenant} AND tr_e.resource_id = ${resource} AND t_e.user_id = ${user} AND ${activeTokenSql('t_e')})`;
 }

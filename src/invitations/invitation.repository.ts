@@ -7,11 +7,11 @@ import type { Queryable } from '../db/knex';
 import { fetchPage } from '../db/paging';
 import { isUuid } from '../db/errors';
 import type { PageRequest } from '../lib/pagination';
-import { enrolledSql } from './enrollment-status.repository';
+import { enrolledSql, rowMemberEnrolledSql } from './enrollment-status.repository';
 import type { InvitationStatus, PendingEmail } from './invitation.types';
 
-const ENROLLED_RU = enrolledSql('ru.tenant_id', 'ru.resource_id', 'ru.user_id');
-const ENROLLED_I = enrolledSql('i.tenant_id', 'i.resource_id', 'i.user_id');
+const ENROLLED_RU = enrolledSql('ru');
+const ENROLLED_I = rowMemberEnrolledSql('i');
 
 /** What the invite rules need about an assigned user. */
 export interface Candidate {

@@ -8,7 +8,7 @@ import { createTestContext, type TestContext } from '../helpers/context';
 import { createResource, createTenant, createUser } from '../helpers/factories';
 import { invite, memberIn } from '../helpers/enrollment-states';
 import * as repo from '../../src/invitations/enrollment-status.repository';
-import { cumulativeByDay } from '../../src/invitations/enrollment-progress.service';
+import { chartWindowStart, cumulativeByDay } from '../../src/invitations/enrollment-progress.service';
 
 describe('enrolment status (issue 12 §4)', () => {
   let ctx: TestContext;
@@ -98,10 +98,12 @@ describe('enrolment status (issue 12 §4)', () => {
     await s.db('resource_users').where({ resource_id: resource.id }).update({ created_at: new Date('2026-11-01T10:00:00Z') });
     await s.db('token_resources').where({ resource_id: resource.id }).whereIn('token_id', s.db('tokens').where({ user_id: early.id }).select('id')).update({ created_at: new Date('2026-10-01T10:00:00Z') });
     await s.db('token_resources').where({ resource_id: resource.id }).whereIn('token_id', s.db('tokens').where({ user_id: late.id }).select('id')).update({ created_at: new Date('2026-11-20T23:30:00Z') });
-    const { firstAssignedDay, days } = await repo.enrollmentFigures(s.db, tenant.tenantId, resource.id);
+    const now = new Date('2026-12-06T12:00:00Z');
+    const { firstAssignedDay, days } = await repo.enrollmentFigures(s.db, tenant.tenantId, resource.id, chartWindowStart(now));
     const data = { firstAssignedDay: firstAssignedDay!, days };
-    assert.deepEqual(data, { firstAssignedDay: '2026-11-01', days: [{ day: '2026-11-01', count: 1 }, { day: '2026-11-20', count: 1 }] });
-    const points = cumulativeByDay(data.days, data.firstAssignedDay, new Date('2026-12-06T12:00:00Z'));
+    // Enrolments before `since` are summed on the day before it.
+    assert.deepEqual(data, { firstAssignedDay: '2026-11-01', days: [{ day: '2026-11-06', count: 1 }, { day: '2026-11-20', count: 1 }] });
+    const points = cumulativeByDay(data.days, data.firstAssignedDay, now);
     assert.equal(points.length, 30);
     assert.deepEqual(points[0], { day: '2026-11-07', enrolled: 1 }, 'enrolments before the window count in its first day');
     assert.deepEqual(points.find((p) => p.day === '2026-11-20'), { day: '2026-11-20', enrolled: 2 });
@@ -132,7 +134,7 @@ describe('enrolment status (issue 12 §4)', () => {
     await s.db.raw('ANALYZE users, resource_users, tokens, token_resources, enrollment_invitations, portal_enrollments');
     assert.deepEqual(await repo.countEnrollment(s.db, tenant.tenantId, resource.id), { assigned: 5000, enrolled: 1000, invited: 1000, notInvited: 3000 });
 
-    const { sql, bindings } = repo.countEnrollmentSql(s.db, tenant.tenantId, resource.id);
+    const { sql, bindings } = repo.countEnrollmentSql(s.db, tenant.tenantId, resource.id, new Date(Date.now() - 30 * 86_400_000));
     // Here this tenant holds a large share of the shared test tables, where a scan is the cheaper
     // plan; with seq scans priced out the planner still picks a scan when no index can serve a
     // predicate, so the plan shows whether the query is indexable (what a big database needs).
