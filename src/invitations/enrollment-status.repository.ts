@@ -125,27 +125,34 @@ export function rowMemberEnrolledSql(row: string): string {
 }
 
 /**
- * The resource's counts, and with `since` its enrolments per UTC day from then, in one statement
- * of index-only counts: members (the plain index), enrolled and each day's enrolments (ranges of
- * the enrolment-time index), invited (the not-enrolled index), the first assignment (its index's
- * first entry). Days are counted range by range: no per-row date arithmetic over the members.
+ * The resource's counts, and with `since` (a UTC midnight) its enrolments per UTC day from then,
+ * in one statement that reads each member's index entry once: the not enrolled (their index, the
+ * invited among them by the included expiry), the enrolled (the enrolment-time index: without
+ * `since` a count; with it the enrolments before, then each day's as a range, the last day open,
+ * so no per-row date arithmetic), and the first assignment (its index's first entry).
  */
 function figuresQuery(q: Queryable, tenantId: string, resourceId: string, since: Date | null): Knex.Raw {
   const members = 'FROM resource_users WHERE tenant_id = ? AND resource_id = ?';
   const scope = [tenantId, resourceId];
-  const days = since
-    ? `(SELECT coalesce(json_agg(json_build_array(to_char(d AT TIME ZONE 'UTC', 'YYYY-MM-DD'), c.n) ORDER BY d), '[]')
-          FROM generate_series(?::timestamptz, now(), interval '24 hours') d
-          CROSS JOIN LATERAL (SELECT count(*) AS n ${members} AND enrolled_at >= d AND enrolled_at < d + interval '24 hours') c
-         WHERE c.n > 0) AS days,
-       (SELECT to_char(min(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') ${members}) AS first_day`
-    : `'[]'::json AS days, NULL AS first_day`;
+  const enrolled = since
+    ? `SELECT b.n + coalesce(sum(c.n), 0) AS enrolled,
+              json_agg(json_build_array(to_char(c.d AT TIME ZONE 'UTC', 'YYYY-MM-DD'), c.n) ORDER BY c.d) FILTER (WHERE c.n > 0) AS days
+         FROM (SELECT count(*) AS n ${members} AND enrolled_at < ?) b
+         LEFT JOIN LATERAL (
+           SELECT d, day.n FROM generate_series(?::timestamptz, now(), interval '24 hours') d
+           CROSS JOIN LATERAL (SELECT count(*) AS n ${members} AND enrolled_at >= d
+                                 AND enrolled_at < CASE WHEN d + interval '24 hours' > now() THEN 'infinity' ELSE d + interval '24 hours' END) day
+         ) c ON true
+        GROUP BY b.n`
+    : `SELECT count(*) AS enrolled, NULL::json AS days ${members} AND ${enrolledSql('resource_users')}`;
+  const firstDay = since ? `SELECT to_char(min(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS first_day ${members}` : 'SELECT NULL AS first_day';
   return q.raw(
-    `SELECT (SELECT count(*) ${members}) AS assigned,
-            (SELECT count(*) ${members} AND ${enrolledSql('resource_users')}) AS enrolled,
-            (SELECT count(*) ${members} AND ${statusSql('resource_users', 'invited')}) AS invited,
-            ${days}`,
-    [...scope, ...scope, ...scope, ...(since ? [since, ...scope, ...scope] : [])],
+    `SELECT ne.not_enrolled, ne.invited, e.enrolled, e.days, f.first_day
+       FROM (SELECT count(*) AS not_enrolled, count(*) FILTER (WHERE invitation_expires_at > now()) AS invited
+               ${members} AND enrolled_at IS NULL) ne,
+            (${enrolled}) e,
+            (${firstDay}) f`,
+    [...scope, ...(since ? [...scope, since, since, ...scope, ...scope] : scope)],
   );
 }
 
@@ -169,8 +176,9 @@ function utcDayBefore(date: Date): string {
 async function readFigures(q: Queryable, tenantId: string, resourceId: string, since: Date | null): Promise<EnrollmentFigures> {
   if (!isUuid(resourceId)) return { counts: NO_COUNTS, days: [], firstAssignedDay: null };
   const { rows: [r] } = await figuresQuery(q, tenantId, resourceId, since);
-  const [assigned, enrolled, invited] = [r.assigned, r.enrolled, r.invited].map(Number);
-  const days = (r.days as Array<[string, string]>).map(([day, count]) => ({ day, count: Number(count) }));
+  const [notEnrolled, enrolled, invited] = [r.not_enrolled, r.enrolled, r.invited].map(Number);
+  const assigned = notEnrolled + enrolled;
+  const days = ((r.days ?? []) as Array<[string, string]>).map(([day, count]) => ({ day, count: Number(count) }));
   // Every other enrolment is older: one sum on the day before `since`.
   const before = enrolled - days.reduce((sum, d) => sum + d.count, 0);
   if (since && before > 0) days.unshift({ day: utcDayBefore(since), count: before });
