@@ -19,65 +19,70 @@ import type { Knex } from 'knex';
  * clause, since a check updates its token (counter, last use) and a failed one its member row
  * (failures, lock) on the hot path, and must not pay.
  *
- * Plans: a recount finds a user's memberships by (user_id, tenant_id), one index for both (it
- * replaces the user_id index). It runs inside bulk loads, before ANALYZE has seen the new rows;
- * with only the user_id and tenant-leading indexes, the planner, guessing 284 members per tenant
- * for 68 000, AND-ed a bitmap of the whole tenant into every lookup: a 10 000-row chunk of the
- * list bench's seed took minutes, longer with each chunk. For the same reason the functions run
- * with sequential scans priced out: they touch a few members per call (or one index lookup per
- * member of a bulk statement), always an index's job.
+ * Plans: the functions touch a few members per call, or one index lookup per member of a bulk
+ * statement, and run inside bulk loads, before ANALYZE has seen the new rows. Every lookup is
+ * written as one index's job (see REFRESH); the functions run with sequential scans priced out
+ * and without JIT (a priced-out plan looks costly enough to compile, 0.5 s a call). Without
+ * this, bench seeds went quadratic: a bitmap of the whole tenant AND-ed into every member lookup,
+ * every token of the tenant read per member (docs/decisions.md).
  *
  * Concurrency: the recount first locks the member rows, then counts in a new statement. Under
  * READ COMMITTED that statement's snapshot is taken after any other writer of those members
  * (who holds the same locks until it commits) is done, so the last writer counts everyone's
  * changes, and a state cannot be left stale by two transactions racing.
  */
-const REFRESH = `CREATE OR REPLACE FUNCTION refresh_member_states(p_tenants uuid[], p_users uuid[]) RETURNS void LANGUAGE plpgsql
-  SET enable_seqscan = off AS $$
+/** Session settings of every function here (see "Plans" above). */
+const PLAN_SETTINGS = 'SET enable_seqscan = off SET jit = off';
+
+// Each lookup names one index by the only equality it offers: members by user (the (user_id,
+// tenant_id) index, replacing the user_id one), a member's tokens by owner (tokens_user_idx),
+// their assignment and pending enrolment by token, the invitation by (resource, user). The
+// matching tenant and resource are compared with IS NOT DISTINCT FROM, which no index serves, so
+// a misestimate (a new tenant or resource the statistics do not know yet: "1 row") cannot turn
+// a lookup into a scan of the whole tenant or resource per member.
+const REFRESH = `CREATE OR REPLACE FUNCTION refresh_member_states(p_users uuid[]) RETURNS void LANGUAGE plpgsql ${PLAN_SETTINGS} AS $$
   BEGIN
-    PERFORM 1 FROM resource_users ru
-      WHERE (ru.tenant_id, ru.user_id) IN (SELECT * FROM unnest(p_tenants, p_users))
-      ORDER BY ru.resource_id, ru.user_id
-      FOR UPDATE;
+    PERFORM 1 FROM resource_users WHERE user_id = ANY(p_users) ORDER BY resource_id, user_id FOR UPDATE;
     UPDATE resource_users ru
        SET enrolled_at = s.enrolled_at, invitation_expires_at = s.invitation_expires_at
       FROM (SELECT m.resource_id, m.user_id,
                    CASE WHEN a.first_assigned_at IS NOT NULL THEN greatest(m.created_at, a.first_assigned_at) END AS enrolled_at,
                    (SELECT ei.expires_at FROM enrollment_invitations ei
-                     WHERE ei.tenant_id = m.tenant_id AND ei.resource_id = m.resource_id AND ei.user_id = m.user_id AND ei.cancelled_at IS NULL) AS invitation_expires_at
+                     WHERE ei.resource_id = m.resource_id AND ei.user_id = m.user_id
+                       AND ei.tenant_id IS NOT DISTINCT FROM m.tenant_id AND ei.cancelled_at IS NULL) AS invitation_expires_at
               FROM resource_users m
               CROSS JOIN LATERAL (
                 SELECT min(tr.created_at) AS first_assigned_at
                   FROM tokens t
-                  JOIN token_resources tr ON tr.token_id = t.id AND tr.tenant_id = t.tenant_id AND tr.resource_id = m.resource_id
-                 WHERE t.tenant_id = m.tenant_id AND t.user_id = m.user_id AND t.enabled
-                   AND NOT EXISTS (SELECT 1 FROM portal_enrollments pe WHERE pe.tenant_id = t.tenant_id AND pe.token_id = t.id)
+                  JOIN token_resources tr ON tr.token_id = t.id
+                   AND tr.tenant_id IS NOT DISTINCT FROM t.tenant_id AND tr.resource_id IS NOT DISTINCT FROM m.resource_id
+                 WHERE t.user_id = m.user_id AND t.tenant_id IS NOT DISTINCT FROM m.tenant_id AND t.enabled
+                   AND NOT EXISTS (SELECT 1 FROM portal_enrollments pe WHERE pe.token_id = t.id AND pe.tenant_id IS NOT DISTINCT FROM t.tenant_id)
               ) a
-             WHERE (m.tenant_id, m.user_id) IN (SELECT * FROM unnest(p_tenants, p_users))) s
+             WHERE m.user_id = ANY(p_users)) s
      WHERE ru.resource_id = s.resource_id AND ru.user_id = s.user_id
        AND (ru.enrolled_at, ru.invitation_expires_at) IS DISTINCT FROM (s.enrolled_at, s.invitation_expires_at);
   END $$`;
 
 /**
- * A trigger function recounting the members named by `rows`, an SQL source of (tenant_id,
- * user_id) pairs read from the trigger's transition tables (`changed`, and `changed_old` for
- * updates) or, for a row trigger, from OLD and NEW.
+ * A trigger function recounting the members named by `users`, an SQL source of user ids read from
+ * the trigger's transition tables (`changed`, and `changed_old` for updates) or, for a row
+ * trigger, from OLD and NEW. A user id names one tenant's user, and the recount reads every
+ * table by the member row's own tenant_id.
  */
-function recountFunction(name: string, rows: string): string {
-  return `CREATE OR REPLACE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql SET enable_seqscan = off AS $$
+function recountFunction(name: string, users: string): string {
+  return `CREATE OR REPLACE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql ${PLAN_SETTINGS} AS $$
     BEGIN
-      PERFORM refresh_member_states(array_agg(tenant_id), array_agg(user_id))
-         FROM (SELECT DISTINCT tenant_id, user_id FROM (${rows}) r WHERE user_id IS NOT NULL) c
-        HAVING count(*) > 0;
+      PERFORM refresh_member_states(ARRAY(SELECT DISTINCT user_id FROM (${users}) r WHERE user_id IS NOT NULL));
       RETURN NULL;
     END $$`;
 }
 
-/** Rows carrying tenant_id and user_id: members, invitations, portal enrolments, deleted tokens. */
-const userRows = (...tables: string[]) => tables.map((t) => `SELECT tenant_id, user_id FROM ${t}`).join(' UNION ALL ');
+/** Rows carrying user_id: members, invitations, portal enrolments, deleted tokens. */
+const userRows = (...tables: string[]) => tables.map((t) => `SELECT user_id FROM ${t}`).join(' UNION ALL ');
 /** Token assignments: the member is the token's owner (a deleted token is its own trigger's work). */
 const tokenRows = (...tables: string[]) =>
-  `SELECT t.tenant_id, t.user_id FROM (${tables.map((t) => `SELECT token_id FROM ${t}`).join(' UNION ALL ')}) c JOIN tokens t ON t.id = c.token_id`;
+  `SELECT user_id FROM tokens WHERE id = ANY (ARRAY(${tables.map((t) => `SELECT token_id FROM ${t}`).join(' UNION ALL ')}))`;
 
 const FUNCTIONS: Record<string, string> = {
   member_states_by_user_rows: userRows('changed'),
@@ -85,7 +90,7 @@ const FUNCTIONS: Record<string, string> = {
   member_states_by_token_rows: tokenRows('changed'),
   member_states_by_token_updates: tokenRows('changed', 'changed_old'),
   // Row triggers: a token enabled, disabled or given to another owner; a member row rewritten.
-  member_states_by_row_update: 'SELECT OLD.tenant_id AS tenant_id, OLD.user_id AS user_id UNION ALL SELECT NEW.tenant_id, NEW.user_id',
+  member_states_by_row_update: 'SELECT OLD.user_id AS user_id UNION ALL SELECT NEW.user_id',
 };
 
 /** [trigger name, table, event, function] of the statement-level triggers. */
@@ -130,11 +135,11 @@ export async function up(knex: Knex): Promise<void> {
   }
 
   await knex.raw('CREATE INDEX IF NOT EXISTS resource_users_user_tenant_idx ON resource_users (user_id, tenant_id)');
+  await knex.raw('CREATE INDEX IF NOT EXISTS tokens_user_idx ON tokens (user_id) WHERE user_id IS NOT NULL');
   await knex.raw('DROP INDEX IF EXISTS resource_users_user_id_index');
 
   // Every existing member, once.
-  await knex.raw(`SELECT refresh_member_states(array_agg(tenant_id), array_agg(user_id))
-    FROM (SELECT DISTINCT tenant_id, user_id FROM resource_users) m HAVING count(*) > 0`);
+  await knex.raw('SELECT refresh_member_states(ARRAY(SELECT DISTINCT user_id FROM resource_users))');
 
   // A status page walks its state's login order; counts and the chart read the enrolment times.
   await knex.raw(`CREATE INDEX IF NOT EXISTS resource_users_enrolled_login_idx ON resource_users (tenant_id, resource_id, login_key, user_id)
@@ -160,8 +165,9 @@ export async function down(knex: Knex): Promise<void> {
   }
   for (const [name, table] of [...STATEMENT_TRIGGERS, ...ROW_TRIGGERS]) await knex.raw(`DROP TRIGGER IF EXISTS ${name} ON ${table}`);
   for (const fn of Object.keys(FUNCTIONS)) await knex.raw(`DROP FUNCTION IF EXISTS ${fn}()`);
-  await knex.raw('DROP FUNCTION IF EXISTS refresh_member_states(uuid[], uuid[])');
+  await knex.raw('DROP FUNCTION IF EXISTS refresh_member_states(uuid[])');
   await knex.raw('CREATE INDEX IF NOT EXISTS resource_users_user_id_index ON resource_users (user_id)');
   await knex.raw('DROP INDEX IF EXISTS resource_users_user_tenant_idx');
+  await knex.raw('DROP INDEX IF EXISTS tokens_user_idx');
   await knex.raw('ALTER TABLE resource_users DROP COLUMN IF EXISTS invitation_expires_at, DROP COLUMN IF EXISTS enrolled_at');
 }

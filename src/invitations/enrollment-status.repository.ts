@@ -111,7 +111,7 @@ export function statusSql(ru: string, status: EnrollmentStatus): string {
   }
 }
 
-/** "The member `ru` is enrolled", over a resource_users alias (the other modules' test too). */
+/** "The member `ru` is enrolled", over a resource_users alias; other modules' statements use it too. */
 export function enrolledSql(ru: string): string {
   return `${ru}.enrolled_at IS NOT NULL`;
 }
