@@ -4,9 +4,8 @@
  * page. Read-only; every call is tenant- and scope-bound.
  */
 import type { Db } from '../db/knex';
-import { NotFoundError } from '../lib/errors';
-import { findResource } from '../resources/resource.repository';
-import { requireResourceInScope, whereResourceInScope, whereUserInScope, type Scope } from '../admins/resource-scope';
+import { mustFindResource } from '../resources/resource-lookup';
+import { whereResourceInScope, whereUserInScope, type Scope } from '../admins/resource-scope';
 import { enrolledSql } from '../invitations/enrollment-status.repository';
 import * as repo from './auth-stats.repository';
 
@@ -37,9 +36,7 @@ export function createAuthStatsService(db: Db) {
   return {
     /** NotFound for another tenant's resource or one outside a limited admin's scope. */
     async resourceActivity(scope: Scope, resourceId: string, now = new Date()): Promise<{ hourly: AuthCounts[]; daily: AuthCounts[] }> {
-      requireResourceInScope(scope, resourceId);
-      const resource = await findResource(db, scope.tenantId, resourceId);
-      if (!resource) throw new NotFoundError('Resource');
+      const resource = await mustFindResource(db, scope, resourceId);
       const hourStart = new Date(Math.floor(now.getTime() / HOUR) * HOUR - (HOURS - 1) * HOUR);
       const dayStart = new Date(Math.floor(now.getTime() / DAY) * DAY - (DAYS - 1) * DAY);
       const [hours, days] = await Promise.all([

@@ -102,7 +102,7 @@ function memberStates(q: Queryable, tenantId: string, resourceId: string, userId
  * states as STATUS_CASE, written so that each is a range of a partial index (enrolled, or not
  * enrolled with the invitation's expiry in the index).
  */
-export function statusSql(ru: string, status: EnrollmentStatus): string {
+function statusSql(ru: string, status: EnrollmentStatus): string {
   switch (status) {
     case 'enrolled': return enrolledSql(ru);
     case 'invited': return `${ru}.enrolled_at IS NULL AND ${ru}.invitation_expires_at > now()`;
@@ -173,7 +173,12 @@ function utcDayBefore(date: Date): string {
   return new Date(Date.parse(`${date.toISOString().slice(0, 10)}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
 }
 
-async function readFigures(q: Queryable, tenantId: string, resourceId: string, since: Date | null): Promise<EnrollmentFigures> {
+/**
+ * Counts of a resource, and with `since` its enrolments per day since then, in one statement (the
+ * Users tab's progress panel). The enrolment day is the later of the assignment to the resource
+ * and the first assignment of a token still active (see docs/decisions.md). Zeros for an unknown id.
+ */
+export async function enrollmentFigures(q: Queryable, tenantId: string, resourceId: string, since: Date | null): Promise<EnrollmentFigures> {
   if (!isUuid(resourceId)) return { counts: NO_COUNTS, days: [], firstAssignedDay: null };
   const { rows: [r] } = await figuresQuery(q, tenantId, resourceId, since);
   const [notEnrolled, enrolled, invited] = [r.not_enrolled, r.enrolled, r.invited].map(Number);
@@ -185,25 +190,16 @@ async function readFigures(q: Queryable, tenantId: string, resourceId: string, s
   return { counts: { assigned, enrolled, invited, notInvited: assigned - enrolled - invited }, days, firstAssignedDay: r.first_day };
 }
 
-/**
- * Counts and enrolments per day since `since` of a resource in one statement (the Users tab's
- * progress panel). The enrolment day is the later of the assignment to the resource and the first
- * assignment of a token still active (see docs/decisions.md). Zeros for an unknown id.
- */
-export function enrollmentFigures(q: Queryable, tenantId: string, resourceId: string, since: Date): Promise<EnrollmentFigures> {
-  return readFigures(q, tenantId, resourceId, since);
-}
-
 /** {assigned, enrolled, invited, notInvited} of a resource; zeros for an unknown id. */
 export async function countEnrollment(q: Queryable, tenantId: string, resourceId: string): Promise<EnrollmentCounts> {
-  return (await readFigures(q, tenantId, resourceId, null)).counts;
+  return (await enrollmentFigures(q, tenantId, resourceId, null)).counts;
 }
 
 /**
  * The resource's members in `status` (all of them without one), as a resource_users query over
  * the alias `ru`, tenant-scoped, for pages and totals of other modules.
  */
-export function membersInStatus(q: Queryable, tenantId: string, resourceId: string, status: EnrollmentStatus | undefined): Knex.QueryBuilder {
+function membersInStatus(q: Queryable, tenantId: string, resourceId: string, status: EnrollmentStatus | undefined): Knex.QueryBuilder {
   const query = q('resource_users as ru').where({ 'ru.tenant_id': tenantId, 'ru.resource_id': resourceId });
   if (status) query.whereRaw(statusSql('ru', status));
   return query;

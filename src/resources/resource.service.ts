@@ -76,10 +76,9 @@ export function createResourceService(db: Db) {
 
     async remove(actor: Actor, id: string): Promise<void> {
       requireWriter(actor);
-      requireResourceInScope(actor, id);
       await db.transaction(async (trx) => {
-        const resource = await repo.findResource(trx, actor.tenantId, id);
-        if (!resource || !(await repo.deleteResource(trx, actor.tenantId, id))) throw new NotFoundError('Resource');
+        const resource = await mustFindResource(trx, actor, id);
+        if (!(await repo.deleteResource(trx, actor.tenantId, id))) throw new NotFoundError('Resource');
         await recordAudit(trx, actor, { action: 'resource.delete', targetType: 'resource', targetId: id, details: { name: resource.name } });
       });
     },
