@@ -21,7 +21,7 @@ const CODE_FAILED = 'That code is not right. Enter a current code from your toke
 const CODE_SENT_NOTICE = 'If you have a code by email or SMS in this portal, a new code is on its way.';
 export const KEY_FAILED = 'Your security key was not accepted. Try again, or enter a code.';
 const SIGN_IN_EXPIRED = 'Your sign-in has expired. Reload the page and start again.';
-/** Shown only to a user past the first factor (issue 15 §1), followed by lockText(). */
+/** Shown only to a user past the first factor (issue 15 §1), followed by lockText(); the pages show it from views/portal/_locked. */
 export const LOCKED = 'Your account is locked in this portal after too many wrong attempts.';
 
 /** Runs a step; a rate limit shows `page` again with the limit's message and 429. */
@@ -204,7 +204,8 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
       await limited(req, res, 'portal/step-up', { ...options, next }, async () => {
         if (!code.trim() || !(await signIn.verifySecondFactor(u.portal, u.visitor, u.userId, code))) {
           const lock = await signIn.lockOf(u.portal, u.userId);
-          render(req, res, { page: 'portal/step-up' }, { ...options, next, error: lock ? `${LOCKED} ${lockText(lock)}` : CODE_FAILED }, lock ? 423 : 401);
+          if (lock) return render(req, res, { page: 'portal/step-up' }, { ...options, next, locked: lockText(lock) }, 423);
+          render(req, res, { page: 'portal/step-up' }, { ...options, next, error: CODE_FAILED }, 401);
           return;
         }
         await rotate(req, { ...req.session.portal!, secondFactorAt: Date.now() });
