@@ -16,7 +16,7 @@ import { createServices } from '../src/services';
 import { createLogger } from '../src/lib/logger';
 import { migrate, createDb } from '../src/db/knex';
 import { recreateDatabase } from '../src/db/database-admin';
-import { EMAIL_CONCURRENCY } from '../src/jobs/bull-transport';
+import { QUEUE_CONCURRENCY } from '../src/jobs/job-names';
 import { SMTP_POOL } from '../src/mail/mailer';
 import { startSmtpSink } from '../test/helpers/smtp-sink';
 import { ensureBuilt } from '../test/helpers/processes';
@@ -119,7 +119,7 @@ export async function benchEmail(options: EmailBenchOptions) {
       per_round: perRound,
       setup: {
         topology: 'web and worker from dist/ (as the Procfile), BullMQ on local Redis, local SMTP sink (smtp-server)',
-        email_concurrency: EMAIL_CONCURRENCY,
+        email_concurrency: QUEUE_CONCURRENCY.email,
         smtp_pool: SMTP_POOL,
         smtp_sink_delay_ms: options.smtpDelayMs,
       },

@@ -7,7 +7,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger';
 import { withTimeout } from '../lib/timing';
-import { JOBS, QUEUES, type JobKey, type QueueName } from './job-names';
+import { JOBS, QUEUE_CONCURRENCY, QUEUES, type JobKey, type QueueName } from './job-names';
 import { DEFAULT_POLICY, jobKeyByName, logJobFailure, type JobCounts, type JobPolicy, type JobQueue, type Processor, type Processors } from './queue';
 
 /**
@@ -111,23 +111,8 @@ export interface BullWorkers {
 const JOB_LOCK_MS = 10_000;
 const STALLED_CHECK_MS = 5_000;
 
-/**
- * Jobs of the `email` queue run at once per worker process. A send waits on the network (SMTP or
- * the SMS gateway) far more than it uses CPU or the database (two short queries), so a burst of
- * codes (50 users at 9:00) must not queue behind 5 at a time; the SMTP pool (mail/mailer.ts) bounds
- * the connections, and the database pool the queries.
- */
-export const EMAIL_CONCURRENCY = 25;
-
 /** Runs a BullMQ worker for every queue; used by the worker process (and the tests). */
-/**
- * Jobs at a time on the `audit` queue: webhook attempts wait on other people's servers (up to
- * WEBHOOK_TIMEOUT_MS each), so 5 would let a few slow endpoints hold up every tenant's webhooks and
- * the fan-out behind them. Matches the per-process cap of attempts (deliver-webhook.processor.ts).
- */
-export const AUDIT_QUEUE_CONCURRENCY = 20;
-
-export function startBullWorkers(redisUrl: string, processors: Processors, log: Logger, { prefix, concurrency = 5, emailConcurrency = EMAIL_CONCURRENCY }: { prefix: string; concurrency?: number; emailConcurrency?: number }): BullWorkers {
+export function startBullWorkers(redisUrl: string, processors: Processors, log: Logger, { prefix }: { prefix: string }): BullWorkers {
   const connection = createWorkerRedis(redisUrl, log);
   /** Processor runs in progress, so shutdown can wait for them itself when Redis is gone (see close). */
   const running = new Set<Promise<void>>();
@@ -148,7 +133,7 @@ export function startBullWorkers(redisUrl: string, processors: Processors, log: 
   };
   const workers = QUEUES.map((name) => {
     // BullMQ shares `connection` for commands and duplicates it for its blocking fetch; it closes the duplicate.
-    const worker = new Worker(name, run, { connection, prefix, concurrency: name === 'email' ? emailConcurrency : name === 'audit' ? Math.max(concurrency, AUDIT_QUEUE_CONCURRENCY) : concurrency, lockDuration: JOB_LOCK_MS, stalledInterval: STALLED_CHECK_MS });
+    const worker = new Worker(name, run, { connection, prefix, concurrency: QUEUE_CONCURRENCY[name], lockDuration: JOB_LOCK_MS, stalledInterval: STALLED_CHECK_MS });
     worker.on('failed', (job, err) => {
       // On 'failed', attemptsMade already includes this attempt.
       const attempt = job?.attemptsMade ?? 0;

@@ -1,11 +1,11 @@
 /**
- * The in-process transport (no REDIS_URL): the same processors, retry policy and jobId dedupe as
- * BullMQ, inside the web process. Nothing survives a restart, which is why processors keep their
+ * The in-process transport (no REDIS_URL): the same processors, retry policy, jobId dedupe and
+ * jobs at a time per queue (QUEUE_CONCURRENCY) as BullMQ, inside the web process. Nothing survives a restart, which is why processors keep their
  * state in the database (a message row stays `queued` until delivered, and the sweep re-enqueues it).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../lib/logger';
-import { JOBS, QUEUES, type JobKey, type JobPayloads } from './job-names';
+import { JOBS, QUEUE_CONCURRENCY, QUEUES, type JobKey, type JobPayloads, type QueueName } from './job-names';
 import { backoffDelay, DEFAULT_POLICY, logJobFailure, type JobCounts, type JobPolicy, type JobQueue, type Processor, type Processors } from './queue';
 
 export function createInProcessQueue(log: Logger, policy: JobPolicy = DEFAULT_POLICY): JobQueue {
@@ -13,15 +13,36 @@ export function createInProcessQueue(log: Logger, policy: JobPolicy = DEFAULT_PO
   /** Jobs not finished yet, by jobId: a second enqueue of a pending id is a no-op, as in BullMQ. */
   const pending = new Map<string, Promise<void>>();
   const counts = Object.fromEntries(QUEUES.map((q) => [q, { waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0 }])) as JobCounts;
-  // Aborts backoff waits on close: a job waiting for its next attempt is dropped, not finished.
+  // Aborts backoff and slot waits on close: a job waiting for its next attempt or a slot is dropped, not finished.
   const closing = new AbortController();
+  const running = Object.fromEntries(QUEUES.map((q) => [q, 0])) as Record<QueueName, number>;
+  const waitingForSlot = Object.fromEntries(QUEUES.map((q) => [q, [] as Array<() => void>])) as Record<QueueName, Array<() => void>>;
+  closing.signal.addEventListener('abort', () => QUEUES.forEach((q) => waitingForSlot[q].splice(0).forEach((wake) => wake())));
+
+  /** Waits until the queue runs fewer than its concurrency; false when the queue closed meanwhile. */
+  async function takeSlot(queue: QueueName): Promise<boolean> {
+    while (running[queue] >= QUEUE_CONCURRENCY[queue]) {
+      if (closing.signal.aborted) return false;
+      await new Promise<void>((wake) => waitingForSlot[queue].push(wake));
+    }
+    if (closing.signal.aborted) return false;
+    running[queue]++;
+    return true;
+  }
+
+  function releaseSlot(queue: QueueName): void {
+    running[queue]--;
+    waitingForSlot[queue].shift()?.();
+  }
 
   async function run<K extends JobKey>(job: K, payload: JobPayloads[K], jobId: string): Promise<void> {
     const { queue, name } = JOBS[job];
-    counts[queue].waiting++;
-    await sleep(0); // return to the caller first, like a real queue
-    counts[queue].waiting--;
-    for (let number = 1; !closing.signal.aborted; number++) {
+    for (let number = 1; ; number++) {
+      counts[queue].waiting++;
+      if (number === 1) await sleep(0); // return to the caller first, like a real queue
+      const started = await takeSlot(queue);
+      counts[queue].waiting--;
+      if (!started) return;
       const final = number >= policy.attempts;
       counts[queue].active++;
       try {
@@ -37,6 +58,7 @@ export function createInProcessQueue(log: Logger, policy: JobPolicy = DEFAULT_PO
         }
       } finally {
         counts[queue].active--;
+        releaseSlot(queue);
       }
       counts[queue].delayed++;
       await sleep(backoffDelay(policy, number), undefined, { signal: closing.signal }).catch(() => undefined);

@@ -5,6 +5,20 @@
 export const QUEUES = ['email', 'provisioning', 'audit'] as const;
 export type QueueName = (typeof QUEUES)[number];
 
+/**
+ * Jobs of each queue run at once per process, by both transports (a job waiting for a slot counts
+ * as waiting, not active).
+ * - email: a send waits on the network (SMTP or the SMS gateway) far more than it uses CPU or the
+ *   database (two short queries), so a burst of codes (50 users at 9:00) must not queue behind 5 at
+ *   a time; the SMTP pool (mail/mailer.ts) bounds the connections, the database pool the queries.
+ * - provisioning: imports and invitation batches, each many statements: a few at a time.
+ * - audit: webhook attempts wait on other people's servers (up to WEBHOOK_TIMEOUT_MS each), so 5
+ *   would let a few slow endpoints hold up every tenant's webhooks and the fan-out behind them;
+ *   20 is also the bound on the sockets a burst of events opens (in the web process when there is
+ *   no Redis).
+ */
+export const QUEUE_CONCURRENCY: Record<QueueName, number> = { email: 25, provisioning: 5, audit: 20 };
+
 export const JOBS = {
   /** Deliver one row of `messages`. */
   sendMessage: { queue: 'email', name: 'message.send' },

@@ -13,10 +13,10 @@ import { waitUntil } from '../helpers/wait';
 import { killAllChildren, spawnRole, type Child } from '../helpers/processes';
 import { createOwnDatabase, startRedis, type OwnDatabase, type RedisServer } from '../helpers/fault-servers';
 import { withTimeout } from '../../src/lib/timing';
-import { EMAIL_CONCURRENCY } from '../../src/jobs/bull-transport';
+import { QUEUE_CONCURRENCY } from '../../src/jobs/job-names';
 
 /** Email jobs one worker runs at a time: the most that can be in flight at the kill. */
-const WORKER_CONCURRENCY = EMAIL_CONCURRENCY;
+const WORKER_CONCURRENCY = QUEUE_CONCURRENCY.email;
 
 describe('faults: the worker process killed mid-batch', () => {
   let database: OwnDatabase;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { createBullQueue, createRedis, startBullWorkers, type BullWorkers } from '../../src/jobs/bull-transport';
 import { createInProcessQueue } from '../../src/jobs/in-process-transport';
+import { QUEUE_CONCURRENCY } from '../../src/jobs/job-names';
 import type { Attempt, JobPolicy, JobQueue, Processors } from '../../src/jobs/queue';
 import type { Logger } from '../../src/lib/logger';
 import { testRedisUrl } from '../helpers/env';
@@ -122,6 +123,32 @@ for (const transport of transports) {
         { number: 1, final: true },
         { number: 1, final: true },
       ]);
+    });
+
+    it('runs at most QUEUE_CONCURRENCY jobs of a queue at once; the others wait, counted as waiting, and all run', async () => {
+      const { log } = capturingLogger();
+      const h = harness(log, { attempts: 1, backoffMs: 10 });
+      const limit = QUEUE_CONCURRENCY.audit;
+      let running = 0;
+      let peak = 0;
+      let done = 0;
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      h.start({
+        deliverWebhook: async () => {
+          peak = Math.max(peak, ++running);
+          await released;
+          running--;
+          done++;
+        },
+      });
+      const total = limit + 7;
+      await Promise.all(Array.from({ length: total }, (_, i) => h.queue.enqueue('deliverWebhook', { deliveryId: `d${i}` }, { jobId: unique('job') })));
+      await waitUntil(async () => running === limit && (await h.queue.counts()).audit.waiting === total - limit, 10_000, `${limit} running and ${total - limit} waiting`);
+      assert.equal((await h.queue.counts()).audit.active, limit);
+      release();
+      await waitUntil(() => done === total, 10_000, 'every job');
+      assert.equal(peak, limit);
     });
 
     it('lets the job in progress finish on close', async () => {
