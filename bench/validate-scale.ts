@@ -44,15 +44,19 @@ interface Round {
   /** Blocks PostgreSQL had to read into shared buffers per check (from the OS cache or disk): the working set outgrowing shared_buffers. */
   reads_per_check: number;
   hits_per_check: number;
+  /** WAL written per check, and the full-page images in it (the first change of a page after a checkpoint logs the whole page): the whole cluster's (pg_stat_wal), so only meaningful on an otherwise idle machine. */
+  wal_bytes_per_check: number;
+  fpi_per_check: number;
   errors: number;
 }
 
-/** The database's block reads and buffer hits so far (pg_stat_database, flushed by each backend at least once a second). */
-async function blocksOf(url: string): Promise<{ read: number; hit: number }> {
+/** The database's block reads and buffer hits, and the cluster's WAL, so far (pg_stat_database and pg_stat_wal, flushed by each backend at least once a second). */
+async function blocksOf(url: string): Promise<{ read: number; hit: number; walBytes: number; fpi: number }> {
   const db = createDb(url, 1);
   try {
-    const { rows: [row] } = await db.raw('SELECT blks_read::bigint AS read, blks_hit::bigint AS hit FROM pg_stat_database WHERE datname = current_database()');
-    return { read: Number(row.read), hit: Number(row.hit) };
+    const { rows: [row] } = await db.raw(`SELECT blks_read::bigint AS read, blks_hit::bigint AS hit, w.wal_bytes::bigint AS wal_bytes, w.wal_fpi::bigint AS fpi
+                                            FROM pg_stat_database, pg_stat_wal w WHERE datname = current_database()`);
+    return { read: Number(row.read), hit: Number(row.hit), walBytes: Number(row.wal_bytes), fpi: Number(row.fpi) };
   } finally {
     await db.destroy();
   }
@@ -95,9 +99,9 @@ export async function benchValidateScale(options: ValidateScaleOptions): Promise
         await new Promise((resolve) => setTimeout(resolve, 1500)); // the backends flush their statistics
         const blocks1 = await blocksOf(size.url);
         const perCheck = (n: number) => Math.round((n / Math.max(1, load.responses)) * 10) / 10;
-        const r: Round = { rps: load.rps, p99_ms: load.p99_ms, app_us: cpu.server, postgres_us: cpu.postgres, postgres_db_us: cpu.postgres_db, reads_per_check: perCheck(blocks1.read - blocks0.read), hits_per_check: perCheck(blocks1.hit - blocks0.hit), errors: errorsOf(load) };
+        const r: Round = { rps: load.rps, p99_ms: load.p99_ms, app_us: cpu.server, postgres_us: cpu.postgres, postgres_db_us: cpu.postgres_db, reads_per_check: perCheck(blocks1.read - blocks0.read), hits_per_check: perCheck(blocks1.hit - blocks0.hit), wal_bytes_per_check: Math.round((blocks1.walBytes - blocks0.walBytes) / Math.max(1, load.responses)), fpi_per_check: perCheck(blocks1.fpi - blocks0.fpi), errors: errorsOf(load) };
         rounds[size.name].push(r);
-        log(`round ${round + 1} ${size.name}: ${r.rps} checks/s, p99 ${r.p99_ms} ms, CPU per check app ${r.app_us} µs, PostgreSQL ${r.postgres_us} µs (its backends ${r.postgres_db_us} µs), blocks per check read ${r.reads_per_check} hit ${r.hits_per_check}, errors ${r.errors}`);
+        log(`round ${round + 1} ${size.name}: ${r.rps} checks/s, p99 ${r.p99_ms} ms, CPU per check app ${r.app_us} µs, PostgreSQL ${r.postgres_us} µs (its backends ${r.postgres_db_us} µs), blocks per check read ${r.reads_per_check} hit ${r.hits_per_check}, WAL per check ${r.wal_bytes_per_check} B (${r.fpi_per_check} full pages), errors ${r.errors}`);
       } finally {
         await app.stop();
       }
@@ -111,6 +115,8 @@ export async function benchValidateScale(options: ValidateScaleOptions): Promise
     postgres_db_us: median(rounds[name].map((r) => r.postgres_db_us ?? NaN)),
     reads_per_check: median(rounds[name].map((r) => r.reads_per_check)),
     hits_per_check: median(rounds[name].map((r) => r.hits_per_check)),
+    wal_bytes_per_check: median(rounds[name].map((r) => r.wal_bytes_per_check)),
+    fpi_per_check: median(rounds[name].map((r) => r.fpi_per_check)),
   });
   const small = summary('small');
   const large = summary('large');

@@ -63,17 +63,25 @@ WITH input AS (
 ), res AS (
   SELECT i.idx, r.id, r.failed_attempts_limit, r.lock_minutes, r.pin_position, r.require_second_factor, r.totp_window
     FROM input i JOIN LATERAL (SELECT * FROM resources r WHERE r.tenant_id = i.tenant_id AND r.id = i.resource_id AND r.disabled_at IS NULL) r ON true
-), mem AS (
-  SELECT res.idx, i.tenant_id, res.id AS resource_id, res.failed_attempts_limit, u.id AS user_id, u.password_hash, u.blocked_at,
-         (ru.locked_until IS NULL AND ru.fail_count < res.failed_attempts_limit) OR ru.locked_until <= now() AS may_try,
-         -- gated: an otp was sent, and the user has tokens in the resource, all of gated types
-         i.has_otp AND tk.n > 0 AND tk.n = tk.gated_n AS gated
+), member AS (
+  SELECT res.idx, i.tenant_id, res.id AS resource_id, res.failed_attempts_limit, i.has_otp, u.id AS user_id, u.password_hash, u.blocked_at,
+         (ru.locked_until IS NULL AND ru.fail_count < res.failed_attempts_limit) OR ru.locked_until <= now() AS may_try
     FROM res JOIN input i ON i.idx = res.idx
     JOIN LATERAL (SELECT * FROM users u WHERE u.tenant_id = i.tenant_id AND lower(u.login) = lower(i.login)) u ON true
     JOIN LATERAL (SELECT * FROM resource_users ru WHERE ru.resource_id = res.id AND ru.user_id = u.id AND ru.tenant_id = i.tenant_id) ru ON true
-    CROSS JOIN LATERAL (SELECT count(*) AS n, count(*) FILTER (WHERE t.type = ANY ($2::text[])) AS gated_n
-                          FROM tokens t JOIN token_resources tr ON tr.token_id = t.id AND tr.resource_id = res.id
-                         WHERE t.tenant_id = i.tenant_id AND t.user_id = u.id AND t.enabled) tk
+), member_tokens AS (
+  -- Read once: the gate below counts them, tok returns them (each token's assignment probed once).
+  SELECT member.idx AS t_idx, t.*
+    FROM member
+    JOIN LATERAL (SELECT * FROM tokens t WHERE t.tenant_id = member.tenant_id AND t.user_id = member.user_id AND t.enabled) t ON true
+   WHERE EXISTS (SELECT 1 FROM token_resources tr WHERE tr.token_id = t.id AND tr.resource_id = member.resource_id)
+), mem AS (
+  SELECT member.*,
+         -- gated: an otp was sent, and the user has tokens in the resource, all of gated types
+         member.has_otp AND tk.n > 0 AND tk.n = tk.gated_n AS gated
+    FROM member
+    CROSS JOIN LATERAL (SELECT count(*) AS n, count(*) FILTER (WHERE mt.type = ANY ($2::text[])) AS gated_n
+                          FROM member_tokens mt WHERE mt.t_idx = member.idx) tk
 ), reserve AS (
   UPDATE resource_users ru SET
          fail_count = CASE WHEN ru.locked_until IS NOT NULL THEN 1 ELSE ru.fail_count + 1 END,
@@ -84,11 +92,9 @@ WITH input AS (
      AND ((ru.locked_until IS NULL AND ru.fail_count < mem.failed_attempts_limit) OR ru.locked_until <= now())
   RETURNING mem.idx
 ), tok AS (
-  SELECT mem.idx AS t_idx, t.created_at AS t_created_at, ${TOKEN_CHECK_COLUMNS.map((c) => `t.${c}`).join(', ')}
-    FROM mem
-    JOIN LATERAL (SELECT * FROM tokens t WHERE t.tenant_id = mem.tenant_id AND t.user_id = mem.user_id AND t.enabled) t ON true
-   WHERE EXISTS (SELECT 1 FROM token_resources tr WHERE tr.token_id = t.id AND tr.resource_id = mem.resource_id)
-     AND mem.blocked_at IS NULL AND ((mem.gated AND mem.may_try) OR mem.idx IN (SELECT idx FROM reserve))
+  SELECT mt.t_idx, mt.created_at AS t_created_at, ${TOKEN_CHECK_COLUMNS.map((c) => `mt.${c}`).join(', ')}
+    FROM mem JOIN member_tokens mt ON mt.t_idx = mem.idx
+   WHERE mem.blocked_at IS NULL AND ((mem.gated AND mem.may_try) OR mem.idx IN (SELECT idx FROM reserve))
 )
 SELECT input.idx AS q_idx, res.id AS r_id, res.failed_attempts_limit AS r_limit, res.lock_minutes AS r_lock_minutes,
        res.pin_position AS r_pin_position, res.require_second_factor AS r_require_second_factor, res.totp_window AS r_totp_window,
