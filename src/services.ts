@@ -185,7 +185,7 @@ export async function createServices(config: Config, options: ServiceOptions = {
   const codeChecks: CodeChecks = { ...OATH_CHECKS, email: challengeCheck, sms: challengeCheck, backup_codes: createBackupCodeCheck(notifyBackupCodeUse(db, messages, log)) };
 
   const lockNotices = createLockNotices(db, messages);
-  const validation = createAuthenticateService(db, secrets, codeChecks, lockNotices.afterFailure);
+  const validation = createAuthenticateService(db, secrets, codeChecks, lockNotices.tell);
   const challenges = createChallengeService(db, messages, challengeCodes);
   const limiter = createRateLimiter(db);
 

@@ -243,6 +243,7 @@ WITH input AS (
      AND CASE WHEN o.is_ok THEN ru.fail_count <> 0 OR ru.locked_until IS NOT NULL
               WHEN o.is_counted THEN true
               ELSE ru.fail_count >= o.lim AND ru.locked_until IS NULL END
+  RETURNING o.idx, ru.locked_until > now() AND ru.lock_notified_until IS DISTINCT FROM ru.locked_until AS notice_due
 ), token_failures AS (
   UPDATE tokens t SET fail_count = t.fail_count + 1
     FROM outcome o
@@ -258,13 +259,25 @@ WITH input AS (
               ELSE jsonb_build_object('login', o.login, 'reason', CASE WHEN o.is_locked THEN 'locked' ELSE o.reason END) END
     FROM outcome o WHERE o.status <> 'lost' ORDER BY o.idx
 )
-SELECT idx, status FROM outcome`;
+-- notice_due: the attempt failed and the member is locked with the lock not told yet (lock-notices.ts):
+-- as this statement left the row when it wrote it, else as the row was (a refusal while locked).
+SELECT o.idx, o.status,
+       NOT o.is_ok AND o.user_id IS NOT NULL AND coalesce(m.notice_due,
+         (SELECT ru.locked_until > now() AND ru.lock_notified_until IS DISTINCT FROM ru.locked_until FROM resource_users ru
+           WHERE ru.resource_id = o.resource_id AND ru.user_id = o.user_id AND ru.tenant_id = o.tenant_id), false) AS notice_due
+  FROM outcome o LEFT JOIN member m ON m.idx = o.idx`;
+
+export interface AttemptFinish {
+  status: AttemptStatus;
+  /** The attempt failed and left (or found) the member locked, and no notice of this lock has gone out yet. */
+  noticeDue: boolean;
+}
 
 /**
  * Ends each attempt as its outcome (and, gated, the limit) says, with its audit event, in one
- * statement; returns each attempt's status.
+ * statement; returns each attempt's status and whether a lock notice is due.
  */
-export async function finishAttempts(db: Db, ends: AttemptEnd[]): Promise<AttemptStatus[]> {
+export async function finishAttempts(db: Db, ends: AttemptEnd[]): Promise<AttemptFinish[]> {
   const input = ends.map(({ scope, outcome, policy, actor, audit }, idx) => {
     const claim = outcome.kind === 'claim' ? outcome.claim : undefined;
     return {
@@ -292,7 +305,7 @@ export async function finishAttempts(db: Db, ends: AttemptEnd[]): Promise<Attemp
       token_type: audit.token?.type ?? null,
     };
   });
-  const rows = await runPrepared<{ idx: number; status: AttemptStatus }>(db, 'attempts-finish', FINISH_SQL, [JSON.stringify(input), input.length]);
-  const status = new Map<number, AttemptStatus>(rows.map((r) => [r.idx, r.status]));
-  return ends.map((_, idx) => status.get(idx)!);
+  const rows = await runPrepared<{ idx: number; status: AttemptStatus; notice_due: boolean }>(db, 'attempts-finish', FINISH_SQL, [JSON.stringify(input), input.length]);
+  const finished = new Map<number, AttemptFinish>(rows.map((r) => [r.idx, { status: r.status, noticeDue: r.notice_due }]));
+  return ends.map((_, idx) => finished.get(idx)!);
 }

@@ -82,18 +82,27 @@ const BATCH = { maxBatch: 100, maxInFlight: 1 };
  * failure limit holds either way. Checks other than the OATH one record their use themselves, so
  * their attempts are always reserved first.
  */
-/** `afterFailure`: runs after every failed check, known user or not (the lock email, lock-notices.ts). */
-export function createAuthenticateService(db: Db, secrets: SecretBox, checks: CodeChecks, afterFailure?: (scope: attempts.AttemptScope) => Promise<void>) {
+/**
+ * `tellLock`: emails the user of a lock not told yet (lock-notices.ts); runs when the finishing
+ * statement reports one due, which it checks for every failure in the same statement.
+ */
+export function createAuthenticateService(db: Db, secrets: SecretBox, checks: CodeChecks, tellLock?: (scope: Required<attempts.AttemptScope>) => Promise<void>) {
   const gatedTypes = Object.entries(checks).filter(([, check]) => check === checkOathCode).map(([type]) => type);
   // One attempt per member per batch, one end per user per batch: a statement changes a row once.
   const begin = createBatcher((keys: attempts.AttemptKey[]) => attempts.beginAttempts(db, keys, gatedTypes), {
     ...BATCH,
     keyOf: (k) => `${k.tenantId}/${k.resourceId}/${k.login.toLowerCase()}`,
   });
-  const finish = createBatcher((ends: attempts.AttemptEnd[]) => attempts.finishAttempts(db, ends), {
+  const finishBatch = createBatcher((ends: attempts.AttemptEnd[]) => attempts.finishAttempts(db, ends), {
     ...BATCH,
     keyOf: (e) => (e.scope.userId ? `${e.scope.tenantId}/${e.scope.userId}` : undefined),
   });
+  /** Ends an attempt; tells the user of a lock it caused or met, once per lock. */
+  async function finish(e: attempts.AttemptEnd): Promise<attempts.AttemptStatus> {
+    const { status, noticeDue } = await finishBatch(e);
+    if (noticeDue && e.scope.userId) await tellLock?.({ ...e.scope, userId: e.scope.userId });
+    return status;
+  }
 
   type Scope = Required<attempts.AttemptScope>;
   interface Check {
@@ -159,7 +168,6 @@ export function createAuthenticateService(db: Db, secrets: SecretBox, checks: Co
       const scope = { tenantId: actor.tenantId, resourceId: resource.id, userId: member?.id };
       const reason: Reason = !member ? 'unknown_user' : member.blocked ? 'blocked' : 'locked';
       await finish({ scope, outcome: { kind: 'refusal' }, actor, audit: { login, reason } });
-      await afterFailure?.(scope); // on refusals too: every failure does the same read (SEC-22 timing)
       return { result: false };
     }
     const c: Check = {
@@ -174,7 +182,6 @@ export function createAuthenticateService(db: Db, secrets: SecretBox, checks: Co
     };
     const fail = async (reason: Reason) => {
       await end(c, { kind: 'failure' }, reason);
-      await afterFailure?.(c.scope);
       return { result: false };
     };
 

@@ -29,39 +29,48 @@ export function createLockNotices(db: Db, messages: MessageService) {
     lockOf: (tenantId: string, resourceId: string, userId: string) => findLock(db, tenantId, resourceId, userId),
 
     /**
-     * After a counted failure: when it locked the user (or a lock is not yet told), emails them
-     * once; the claim, the message row and the audit event commit together, the send follows.
+     * After a counted failure (portal sign-in): when it locked the user (or a lock is not yet
+     * told), emails them once (tell).
      */
     async afterFailure(scope: { tenantId: string; resourceId: string; userId?: string }): Promise<void> {
-      const { tenantId, resourceId } = scope;
       // Callers run this after every refusal, known user or not: the same one read each time, so
       // it tells nothing by its timing (SEC-22); the rare lock to tell then takes a transaction.
       const userId = scope.userId && isUuid(scope.userId) ? scope.userId : NO_MEMBER;
-      if (!(await lockNoticeDue(db, tenantId, resourceId, userId))) return;
-      const dispatch = await db.transaction(async (trx) => {
-        const lock = await claimLockNotice(trx, tenantId, resourceId, userId);
-        if (!lock) return undefined;
-        const row = await trx('users as u')
-          .join('resources as r', (j) => j.on('r.tenant_id', 'u.tenant_id'))
-          .where({ 'u.tenant_id': tenantId, 'u.id': userId, 'r.id': resourceId })
-          .first('u.email', 'u.login', 'r.name as resource_name');
-        await recordAudit(trx, { tenantId, type: 'system', label: 'lockout' }, { action: 'user.lock.notified', targetType: 'user', targetId: userId, resourceId, details: { until: lock.until?.toISOString() ?? 'until_unlocked', emailed: Boolean(row?.email) } });
-        if (!row?.email) return undefined;
-        const { dispatch } = await messages.prepare(trx, tenantId, {
-          channel: 'email',
-          recipient: row.email,
-          subject: `Signing in to ${row.resource_name} is locked`,
-          bodyText: [
-            `Too many wrong codes or passwords were entered for your account "${row.login}" at ${row.resource_name}, so signing in there is locked for now.`,
-            '',
-            lockText(lock),
-            '',
-            'If this was not you, someone may be trying to sign in as you. Change your password if you have one, and tell your administrator.',
-          ].join('\n'),
-        });
-        return dispatch;
-      });
-      await dispatch?.();
+      if (await lockNoticeDue(db, scope.tenantId, scope.resourceId, userId)) await tell({ ...scope, userId });
     },
+
+    tell,
   };
+
+  /**
+   * Emails the user of their lock in the resource, once per lock (the validation path calls it
+   * when its finishing statement reports the notice due); the claim, the message row and the
+   * audit event commit together, the send follows.
+   */
+  async function tell({ tenantId, resourceId, userId }: { tenantId: string; resourceId: string; userId: string }): Promise<void> {
+    const dispatch = await db.transaction(async (trx) => {
+      const lock = await claimLockNotice(trx, tenantId, resourceId, userId);
+      if (!lock) return undefined;
+      const row = await trx('users as u')
+        .join('resources as r', (j) => j.on('r.tenant_id', 'u.tenant_id'))
+        .where({ 'u.tenant_id': tenantId, 'u.id': userId, 'r.id': resourceId })
+        .first('u.email', 'u.login', 'r.name as resource_name');
+      await recordAudit(trx, { tenantId, type: 'system', label: 'lockout' }, { action: 'user.lock.notified', targetType: 'user', targetId: userId, resourceId, details: { until: lock.until?.toISOString() ?? 'until_unlocked', emailed: Boolean(row?.email) } });
+      if (!row?.email) return undefined;
+      const { dispatch } = await messages.prepare(trx, tenantId, {
+        channel: 'email',
+        recipient: row.email,
+        subject: `Signing in to ${row.resource_name} is locked`,
+        bodyText: [
+          `Too many wrong codes or passwords were entered for your account "${row.login}" at ${row.resource_name}, so signing in there is locked for now.`,
+          '',
+          lockText(lock),
+          '',
+          'If this was not you, someone may be trying to sign in as you. Change your password if you have one, and tell your administrator.',
+        ].join('\n'),
+      });
+      return dispatch;
+    });
+    await dispatch?.();
+  }
 }

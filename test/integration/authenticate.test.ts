@@ -59,6 +59,33 @@ describe('validation: authenticate (SPEC §3)', () => {
     assert.equal((await auth({ otp: code })).result, true);
   });
 
+  it('tells the user of a lock once: at the failure that locks, and at the next refusal when a lock was left untold', async () => {
+    const s = ctx.services;
+    const tenant = await createTenant(s);
+    const resource = await createResource(s, tenant, { failedAttemptsLimit: 3, lockMinutes: 5 });
+    const user = await createUser(s, tenant, { email: `${tenant.tenantId.slice(0, 8)}-locked@example.test` });
+    await s.users.assign(tenant.actor, resource.id, user.id);
+    const { token } = await s.tokens.create(tenant.actor, { userId: user.id, secret: base32Encode(SEED), type: 'totp' });
+    await s.tokens.assignToResource(tenant.actor, resource.id, token.id);
+    const wrong = () => s.validation.authenticate(tenant.actor, resource.id, { login: user.login, otp: '000000' });
+    const notices = async () => ({
+      emails: (await s.db('messages').where({ tenant_id: tenant.tenantId, recipient: user.email }).where('subject', 'like', '%is locked')).length,
+      audited: (await s.db('audit_events').where({ tenant_id: tenant.tenantId, action: 'user.lock.notified', target_id: user.id })).length,
+    });
+
+    await Promise.all(Array.from({ length: 3 }, wrong));
+    assert.deepEqual(await notices(), { emails: 1, audited: 1 }, 'the locking failure tells');
+    await wrong();
+    await wrong();
+    assert.deepEqual(await notices(), { emails: 1, audited: 1 }, 'refusals during the same lock do not tell again');
+
+    // A lock whose notice never went out (the process stopped right after the locking statement).
+    await s.db('resource_users').where({ tenant_id: tenant.tenantId, resource_id: resource.id, user_id: user.id }).update({ lock_notified_until: null });
+    await wrong();
+    await wrong();
+    assert.deepEqual(await notices(), { emails: 2, audited: 2 }, 'the next refusal finds it untold and tells, once');
+  });
+
   it('accepts HOTP 10 ahead and refuses 11 ahead (SEC-06)', async () => {
     const { auth } = await setup({}, { type: 'hotp', counter: 0 });
     const params = { kind: 'hotp', algorithm: 'SHA1', digits: 6 } as const;
