@@ -41,6 +41,9 @@ interface Round {
   app_us: number | undefined;
   postgres_us: number | undefined;
   postgres_db_us: number | undefined;
+  /** Of those backends' CPU per check, the system (kernel) part, and their minor page faults per check. */
+  postgres_db_system_us: number | undefined;
+  minor_faults_per_check: number | undefined;
   /** Blocks PostgreSQL had to read into shared buffers per check (from the OS cache or disk): the working set outgrowing shared_buffers. */
   reads_per_check: number;
   hits_per_check: number;
@@ -95,13 +98,14 @@ export async function benchValidateScale(options: ValidateScaleOptions): Promise
         const blocks0 = await blocksOf(size.url);
         const cpuUsed = startCpuCount(app.pid, new URL(size.url).pathname.slice(1));
         const load = await runLoad(app.url, traffic(), options.connections, options.durationS);
-        const cpu = cpuPerRequestUs(cpuUsed(), load.responses);
+        const cpuUse = cpuUsed();
+        const cpu = cpuPerRequestUs(cpuUse, load.responses);
         await new Promise((resolve) => setTimeout(resolve, 1500)); // the backends flush their statistics
         const blocks1 = await blocksOf(size.url);
         const perCheck = (n: number) => Math.round((n / Math.max(1, load.responses)) * 10) / 10;
-        const r: Round = { rps: load.rps, p99_ms: load.p99_ms, app_us: cpu.server, postgres_us: cpu.postgres, postgres_db_us: cpu.postgres_db, reads_per_check: perCheck(blocks1.read - blocks0.read), hits_per_check: perCheck(blocks1.hit - blocks0.hit), wal_bytes_per_check: Math.round((blocks1.walBytes - blocks0.walBytes) / Math.max(1, load.responses)), fpi_per_check: perCheck(blocks1.fpi - blocks0.fpi), errors: errorsOf(load) };
+        const r: Round = { rps: load.rps, p99_ms: load.p99_ms, app_us: cpu.server, postgres_us: cpu.postgres, postgres_db_us: cpu.postgres_db, postgres_db_system_us: cpu.postgres_db_system, minor_faults_per_check: cpuUse.postgres_db_minor_faults === undefined ? undefined : perCheck(cpuUse.postgres_db_minor_faults), reads_per_check: perCheck(blocks1.read - blocks0.read), hits_per_check: perCheck(blocks1.hit - blocks0.hit), wal_bytes_per_check: Math.round((blocks1.walBytes - blocks0.walBytes) / Math.max(1, load.responses)), fpi_per_check: perCheck(blocks1.fpi - blocks0.fpi), errors: errorsOf(load) };
         rounds[size.name].push(r);
-        log(`round ${round + 1} ${size.name}: ${r.rps} checks/s, p99 ${r.p99_ms} ms, CPU per check app ${r.app_us} µs, PostgreSQL ${r.postgres_us} µs (its backends ${r.postgres_db_us} µs), blocks per check read ${r.reads_per_check} hit ${r.hits_per_check}, WAL per check ${r.wal_bytes_per_check} B (${r.fpi_per_check} full pages), errors ${r.errors}`);
+        log(`round ${round + 1} ${size.name}: ${r.rps} checks/s, p99 ${r.p99_ms} ms, CPU per check app ${r.app_us} µs, PostgreSQL ${r.postgres_us} µs (its backends ${r.postgres_db_us} µs, ${r.postgres_db_system_us} µs of it in the kernel, ${r.minor_faults_per_check} minor page faults), blocks per check read ${r.reads_per_check} hit ${r.hits_per_check}, WAL per check ${r.wal_bytes_per_check} B (${r.fpi_per_check} full pages), errors ${r.errors}`);
       } finally {
         await app.stop();
       }
@@ -113,6 +117,8 @@ export async function benchValidateScale(options: ValidateScaleOptions): Promise
     app_us: median(rounds[name].map((r) => r.app_us ?? NaN)),
     postgres_us: median(rounds[name].map((r) => r.postgres_us ?? NaN)),
     postgres_db_us: median(rounds[name].map((r) => r.postgres_db_us ?? NaN)),
+    postgres_db_system_us: median(rounds[name].map((r) => r.postgres_db_system_us ?? NaN)),
+    minor_faults_per_check: median(rounds[name].map((r) => r.minor_faults_per_check ?? NaN)),
     reads_per_check: median(rounds[name].map((r) => r.reads_per_check)),
     hits_per_check: median(rounds[name].map((r) => r.hits_per_check)),
     wal_bytes_per_check: median(rounds[name].map((r) => r.wal_bytes_per_check)),
