@@ -52,6 +52,9 @@ export async function migrate(db: Db): Promise<string[]> {
  * layer was a measurable share of each check. `text` uses $1..$n placeholders.
  */
 export async function runPrepared<R>(db: Db, name: string, text: string, values: unknown[]): Promise<R[]> {
+  // Announced like every knex query, so whatever watches the statements (the plan test, debug
+  // logging) sees these too; with no listener it costs an empty emit per batch.
+  db.client.emit('query', { sql: text, bindings: values, method: 'raw', name });
   const connection: pg.PoolClient = await db.client.acquireConnection();
   try {
     return (await connection.query<R & pg.QueryResultRow>({ name, text, values })).rows;
