@@ -1,7 +1,8 @@
 /**
  * The in-process transport (no REDIS_URL): the same processors, retry policy, jobId dedupe and
- * jobs at a time per queue (QUEUE_CONCURRENCY) as BullMQ, inside the web process. Nothing survives a restart, which is why processors keep their
- * state in the database (a message row stays `queued` until delivered, and the sweep re-enqueues it).
+ * jobs at a time per queue (QUEUE_CONCURRENCY) as BullMQ, inside the web process. Nothing survives
+ * a restart, which is why processors keep their state in the database (a message row stays
+ * `queued` until delivered, and the sweep re-enqueues it).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../lib/logger';
