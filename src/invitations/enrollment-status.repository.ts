@@ -135,7 +135,7 @@ function figuresQuery(q: Queryable, tenantId: string, resourceId: string, since:
   const members = 'FROM resource_users WHERE tenant_id = ? AND resource_id = ?';
   const scope = [tenantId, resourceId];
   const enrolled = since
-    ? `SELECT b.n + coalesce(sum(c.n), 0) AS enrolled,
+    ? `SELECT b.n + coalesce(sum(c.n), 0) AS enrolled, b.n AS enrolled_before,
               json_agg(json_build_array(to_char(c.d AT TIME ZONE 'UTC', 'YYYY-MM-DD'), c.n) ORDER BY c.d) FILTER (WHERE c.n > 0) AS days
          FROM (SELECT count(*) AS n ${members} AND enrolled_at < ?) b
          LEFT JOIN LATERAL (
@@ -144,10 +144,10 @@ function figuresQuery(q: Queryable, tenantId: string, resourceId: string, since:
                                  AND enrolled_at < CASE WHEN d + interval '24 hours' > now() THEN 'infinity' ELSE d + interval '24 hours' END) day
          ) c ON true
         GROUP BY b.n`
-    : `SELECT count(*) AS enrolled, NULL::json AS days ${members} AND ${enrolledSql('resource_users')}`;
+    : `SELECT count(*) AS enrolled, 0 AS enrolled_before, NULL::json AS days ${members} AND ${enrolledSql('resource_users')}`;
   const firstDay = since ? `SELECT to_char(min(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS first_day ${members}` : 'SELECT NULL AS first_day';
   return q.raw(
-    `SELECT ne.not_enrolled, ne.invited, e.enrolled, e.days, f.first_day
+    `SELECT ne.not_enrolled, ne.invited, e.enrolled, e.enrolled_before, e.days, f.first_day
        FROM (SELECT count(*) AS not_enrolled, count(*) FILTER (WHERE invitation_expires_at > now()) AS invited
                ${members} AND enrolled_at IS NULL) ne,
             (${enrolled}) e,
@@ -181,11 +181,10 @@ function utcDayBefore(date: Date): string {
 export async function enrollmentFigures(q: Queryable, tenantId: string, resourceId: string, since: Date | null): Promise<EnrollmentFigures> {
   if (!isUuid(resourceId)) return { counts: NO_COUNTS, days: [], firstAssignedDay: null };
   const { rows: [r] } = await figuresQuery(q, tenantId, resourceId, since);
-  const [notEnrolled, enrolled, invited] = [r.not_enrolled, r.enrolled, r.invited].map(Number);
+  const [notEnrolled, enrolled, invited, before] = [r.not_enrolled, r.enrolled, r.invited, r.enrolled_before].map(Number);
   const assigned = notEnrolled + enrolled;
   const days = ((r.days ?? []) as Array<[string, string]>).map(([day, count]) => ({ day, count: Number(count) }));
-  // Every other enrolment is older: one sum on the day before `since`.
-  const before = enrolled - days.reduce((sum, d) => sum + d.count, 0);
+  // The enrolments before `since`: one sum on the day before it.
   if (since && before > 0) days.unshift({ day: utcDayBefore(since), count: before });
   return { counts: { assigned, enrolled, invited, notInvited: assigned - enrolled - invited }, days, firstAssignedDay: r.first_day };
 }

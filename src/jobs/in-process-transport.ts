@@ -16,23 +16,25 @@ export function createInProcessQueue(log: Logger, policy: JobPolicy = DEFAULT_PO
   const counts = Object.fromEntries(QUEUES.map((q) => [q, { waiting: 0, active: 0, delayed: 0, failed: 0, completed: 0 }])) as JobCounts;
   // Aborts backoff and slot waits on close: a job waiting for its next attempt or a slot is dropped, not finished.
   const closing = new AbortController();
-  const running = Object.fromEntries(QUEUES.map((q) => [q, 0])) as Record<QueueName, number>;
   const waitingForSlot = Object.fromEntries(QUEUES.map((q) => [q, [] as Array<() => void>])) as Record<QueueName, Array<() => void>>;
   closing.signal.addEventListener('abort', () => QUEUES.forEach((q) => waitingForSlot[q].splice(0).forEach((wake) => wake())));
 
-  /** Waits until the queue runs fewer than its concurrency; false when the queue closed meanwhile. */
+  /**
+   * Waits until the queue runs fewer jobs than its concurrency, then counts this one active (in
+   * the same tick, so two waiters cannot both take the last slot); false when the queue closed.
+   */
   async function takeSlot(queue: QueueName): Promise<boolean> {
-    while (running[queue] >= QUEUE_CONCURRENCY[queue]) {
+    while (counts[queue].active >= QUEUE_CONCURRENCY[queue]) {
       if (closing.signal.aborted) return false;
       await new Promise<void>((wake) => waitingForSlot[queue].push(wake));
     }
     if (closing.signal.aborted) return false;
-    running[queue]++;
+    counts[queue].active++;
     return true;
   }
 
   function releaseSlot(queue: QueueName): void {
-    running[queue]--;
+    counts[queue].active--;
     waitingForSlot[queue].shift()?.();
   }
 
@@ -45,7 +47,6 @@ export function createInProcessQueue(log: Logger, policy: JobPolicy = DEFAULT_PO
       counts[queue].waiting--;
       if (!started) return;
       const final = number >= policy.attempts;
-      counts[queue].active++;
       try {
         if (!processors) throw new Error('in-process queue has no processors attached');
         await (processors[job] as Processor<K>)(payload, { number, final });
@@ -58,7 +59,6 @@ export function createInProcessQueue(log: Logger, policy: JobPolicy = DEFAULT_PO
           return;
         }
       } finally {
-        counts[queue].active--;
         releaseSlot(queue);
       }
       counts[queue].delayed++;
