@@ -12,6 +12,7 @@
 import type { Knex } from 'knex';
 import type { Queryable } from '../db/knex';
 import { ForbiddenError, NotFoundError } from '../lib/errors';
+import { isUuid } from '../db/errors';
 import type { Actor } from '../audit/actor';
 
 /** What scoping needs of an actor: its tenant and, when limited, its resources. Every Actor is one. */
@@ -81,4 +82,16 @@ export async function userInScope(q: Queryable, scope: Scope, userId: string): P
 export async function tokenInScope(q: Queryable, scope: Scope, tokenId: string): Promise<boolean> {
   if (!isLimited(scope)) return true;
   return Boolean(await whereResourceInScope(q('token_resources').where({ tenant_id: scope.tenantId, token_id: tokenId }), 'resource_id', scope).first('token_id'));
+}
+
+/**
+ * Before a write whose own WHERE (tenant and id) finds the row: NotFound for an id that is no uuid
+ * or names a user or token outside a limited actor's scope. An unlimited actor reads nothing.
+ */
+export async function requireUserInScope(q: Queryable, scope: Scope, userId: string): Promise<void> {
+  if (!isUuid(userId) || !(await userInScope(q, scope, userId))) throw new NotFoundError('User');
+}
+
+export async function requireTokenInScope(q: Queryable, scope: Scope, tokenId: string): Promise<void> {
+  if (!isUuid(tokenId) || !(await tokenInScope(q, scope, tokenId))) throw new NotFoundError('Token');
 }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
-import { isUniqueViolation, isUuid } from '../db/errors';
+import { isUniqueViolation } from '../db/errors';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../lib/errors';
 import { toPage, type Page, type PageRequest } from '../lib/pagination';
 import { hashPassword } from '../lib/passwords';
@@ -16,7 +16,7 @@ import { randomToken } from '../lib/crypto';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
 import { requireWriter } from '../admins/permissions';
-import { isLimited, requireResourceInScope, requireWholeTenant, tokenInScope, userInScope, type Scope } from '../admins/resource-scope';
+import { isLimited, requireResourceInScope, requireTokenInScope, requireWholeTenant, tokenInScope, userInScope, type Scope } from '../admins/resource-scope';
 import type { Queryable } from '../db/knex';
 import { mustFindResource } from '../resources/resource-lookup';
 import { findUser } from '../users/user.repository';
@@ -90,8 +90,7 @@ export function createTokenService(db: Db, secrets: SecretBox, checks: CodeCheck
   async function change(actor: Actor, id: string, action: string, patch: Record<string, unknown>, details: Record<string, unknown> = {}): Promise<Token> {
     requireWriter(actor);
     return db.transaction(async (trx) => {
-      // The update's own WHERE (tenant and id) finds the token; only a limited admin's scope needs a read first.
-      if (!isUuid(id) || !(await tokenInScope(trx, actor, id))) throw new NotFoundError('Token');
+      await requireTokenInScope(trx, actor, id);
       const token = await repo.updateToken(trx, actor.tenantId, id, patch);
       if (!token) throw new NotFoundError('Token');
       await recordAudit(trx, actor, { action, targetType: 'token', targetId: id, details: { serial: token.serial, ...details } });

@@ -1,7 +1,7 @@
 /** Rules for users: validation, password policy, uniqueness, blocking, resource assignment; audited. */
 import type { Db } from '../db/knex';
 import type { EnrollmentStatus } from '../invitations/enrollment-status.repository';
-import { isUniqueViolation, isUuid } from '../db/errors';
+import { isUniqueViolation } from '../db/errors';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
 import { toPage, type Page, type PageRequest } from '../lib/pagination';
 import { hashPassword, passwordProblem } from '../lib/passwords';
@@ -9,7 +9,7 @@ import { parseInput } from '../lib/validation';
 import { recordAudit } from '../audit/audit.repository';
 import type { Actor } from '../audit/actor';
 import { requireWriter } from '../admins/permissions';
-import { isLimited, requireResourceInScope, userInScope, type Scope } from '../admins/resource-scope';
+import { isLimited, requireResourceInScope, requireUserInScope, userInScope, type Scope } from '../admins/resource-scope';
 import type { Queryable } from '../db/knex';
 import { mustFindResource } from '../resources/resource-lookup';
 import * as repo from './user.repository';
@@ -38,14 +38,6 @@ export function createUserService(db: Db) {
   }
 
   /**
-   * Before a write whose own WHERE (tenant and id) finds the row: NotFound for a user outside a
-   * limited admin's scope. An unlimited actor reads nothing first.
-   */
-  async function requireInScope(scope: Scope, id: string, q: Queryable): Promise<void> {
-    if (!isUuid(id) || !(await userInScope(q, scope, id))) throw new NotFoundError('User');
-  }
-
-  /**
    * The resources a new user joins. A limited admin must name at least one of theirs (a user with
    * none would be outside their scope the moment it exists); others may name none.
    */
@@ -71,7 +63,7 @@ export function createUserService(db: Db) {
   async function setBlocked(actor: Actor, id: string, blocked: boolean): Promise<User> {
     requireWriter(actor);
     return db.transaction(async (trx) => {
-      await requireInScope(actor, id, trx);
+      await requireUserInScope(trx, actor, id);
       const user = await repo.updateUser(trx, actor.tenantId, id, { blocked_at: blocked ? new Date() : null });
       if (!user) throw new NotFoundError('User');
       await recordAudit(trx, actor, { action: blocked ? 'user.block' : 'user.unblock', targetType: 'user', targetId: id });
@@ -123,7 +115,7 @@ export function createUserService(db: Db) {
       if (password_hash !== undefined) row.password_hash = password_hash;
       try {
         return await db.transaction(async (trx) => {
-          await requireInScope(actor, id, trx);
+          await requireUserInScope(trx, actor, id);
           const user = Object.keys(row).length ? await repo.updateUser(trx, actor.tenantId, id, row) : await repo.findUser(trx, actor.tenantId, id);
           if (!user) throw new NotFoundError('User');
           const fields = Object.keys(data).filter((k) => k !== 'password' || password_hash !== undefined);

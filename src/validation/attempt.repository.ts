@@ -54,6 +54,15 @@ export interface Attempt {
   tokens: TokenCheckRow[];
 }
 
+// Both statements reach a member's rows through one index each, so a check keeps few pages warm
+// in the buffer pool whatever the tenant's size (issue 14, docs/performance.md):
+// - the member row: OFFSET 0 keeps the begin statement's lookup a probe of its own, planned like
+//   the finish statement's; folded into the join, it probed (user, tenant) where the finish
+//   statement probes the primary key, and both indexes stayed warm;
+// - the token, claimed through its owner (tokens_user_idx, as the begin statement reads it), not
+//   its primary key, whose pages span every token of the tenant, hardware stock included: the
+//   id is compared with `IS NOT DISTINCT FROM`, which no index serves, so it stays a filter.
+//
 // Both statements read their batch with LIMIT $n (the batch size): without it the planner assumes
 // 100 rows from jsonb_to_recordset, and on small tables then prefers to hash-join whole tables
 // (a sequential scan of resource_users per batch) over a few primary-key lookups.
@@ -68,7 +77,7 @@ WITH input AS (
          (ru.locked_until IS NULL AND ru.fail_count < res.failed_attempts_limit) OR ru.locked_until <= now() AS may_try
     FROM res JOIN input i ON i.idx = res.idx
     JOIN LATERAL (SELECT * FROM users u WHERE u.tenant_id = i.tenant_id AND lower(u.login) = lower(i.login)) u ON true
-    JOIN LATERAL (SELECT * FROM resource_users ru WHERE ru.resource_id = res.id AND ru.user_id = u.id AND ru.tenant_id = i.tenant_id) ru ON true
+    JOIN LATERAL (SELECT * FROM resource_users ru WHERE ru.resource_id = res.id AND ru.user_id = u.id AND ru.tenant_id = i.tenant_id OFFSET 0) ru ON true
 ), member_tokens AS (
   -- Read once: the gate below counts them, tok returns them (each token's assignment probed once).
   SELECT member.idx AS t_idx, t.*
@@ -209,13 +218,13 @@ WITH input AS (
   UPDATE tokens t SET hotp_counter = i.counter + 1, last_used_at = now(), fail_count = 0
     FROM input i
    WHERE i.kind = 'hotp' AND (NOT i.gated OR i.idx IN (SELECT idx FROM gate))
-     AND t.id = i.token_id AND t.tenant_id = i.tenant_id AND t.enabled AND t.hotp_counter <= i.counter
+     AND t.user_id = i.user_id AND t.id IS NOT DISTINCT FROM i.token_id AND t.tenant_id = i.tenant_id AND t.enabled AND t.hotp_counter <= i.counter
   RETURNING i.idx
 ), claim_totp AS (
   UPDATE tokens t SET totp_last_step = i.step, drift = i.drift, last_used_at = now(), fail_count = 0
     FROM input i
    WHERE i.kind = 'totp' AND (NOT i.gated OR i.idx IN (SELECT idx FROM gate))
-     AND t.id = i.token_id AND t.tenant_id = i.tenant_id AND t.enabled AND (t.totp_last_step IS NULL OR t.totp_last_step < i.step)
+     AND t.user_id = i.user_id AND t.id IS NOT DISTINCT FROM i.token_id AND t.tenant_id = i.tenant_id AND t.enabled AND (t.totp_last_step IS NULL OR t.totp_last_step < i.step)
   RETURNING i.idx
 ), ok AS (
   SELECT idx FROM claim_hotp UNION ALL SELECT idx FROM claim_totp
