@@ -244,15 +244,15 @@ export function createPortalSignInService(
       if (!ok || !known || !resource) {
         const reason = !known ? (refusal ?? 'unknown_resource') : !mayTry ? 'locked' : known.passwordHash ? 'wrong_password' : 'wrong_code';
         // The counted failure, the lock and their audit events commit together.
-        await db.transaction(async (trx) => {
-          const locked = await recordFailure(trx, portal.tenantId, portal.id, known?.id ?? NO_MEMBER, { limit, lockMinutes: resource?.lockMinutes ?? 0 });
+        const { noticeDue } = await db.transaction(async (trx) => {
+          const recorded = await recordFailure(trx, portal.tenantId, portal.id, known?.id ?? NO_MEMBER, { limit, lockMinutes: resource?.lockMinutes ?? 0 });
           await failure(portal, visitor, login, reason, member, trx);
-          if (locked) await recordAudit(trx, actorFor(portal, visitor, member), { action: 'user.locked', targetType: 'user', targetId: known!.id, resourceId: portal.id, result: 'failure', details: { via: 'portal' } });
+          if (recorded.locked) await recordAudit(trx, actorFor(portal, visitor, member), { action: 'user.locked', targetType: 'user', targetId: known!.id, resourceId: portal.id, result: 'failure', details: { via: 'portal' } });
+          return recorded;
         });
         // Only someone who knows the first factor learns of the lock; every other failure stays `null`.
         const lock = known && secretOk && !mayTry ? await lockNotices.lockOf(portal.tenantId, portal.id, known.id) : undefined;
-        // Run for every failure kind (NO_MEMBER matches no row), like the statements above (SEC-22).
-        await lockNotices.afterFailure({ tenantId: portal.tenantId, resourceId: portal.id, userId: known?.id ?? NO_MEMBER });
+        if (noticeDue && known) await lockNotices.tell({ tenantId: portal.tenantId, resourceId: portal.id, userId: known.id });
         await waitUntilElapsed(started, FIRST_FACTOR_FAILURE_MS);
         return lock ? { locked: lock } : null;
       }
@@ -305,12 +305,13 @@ export function createPortalSignInService(
       }
       const outcome = await checkAssertion(db, { tenantId: portal.tenantId, resourceId: portal.id, userId: member.id }, pending, answer);
       if (!outcome.ok) {
-        await db.transaction(async (trx) => {
-          const locked = await recordFailure(trx, portal.tenantId, portal.id, member.id, { limit: resource.failedAttemptsLimit, lockMinutes: resource.lockMinutes });
+        const { noticeDue } = await db.transaction(async (trx) => {
+          const recorded = await recordFailure(trx, portal.tenantId, portal.id, member.id, { limit: resource.failedAttemptsLimit, lockMinutes: resource.lockMinutes });
           await recordAudit(trx, actor, audit('failure', { reason: outcome.reason }));
-          if (locked) await recordAudit(trx, actor, { action: 'user.locked', targetType: 'user', targetId: member.id, resourceId: portal.id, result: 'failure', details: { via: 'portal' } });
+          if (recorded.locked) await recordAudit(trx, actor, { action: 'user.locked', targetType: 'user', targetId: member.id, resourceId: portal.id, result: 'failure', details: { via: 'portal' } });
+          return recorded;
         });
-        await lockNotices.afterFailure({ tenantId: portal.tenantId, resourceId: portal.id, userId: member.id });
+        if (noticeDue) await lockNotices.tell({ tenantId: portal.tenantId, resourceId: portal.id, userId: member.id });
         return false;
       }
       await db.transaction(async (trx) => {

@@ -7,8 +7,7 @@
 import type { Db } from '../db/knex';
 import { recordAudit } from '../audit/audit.repository';
 import type { MessageService } from '../outbox/message.service';
-import { isUuid } from '../db/errors';
-import { claimLockNotice, findLock, lockNoticeDue, NO_MEMBER, type LockState } from './lockout.repository';
+import { claimLockNotice, findLock, type LockState } from './lockout.repository';
 
 export type { LockState };
 
@@ -28,24 +27,14 @@ export function createLockNotices(db: Db, messages: MessageService) {
     /** The user's lock in the resource now, or undefined. Tenant-scoped. */
     lockOf: (tenantId: string, resourceId: string, userId: string) => findLock(db, tenantId, resourceId, userId),
 
-    /**
-     * After a counted failure (portal sign-in): when it locked the user (or a lock is not yet
-     * told), emails them once (tell).
-     */
-    async afterFailure(scope: { tenantId: string; resourceId: string; userId?: string }): Promise<void> {
-      // Callers run this after every refusal, known user or not: the same one read each time, so
-      // it tells nothing by its timing (SEC-22); the rare lock to tell then takes a transaction.
-      const userId = scope.userId && isUuid(scope.userId) ? scope.userId : NO_MEMBER;
-      if (await lockNoticeDue(db, scope.tenantId, scope.resourceId, userId)) await tell({ ...scope, userId });
-    },
-
     tell,
   };
 
   /**
-   * Emails the user of their lock in the resource, once per lock (the validation path calls it
-   * when its finishing statement reports the notice due); the claim, the message row and the
-   * audit event commit together, the send follows.
+   * Emails the user of their lock in the resource, once per lock (callers run it when the
+   * statement that counted the failure reports the notice due: attempt.repository's finish,
+   * lockout.repository's recordFailure); the claim, the message row and the audit event commit
+   * together, the send follows.
    */
   async function tell({ tenantId, resourceId, userId }: { tenantId: string; resourceId: string; userId: string }): Promise<void> {
     const dispatch = await db.transaction(async (trx) => {

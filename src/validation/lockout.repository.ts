@@ -38,16 +38,33 @@ export async function recordSuccess(q: Queryable, tenantId: string, resourceId: 
   await q('resource_users').where({ tenant_id: tenantId, resource_id: resourceId, user_id: userId }).update({ fail_count: 0, locked_until: null });
 }
 
-/** A failure keeps its reserved count; reaching the limit starts the lock. Returns true when now locked. */
-export async function recordFailure(q: Queryable, tenantId: string, resourceId: string, userId: string, policy: LockPolicy): Promise<boolean> {
-  const until = policy.lockMinutes === 0 ? q.raw(`'infinity'::timestamptz`) : q.raw(`now() + make_interval(mins => ?)`, [policy.lockMinutes]);
-  const rows = await q('resource_users')
-    .where({ tenant_id: tenantId, resource_id: resourceId, user_id: userId })
-    .andWhere('fail_count', '>=', policy.limit)
-    .whereNull('locked_until')
-    .update({ locked_until: until })
-    .returning('user_id');
-  return rows.length > 0;
+/** What a counted failure did: it started the lock, and whether a notice of the member's lock is due. */
+export interface FailureRecorded {
+  locked: boolean;
+  /** The member is locked and no notice of this lock has gone out yet (lock-notices.ts tells them). */
+  noticeDue: boolean;
+}
+
+/**
+ * A failure keeps its reserved count; reaching the limit starts the lock. One statement also says
+ * whether a lock notice is due, of the lock it wrote or of one found in force (a refusal while
+ * locked), as the validation path's finish statement does.
+ */
+export async function recordFailure(q: Queryable, tenantId: string, resourceId: string, userId: string, policy: LockPolicy): Promise<FailureRecorded> {
+  const result = await q.raw(
+    `WITH locked AS (
+       UPDATE resource_users SET locked_until = CASE WHEN ? = 0 THEN 'infinity'::timestamptz ELSE now() + make_interval(mins => ?) END
+        WHERE tenant_id = ? AND resource_id = ? AND user_id = ? AND fail_count >= ? AND locked_until IS NULL
+       RETURNING locked_until > now() AND lock_notified_until IS DISTINCT FROM locked_until AS notice_due
+     )
+     SELECT EXISTS (SELECT 1 FROM locked) AS locked,
+            coalesce((SELECT notice_due FROM locked),
+                     (SELECT locked_until > now() AND lock_notified_until IS DISTINCT FROM locked_until FROM resource_users
+                       WHERE tenant_id = ? AND resource_id = ? AND user_id = ?), false) AS notice_due`,
+    [policy.lockMinutes, policy.lockMinutes, tenantId, resourceId, userId, policy.limit, tenantId, resourceId, userId],
+  );
+  const row = result.rows[0];
+  return { locked: row.locked, noticeDue: row.notice_due };
 }
 
 /** Admin or API unlock: clears the count and the lock. */
@@ -78,17 +95,6 @@ export async function findLock(q: Queryable, tenantId: string, resourceId: strin
   if (!row) return undefined;
   if (row.pending) return { until: row.lock_minutes === 0 ? null : new Date(Date.now() + row.lock_minutes * 60_000) };
   return { until: row.until ? new Date(row.until) : null };
-}
-
-/** Whether a lock of the user is not yet told: one cheap read, run after every refusal alike (SEC-22 timing). */
-export async function lockNoticeDue(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<boolean> {
-  const result = await q.raw(
-    `SELECT 1 FROM resource_users
-     WHERE tenant_id = ? AND resource_id = ? AND user_id = ?
-       AND locked_until > now() AND lock_notified_until IS DISTINCT FROM locked_until`,
-    [tenantId, resourceId, userId],
-  );
-  return result.rows.length > 0;
 }
 
 /**

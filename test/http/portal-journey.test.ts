@@ -126,6 +126,18 @@ describe('issue 15 portal items through HTTP', () => {
       assert.equal((await lockMails(w, email)).length, 2, 'the API lock is emailed too, once');
     });
 
+    it('a lock left untold (its notice never went out) is told at the next portal refusal, once', async () => {
+      const w = await world({ resource: { failedAttemptsLimit: 3, lockMinutes: 5 } });
+      const email = newEmail('untold');
+      const user = await member(w, { password: PASSWORD, email });
+      await ctx.services.db('resource_users').where({ resource_id: w.portal.resource.id, user_id: user.id }).update({ fail_count: 3, locked_until: ctx.services.db.raw(`now() + interval '5 minutes'`) });
+      assert.equal((await lockMails(w, email)).length, 0);
+      const agent = visitor(ctx.app);
+      await enterLogin(agent, w.portal, user.login);
+      for (let i = 0; i < 2; i++) assert.equal((await enterSecret(agent, w.portal, 'not the passphrase')).status, 401);
+      assert.equal((await lockMails(w, email)).length, 1, 'two refusals while locked, one email');
+    });
+
     it('a user locked at the second factor of a step-up is told so', async () => {
       const w = await world({ resource: { failedAttemptsLimit: 3, lockMinutes: 5 }, allowedActions: ['change_email'] });
       const user = await member(w, { password: PASSWORD, email: newEmail() });
