@@ -23,7 +23,7 @@ try {
     `SELECT u.id, u.login, t.id AS token_id, t.hotp_counter FROM resource_users ru JOIN users u ON u.id = ru.user_id JOIN tokens t ON t.user_id = u.id
       WHERE ru.resource_id = ? ORDER BY random() LIMIT ?`, [resource.id, batch]);
   const rows = members.rows as Array<{ id: string; login: string; token_id: string; hotp_counter: string }>;
-  const keys = rows.map((r, idx) => ({ idx, tenant_id: resource.tenant_id, resource_id: resource.id, login: r.login, has_otp: true }));
+  const keys = rows.map((r, idx) => ({ idx, tenant_id: resource.tenant_id, resource_id: resource.id, login: r.login, has_otp: true, has_password: false }));
   const show = (title: string, plan: Array<Record<string, string>>) => {
     console.log(`\n=== ${title}`);
     for (const line of plan) console.log(line['QUERY PLAN']);

@@ -33,10 +33,13 @@ export interface AttemptKey {
   login: string;
   /** Whether an otp was sent (an attempt without one is never gated). */
   hasOtp: boolean;
+  /** Whether a password was sent: only then is the user's password hash read. */
+  hasPassword: boolean;
 }
 
 export interface AttemptMember {
   id: string;
+  /** Null when the user has none, and when the key sent no password. */
   passwordHash: string | null;
   blocked: boolean;
 }
@@ -56,6 +59,8 @@ export interface Attempt {
 
 // Both statements reach a member's rows through one index each, so a check keeps few pages warm
 // in the buffer pool whatever the tenant's size (issue 14, docs/performance.md):
+// - the user, index-only from the login index (migration 20261207000020), which holds the id and
+//   blocked_at; the table is visited only for a password hash, and only when a password was sent;
 // - the member row: OFFSET 0 keeps the begin statement's lookup a probe of its own, planned like
 //   the finish statement's; folded into the join, it probed (user, tenant) where the finish
 //   statement probes the primary key, and both indexes stayed warm;
@@ -68,15 +73,16 @@ export interface Attempt {
 // (a sequential scan of resource_users per batch) over a few primary-key lookups.
 export const BEGIN_SQL = `
 WITH input AS (
-  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(idx int, tenant_id uuid, resource_id uuid, login text, has_otp boolean) LIMIT $3
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(idx int, tenant_id uuid, resource_id uuid, login text, has_otp boolean, has_password boolean) LIMIT $3
 ), res AS (
   SELECT i.idx, r.id, r.failed_attempts_limit, r.lock_minutes, r.pin_position, r.require_second_factor, r.totp_window
     FROM input i JOIN LATERAL (SELECT * FROM resources r WHERE r.tenant_id = i.tenant_id AND r.id = i.resource_id AND r.disabled_at IS NULL) r ON true
 ), member AS (
-  SELECT res.idx, i.tenant_id, res.id AS resource_id, res.failed_attempts_limit, i.has_otp, u.id AS user_id, u.password_hash, u.blocked_at,
+  SELECT res.idx, i.tenant_id, res.id AS resource_id, res.failed_attempts_limit, i.has_otp, u.id AS user_id, u.blocked_at,
+         CASE WHEN i.has_password THEN (SELECT p.password_hash FROM users p WHERE p.id = u.id AND p.tenant_id = i.tenant_id) END AS password_hash,
          (ru.locked_until IS NULL AND ru.fail_count < res.failed_attempts_limit) OR ru.locked_until <= now() AS may_try
     FROM res JOIN input i ON i.idx = res.idx
-    JOIN LATERAL (SELECT * FROM users u WHERE u.tenant_id = i.tenant_id AND lower(u.login) = lower(i.login)) u ON true
+    JOIN LATERAL (SELECT u.id, u.blocked_at FROM users u WHERE u.tenant_id = i.tenant_id AND lower(u.login) = lower(i.login)) u ON true
     JOIN LATERAL (SELECT * FROM resource_users ru WHERE ru.resource_id = res.id AND ru.user_id = u.id AND ru.tenant_id = i.tenant_id OFFSET 0) ru ON true
 ), member_tokens AS (
   -- Read once: the gate below counts them, tok returns them (each token's assignment probed once).
@@ -123,7 +129,7 @@ SELECT input.idx AS q_idx, res.id AS r_id, res.failed_attempts_limit AS r_limit,
  * followed by a claim `finishAttempts` can make (the OATH types).
  */
 export async function beginAttempts(db: Db, keys: AttemptKey[], gatedTypes: readonly string[]): Promise<Attempt[]> {
-  const input = keys.map((k, idx) => ({ idx, tenant_id: k.tenantId, resource_id: k.resourceId, login: k.login, has_otp: k.hasOtp }));
+  const input = keys.map((k, idx) => ({ idx, tenant_id: k.tenantId, resource_id: k.resourceId, login: k.login, has_otp: k.hasOtp, has_password: k.hasPassword }));
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const rows = await runPrepared<any>(db, 'attempts-begin', BEGIN_SQL, [JSON.stringify(input), gatedTypes, input.length]);
   const attempts: Attempt[] = keys.map(() => ({ gated: false, mayTry: false, tokens: [] }));

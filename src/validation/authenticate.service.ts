@@ -159,7 +159,7 @@ export function createAuthenticateService(db: Db, secrets: SecretBox, checks: Co
     if (otp === undefined && password === undefined) throw new ValidationError({ otp: 'Send an otp, a password, or both.' });
     if (challenge && (password === undefined || otp !== undefined)) throw new ValidationError({ challenge: 'challenge goes with a password and no otp.' });
     if (!isUuid(resourceId)) throw new NotFoundError('Resource');
-    const { resource, member, gated, mayTry, tokens } = await begin({ tenantId: actor.tenantId, resourceId, login, hasOtp: otp !== undefined });
+    const { resource, member, gated, mayTry, tokens } = await begin({ tenantId: actor.tenantId, resourceId, login, hasOtp: otp !== undefined, hasPassword: password !== undefined });
     if (!resource) throw new NotFoundError('Resource');
 
     if (!member || member.blocked || !mayTry) {
