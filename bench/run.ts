@@ -81,9 +81,9 @@ const BENCHES: Record<string, Bench> = {
     run: (v, log) => benchLists({ databaseUrl: database('BENCH_LISTS_DATABASE_URL', 'mfa_bench_lists'), users: int(v, 'users', 100_000, 100, 200_000), events: int(v, 'events', 1_000_000, 0, 5_000_000), runs: int(v, 'runs', 30, 5, 1000), keep: v.keep === true, only: typeof v.only === 'string' ? v.only : undefined, log }),
   },
   'validate-scale': {
-    usage: '[--small 1000] [--users 100000] [--tokens 1000000] [--rounds 3] [--duration 10]   (validation cost at two data sizes, alternated)',
+    usage: '[--small 1000] [--users 100000] [--tokens 1000000] [--rounds 7] [--duration 10] [--warmup 10]   (validation cost at two data sizes, alternated)',
     minutes: 20, // seeds 1.1 M tokens, then 2 × rounds loads
-    run: (v, log) => benchValidateScale({ smallUrl: database('BENCH_SMALL_DATABASE_URL', 'mfa_bench_small'), largeUrl: database('BENCH_LARGE_DATABASE_URL', 'mfa_bench_large'), small: int(v, 'small', 1000, 100, 100_000), users: int(v, 'users', 100_000, 100, 200_000), tokens: int(v, 'tokens', 1_000_000, 100, 2_000_000), rounds: int(v, 'rounds', 3, 1, 10), durationS: int(v, 'duration', 10, 1, 120), warmupS: int(v, 'warmup', 3, 1, 60), connections: int(v, 'connections', 64, 1, 1000), log }),
+    run: (v, log) => benchValidateScale({ smallUrl: database('BENCH_SMALL_DATABASE_URL', 'mfa_bench_small'), largeUrl: database('BENCH_LARGE_DATABASE_URL', 'mfa_bench_large'), small: int(v, 'small', 1000, 100, 100_000), users: int(v, 'users', 100_000, 100, 200_000), tokens: int(v, 'tokens', 1_000_000, 100, 2_000_000), rounds: int(v, 'rounds', 7, 1, 15), durationS: int(v, 'duration', 10, 1, 120), warmupS: int(v, 'warmup', 10, 1, 60), connections: int(v, 'connections', 64, 1, 1000), log }),
   },
 };
 
