@@ -6,7 +6,7 @@
  */
 import type { Request, Response } from 'express';
 import { newCodeBinding, type PortalSignInService } from '../portal-sign-in/sign-in.service';
-import { lockText } from '../validation/lock-notices';
+import { lockText, type LockState } from '../validation/lock-notices';
 import { RateLimitedError } from '../lib/errors';
 import { redirect, render, bodyText, takeFlash } from '../web/views';
 import { rotate, signInState } from './portal-session';
@@ -21,8 +21,10 @@ const CODE_FAILED = 'That code is not right. Enter a current code from your toke
 const CODE_SENT_NOTICE = 'If you have a code by email or SMS in this portal, a new code is on its way.';
 export const KEY_FAILED = 'Your security key was not accepted. Try again, or enter a code.';
 const SIGN_IN_EXPIRED = 'Your sign-in has expired. Reload the page and start again.';
-/** Shown only to a user past the first factor (issue 15 §1), followed by lockText(); the pages show it from views/portal/_locked. */
+/** Shown only to a user past the first factor (issue 15 §1), followed by lockText(). */
 export const LOCKED = 'Your account is locked in this portal after too many wrong attempts.';
+/** The pages' lock notice (views/portal/_locked). */
+const lockedNotice = (lock: LockState) => ({ title: LOCKED, text: lockText(lock) });
 
 /** Runs a step; a rate limit shows `page` again with the limit's message and 429. */
 async function limited(req: Request, res: Response, page: string, data: Record<string, unknown>, step: () => Promise<void>): Promise<void> {
@@ -97,7 +99,7 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
         }
         // Past the first factor but locked: say so and until when (issue 15 §1).
         if ('locked' in result) {
-          render(req, res, { page }, { login: state.login, locked: lockText(result.locked) }, 423);
+          render(req, res, { page }, { login: state.login, locked: lockedNotice(result.locked) }, 423);
           return;
         }
         const base = { resourceId: req.portal!.resource.id, userId: result.userId, startedAt: Date.now() };
@@ -141,7 +143,7 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
       await limited(req, res, 'portal/second-factor', options, async () => {
         if (!(await signIn.verifySecondFactor(portal, visitorOf(req), state.userId!, code))) {
           const lock = await signIn.lockOf(portal, state.userId!);
-          if (lock) return render(req, res, { page: 'portal/second-factor' }, { ...options, locked: lockText(lock) }, 423);
+          if (lock) return render(req, res, { page: 'portal/second-factor' }, { ...options, locked: lockedNotice(lock) }, 423);
           render(req, res, { page: 'portal/second-factor' }, { ...options, error: CODE_FAILED }, 401);
           return;
         }
@@ -204,7 +206,7 @@ export function createPortalSignInController(signIn: PortalSignInService, rpPoli
       await limited(req, res, 'portal/step-up', { ...options, next }, async () => {
         if (!code.trim() || !(await signIn.verifySecondFactor(u.portal, u.visitor, u.userId, code))) {
           const lock = await signIn.lockOf(u.portal, u.userId);
-          if (lock) return render(req, res, { page: 'portal/step-up' }, { ...options, next, locked: lockText(lock) }, 423);
+          if (lock) return render(req, res, { page: 'portal/step-up' }, { ...options, next, locked: lockedNotice(lock) }, 423);
           render(req, res, { page: 'portal/step-up' }, { ...options, next, error: CODE_FAILED }, 401);
           return;
         }

@@ -26,6 +26,7 @@ import type { Actor } from '../audit/actor';
 import type { Resource } from '../resources/resource.types';
 import { TOKEN_CHECK_COLUMNS, toCheckRow } from '../tokens/token.repository';
 import type { TokenCheckRow } from '../tokens/token.types';
+import { noticeDueSql } from './lockout.repository';
 
 export interface AttemptKey {
   tenantId: string;
@@ -258,7 +259,7 @@ WITH input AS (
      AND CASE WHEN o.is_ok THEN ru.fail_count <> 0 OR ru.locked_until IS NOT NULL
               WHEN o.is_counted THEN true
               ELSE ru.fail_count >= o.lim AND ru.locked_until IS NULL END
-  RETURNING o.idx, ru.locked_until > now() AND ru.lock_notified_until IS DISTINCT FROM ru.locked_until AS notice_due
+  RETURNING o.idx, ${noticeDueSql('ru')} AS notice_due
 ), token_failures AS (
   UPDATE tokens t SET fail_count = t.fail_count + 1
     FROM outcome o
@@ -278,7 +279,7 @@ WITH input AS (
 -- as this statement left the row when it wrote it, else as the row was (a refusal while locked).
 SELECT o.idx, o.status,
        NOT o.is_ok AND o.user_id IS NOT NULL AND coalesce(m.notice_due,
-         (SELECT ru.locked_until > now() AND ru.lock_notified_until IS DISTINCT FROM ru.locked_until FROM resource_users ru
+         (SELECT ${noticeDueSql('ru')} FROM resource_users ru
            WHERE ru.resource_id = o.resource_id AND ru.user_id = o.user_id AND ru.tenant_id = o.tenant_id), false) AS notice_due
   FROM outcome o LEFT JOIN member m ON m.idx = o.idx`;
 

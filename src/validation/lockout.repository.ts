@@ -38,6 +38,12 @@ export async function recordSuccess(q: Queryable, tenantId: string, resourceId: 
   await q('resource_users').where({ tenant_id: tenantId, resource_id: resourceId, user_id: userId }).update({ fail_count: 0, locked_until: null });
 }
 
+/**
+ * SQL: the member row `row` (a table name or alias) is locked and no notice of this lock has gone
+ * out yet. The one definition, for every statement that reports or claims a notice.
+ */
+export const noticeDueSql = (row: string) => `${row}.locked_until > now() AND ${row}.lock_notified_until IS DISTINCT FROM ${row}.locked_until`;
+
 /** What a counted failure did: it started the lock, and whether a notice of the member's lock is due. */
 export interface FailureRecorded {
   locked: boolean;
@@ -55,12 +61,12 @@ export async function recordFailure(q: Queryable, tenantId: string, resourceId: 
     `WITH locked AS (
        UPDATE resource_users SET locked_until = CASE WHEN ? = 0 THEN 'infinity'::timestamptz ELSE now() + make_interval(mins => ?) END
         WHERE tenant_id = ? AND resource_id = ? AND user_id = ? AND fail_count >= ? AND locked_until IS NULL
-       RETURNING locked_until > now() AND lock_notified_until IS DISTINCT FROM locked_until AS notice_due
+       RETURNING ${noticeDueSql('resource_users')} AS notice_due
      )
      SELECT EXISTS (SELECT 1 FROM locked) AS locked,
             coalesce((SELECT notice_due FROM locked),
-                     (SELECT locked_until > now() AND lock_notified_until IS DISTINCT FROM locked_until FROM resource_users
-                       WHERE tenant_id = ? AND resource_id = ? AND user_id = ?), false) AS notice_due`,
+                     (SELECT ${noticeDueSql('ru')} FROM resource_users ru
+                       WHERE ru.tenant_id = ? AND ru.resource_id = ? AND ru.user_id = ?), false) AS notice_due`,
     [policy.lockMinutes, policy.lockMinutes, tenantId, resourceId, userId, policy.limit, tenantId, resourceId, userId],
   );
   const row = result.rows[0];
@@ -104,8 +110,7 @@ export async function findLock(q: Queryable, tenantId: string, resourceId: strin
 export async function claimLockNotice(q: Queryable, tenantId: string, resourceId: string, userId: string): Promise<LockState | undefined> {
   const result = await q.raw(
     `UPDATE resource_users SET lock_notified_until = locked_until
-     WHERE tenant_id = ? AND resource_id = ? AND user_id = ?
-       AND locked_until > now() AND lock_notified_until IS DISTINCT FROM locked_until
+     WHERE tenant_id = ? AND resource_id = ? AND user_id = ? AND ${noticeDueSql('resource_users')}
      RETURNING CASE WHEN locked_until = 'infinity' THEN NULL ELSE locked_until END AS until`,
     [tenantId, resourceId, userId],
   );
